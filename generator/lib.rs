@@ -1,0 +1,204 @@
+//! genai-scaffold: writes a complete serverless GenAI application from an embedded template.
+//!
+//! The flow of `genai-scaffold new` is: gather [`answers`] (answers file, flags, prompts,
+//! defaults), turn them into template variables, [`template::render`] the project in memory,
+//! then [`write::write_project`] it atomically. See ARCHITECTURE.md for the map.
+
+#![warn(missing_docs)]
+
+pub mod answers;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod prompt;
+pub mod template;
+pub mod write;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use answers::{Answers, PartialAnswers, Strategy};
+use cli::{Cli, Command, NewArgs};
+use error::{Error, Result};
+use template::{RenderedFile, TemplateConfig};
+
+/// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::New(args) => new_project(args),
+        Command::List => {
+            print!("{}", list());
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "genai-scaffold",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Renders the project for complete answers, in memory.
+pub fn render(answers: &Answers) -> Result<Vec<RenderedFile>> {
+    template::render(&TemplateConfig::embedded()?, &answers.variables())
+}
+
+fn new_project(args: NewArgs) -> Result<()> {
+    let today = catalog::today();
+    let from_file = match &args.answers {
+        Some(path) => answers::load_answers(path)?,
+        None => PartialAnswers::default(),
+    };
+    let (path, name) = project_path_and_name(&args, from_file.name.as_deref())?;
+    let from_flags = PartialAnswers {
+        name,
+        strategies: args.strategies.clone(),
+        iac: args.iac,
+        model: args.model.clone(),
+        region: args.region.clone(),
+        arch: args.arch,
+    };
+    let mut partial = from_flags.or(from_file);
+    if args.yes {
+        partial = partial.or(PartialAnswers::defaults());
+    } else if !partial.missing_flags().is_empty() {
+        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            partial = prompt::ask(partial)?;
+        } else {
+            return Err(Error::usage(format!(
+                "no terminal to ask in, and these answers are missing:\n  {}\n\
+                 Pass them as flags, give an --answers file, or add --yes to take the defaults.",
+                partial.missing_flags().join("\n  ")
+            )));
+        }
+    }
+    let answers = partial.resolve(&today)?;
+    let path = path.unwrap_or_else(|| PathBuf::from(answers.name.as_str()));
+    let files = render(&answers)?;
+
+    if args.dry_run {
+        let replaced = write::check_target(&path, &files, args.force)?;
+        print!("{}", write::describe_plan(&path, &files, &replaced));
+        return Ok(());
+    }
+    let written = write::write_project(&path, &files, args.force)?;
+    print!("{}", summary(&path, &answers, &written));
+    Ok(())
+}
+
+/// Where to write and which name to use: `--name` wins, then the folder's name, then the
+/// answers file's name (which then also names the folder).
+fn project_path_and_name(
+    args: &NewArgs,
+    file_name: Option<&str>,
+) -> Result<(Option<PathBuf>, Option<String>)> {
+    let Some(path) = &args.path else {
+        return Ok((None, args.name.clone().or(file_name.map(str::to_string))));
+    };
+    if args.name.is_some() {
+        return Ok((Some(path.clone()), args.name.clone()));
+    }
+    let absolute = if path.is_absolute() {
+        path.clone()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io("reading", Path::new("the current folder"), e))?
+            .join(path)
+    };
+    let folder = normalize(&absolute)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "cannot take a project name from {}; pass --name.",
+                path.display()
+            ))
+        })?;
+    Ok((Some(path.clone()), Some(folder)))
+}
+
+/// Resolves `.` and `..` lexically, so `new .` names the project after the current folder.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn summary(path: &Path, answers: &Answers, written: &write::Written) -> String {
+    let strategies: Vec<&str> = answers.strategies.iter().map(|s| s.key()).collect();
+    let services: Vec<String> = answers
+        .strategies
+        .iter()
+        .map(|s| format!("services/{}", s.service()))
+        .collect();
+    let mut out = format!(
+        "\n{} {} in {} ({} files)\n",
+        console::style("Created").green().bold(),
+        answers.name,
+        path.display(),
+        written.files
+    );
+    if !written.replaced.is_empty() {
+        out.push_str(&format!(
+            "  replaced {} existing files (--force)\n",
+            written.replaced.len()
+        ));
+    }
+    out.push_str(&format!(
+        "  strategies  {} ({})\n  model       {} ({})\n  region      {}\n  iac         {}\n  arch        {}\n",
+        strategies.join(", "),
+        services.join(", "),
+        answers.model.as_str(),
+        answers.model_id,
+        answers.region,
+        answers.iac.key(),
+        answers.arch.key(),
+    ));
+    out.push_str(&format!(
+        "\n{}\n  cd {}\n  make dev      run every strategy locally on the fake Bedrock\n  make test     build and test the workspace\n  make help     every target, including deploy-all\n",
+        console::style("Next steps").bold(),
+        shell_quote(&path.display().to_string())
+    ));
+    out
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The text of `genai-scaffold list`.
+pub fn list() -> String {
+    let mut out = String::from("Strategies (--strategies, any non-empty subset):\n");
+    for s in Strategy::ALL {
+        out.push_str(&format!("  {:<18} {}\n", s.key(), s.describe()));
+    }
+    out.push_str(&format!(
+        "\nModels (--model; default {}; catalog reviewed {}). The id invoked depends on the region:\n",
+        catalog::DEFAULT_MODEL,
+        catalog::REVIEWED
+    ));
+    out.push_str(&catalog::describe());
+    out.push_str("  A custom Bedrock model id, inference-profile id or ARN is accepted too.\n");
+    out.push_str("\nIaC flavors (--iac):\n  cdk                AWS CDK in TypeScript (default)\n  sam                AWS SAM templates\n");
+    out.push_str("\nArchitectures (--arch): arm64 (default), x86_64\n");
+    out
+}

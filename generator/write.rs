@@ -1,0 +1,232 @@
+//! Puts a rendered project on disk without ever leaving half of one behind.
+//!
+//! Every file is first written into a temporary folder beside the target (same file system,
+//! so the final step is a rename). Only when all of them are written does the project move
+//! into place: one rename of the whole folder for a new or empty target, or one rename per
+//! file over an existing folder with `--force`. A failure before that point removes the
+//! temporary folder and leaves the target as it was.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result, list_paths};
+use crate::template::RenderedFile;
+
+/// What a write did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Files written, relative to the target.
+    pub files: usize,
+    /// Existing files that `--force` replaced, relative to the target.
+    pub replaced: Vec<PathBuf>,
+}
+
+/// The files of `files` that already exist in `target`.
+pub fn conflicts(target: &Path, files: &[RenderedFile]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .filter(|f| target.join(&f.path).symlink_metadata().is_ok())
+        .map(|f| f.path.clone())
+        .collect()
+}
+
+/// Checks that `target` can take the project: it does not exist, is an empty folder, or
+/// `force` is given. Returns the existing files that would be replaced.
+pub fn check_target(target: &Path, files: &[RenderedFile], force: bool) -> Result<Vec<PathBuf>> {
+    let meta = match target.symlink_metadata() {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("inspecting", target, e)),
+    };
+    if !meta.is_dir() {
+        return Err(Error::usage(format!(
+            "{} exists and is not a folder. Choose another project path.",
+            target.display()
+        )));
+    }
+    let empty = fs::read_dir(target)
+        .map_err(|e| Error::io("reading", target, e))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(Vec::new());
+    }
+    let conflicting = conflicts(target, files);
+    // Any file a project of ours writes that is also there must be a parent folder clash
+    // (a file where we need a folder); report those as conflicts too.
+    let blocked: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| blocking_ancestor(target, &f.path))
+        .collect();
+    if force {
+        if let Some(path) = blocked.first() {
+            return Err(Error::usage(format!(
+                "{} is a file where the project needs a folder; --force only replaces files. \
+                 Move it away and run again.",
+                target.join(path).display()
+            )));
+        }
+        return Ok(conflicting);
+    }
+    let mut message = format!("{} exists and is not empty.", target.display());
+    if conflicting.is_empty() {
+        message.push_str(" None of its files would be replaced.");
+    } else {
+        message.push_str(&format!(
+            " These files would be replaced:\n{}",
+            list_paths(&conflicting)
+        ));
+    }
+    message.push_str(
+        "\nChoose a new or empty folder, or pass --force to write the project into it \
+         (it replaces only the files listed and deletes nothing).",
+    );
+    Err(Error::usage(message))
+}
+
+/// A proper ancestor of `rel` that exists in `target` as something other than a folder.
+fn blocking_ancestor(target: &Path, rel: &Path) -> Option<PathBuf> {
+    rel.ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| target.join(a).symlink_metadata().is_ok_and(|m| !m.is_dir()))
+        .map(Path::to_path_buf)
+}
+
+/// Writes `files` into `target` (see the module docs). `force` allows a non-empty target.
+pub fn write_project(target: &Path, files: &[RenderedFile], force: bool) -> Result<Written> {
+    write_project_with(target, files, force, |_| Ok(()))
+}
+
+/// [`write_project`], calling `before_each` with each file's relative path before writing it
+/// into the staging folder. Tests use it to inject a failure at any point.
+pub fn write_project_with(
+    target: &Path,
+    files: &[RenderedFile],
+    force: bool,
+    mut before_each: impl FnMut(&Path) -> io::Result<()>,
+) -> Result<Written> {
+    let replaced = check_target(target, files, force)?;
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
+    let staging = staging_dir(&parent, target)?;
+
+    let staged = (|| -> Result<()> {
+        for file in files {
+            before_each(&file.path)
+                .map_err(|e| Error::io("writing", &target.join(&file.path), e))?;
+            write_file(&staging.join(&file.path), file)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = staged {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+
+    let moved = if dir_has_entries(target) {
+        move_files_into(&staging, target, files)
+    } else {
+        // A new target, or an empty folder: rename(2) replaces an empty directory.
+        fs::rename(&staging, target).map_err(|e| Error::io("moving the project to", target, e))
+    };
+    let _ = fs::remove_dir_all(&staging);
+    moved?;
+    Ok(Written {
+        files: files.len(),
+        replaced,
+    })
+}
+
+fn dir_has_entries(path: &Path) -> bool {
+    fs::read_dir(path).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Creates a fresh staging folder beside the target: `.<name>.genai-scaffold-<pid>-<n>`.
+fn staging_dir(parent: &Path, target: &Path) -> Result<PathBuf> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
+    for n in 0..100 {
+        let candidate = parent.join(format!(".{name}.genai-scaffold-{}-{n}", std::process::id()));
+        match fs::create_dir(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("creating a staging folder in", parent, e)),
+        }
+    }
+    Err(Error::usage(format!(
+        "{} holds 100 stale .{name}.genai-scaffold-* folders; remove them and run again.",
+        parent.display()
+    )))
+}
+
+fn write_file(path: &Path, file: &RenderedFile) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    }
+    let mut out = fs::File::create(path).map_err(|e| Error::io("creating", path, e))?;
+    out.write_all(&file.contents)
+        .map_err(|e| Error::io("writing", path, e))?;
+    if file.executable {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io("making executable", path, e))?;
+    }
+    Ok(())
+}
+
+/// `--force` into a non-empty folder: each staged file replaces its counterpart by rename.
+/// Nothing else in the folder is touched.
+fn move_files_into(staging: &Path, target: &Path, files: &[RenderedFile]) -> Result<()> {
+    for file in files {
+        let to = target.join(&file.path);
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+        }
+        fs::rename(staging.join(&file.path), &to).map_err(|e| Error::io("writing", &to, e))?;
+    }
+    Ok(())
+}
+
+/// The `--dry-run` listing: each file with its size, then a total.
+pub fn describe_plan(target: &Path, files: &[RenderedFile], replaced: &[PathBuf]) -> String {
+    let mut out = format!(
+        "Would write {} files into {}:\n",
+        files.len(),
+        target.display()
+    );
+    let mut total = 0;
+    for f in files {
+        total += f.contents.len();
+        let mark = if replaced.contains(&f.path) {
+            "  (replaces existing)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{:>9}  {}{}\n",
+            human_size(f.contents.len()),
+            f.path.display(),
+            mark
+        ));
+    }
+    out.push_str(&format!(
+        "{:>9}  total. Nothing was written (--dry-run).\n",
+        human_size(total)
+    ));
+    out
+}
+
+fn human_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}

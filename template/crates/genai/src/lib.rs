@@ -1,0 +1,200 @@
+//! The GenAI service all strategies share: the request every strategy accepts, the rules it
+//! must pass before it may reach the model, and the protocol's error shape
+//! (`PROTOCOL.md` in the generator repository is the contract).
+
+pub mod config;
+
+use serde::{Deserialize, Serialize};
+
+/// A generation request, as every strategy receives it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateRequest {
+    /// The user's prompt; required and non-empty.
+    pub prompt: String,
+    /// Upper bound on generated tokens.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature, 0 to 1.
+    pub temperature: Option<f32>,
+    /// An optional system prompt.
+    pub system: Option<String>,
+}
+
+/// A request that passed [`validate`], with defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRequest {
+    /// The prompt.
+    pub prompt: String,
+    /// Tokens to generate at most.
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// System prompt, if any.
+    pub system: Option<String>,
+}
+
+/// The protocol's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// The request breaks a rule. HTTP 400.
+    BadRequest,
+    /// The prompt is over the configured size. HTTP 413.
+    PayloadTooLarge,
+    /// Bedrock throttled the call. HTTP 429.
+    Throttled,
+    /// The model failed. HTTP 502.
+    ModelError,
+    /// The model is not enabled in this account and region. HTTP 502.
+    ModelAccessDenied,
+    /// The answer did not come in time. HTTP 504.
+    Timeout,
+    /// Anything else. HTTP 500.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Throttled => 429,
+            ErrorCode::ModelError | ErrorCode::ModelAccessDenied => 502,
+            ErrorCode::Timeout => 504,
+            ErrorCode::InternalError => 500,
+        }
+    }
+}
+
+/// The protocol's error body: `{ "message", "code", "statusCode" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiError {
+    /// Human-readable, with no internals (no stack traces, ARNs or credentials).
+    pub message: String,
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// The HTTP status of the code.
+    pub status_code: u16,
+}
+
+impl ApiError {
+    /// An error with the status that goes with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            message: message.into(),
+            code,
+            status_code: code.status(),
+        }
+    }
+
+    /// A `BAD_REQUEST` error.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+}
+
+/// Parses a JSON request body and checks it against `limits`. A request that fails here must
+/// never reach the model.
+pub fn parse_request(body: &[u8], limits: &config::Limits) -> Result<ValidRequest, ApiError> {
+    let request: GenerateRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the request is not valid JSON for this API: {e}"))
+    })?;
+    validate(request, limits)
+}
+
+/// Checks a request against `limits` and fills in defaults.
+pub fn validate(
+    request: GenerateRequest,
+    limits: &config::Limits,
+) -> Result<ValidRequest, ApiError> {
+    if request.prompt.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "prompt is required and must not be empty",
+        ));
+    }
+    if request.prompt.len() > limits.max_prompt_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "prompt is {} bytes; the limit is {}",
+                request.prompt.len(),
+                limits.max_prompt_bytes
+            ),
+        ));
+    }
+    let max_tokens = request.max_tokens.unwrap_or(limits.default_max_tokens);
+    if max_tokens == 0 || max_tokens > limits.max_tokens {
+        return Err(ApiError::bad_request(format!(
+            "maxTokens must be between 1 and {}",
+            limits.max_tokens
+        )));
+    }
+    let temperature = request.temperature.unwrap_or(limits.default_temperature);
+    if !(0.0..=1.0).contains(&temperature) {
+        return Err(ApiError::bad_request("temperature must be between 0 and 1"));
+    }
+    Ok(ValidRequest {
+        prompt: request.prompt,
+        max_tokens,
+        temperature,
+        system: request.system,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str) -> Result<ValidRequest, ApiError> {
+        parse_request(body.as_bytes(), &config::Limits::default())
+    }
+
+    #[test]
+    fn a_prompt_alone_gets_the_configured_defaults() {
+        let limits = config::Limits::default();
+        let valid = check(r#"{"prompt":"Tell me a story"}"#).expect("valid");
+        assert_eq!(valid.max_tokens, limits.default_max_tokens);
+        assert_eq!(valid.temperature, limits.default_temperature);
+    }
+
+    #[test]
+    fn requests_that_break_a_rule_get_the_protocol_code() {
+        let cases = [
+            (r#"{}"#, ErrorCode::BadRequest),
+            (r#"{"prompt":""}"#, ErrorCode::BadRequest),
+            (r#"{"prompt":"  "}"#, ErrorCode::BadRequest),
+            (r#"{"prompt":42}"#, ErrorCode::BadRequest),
+            (r#"{"prompt":"hi","maxTokens":0}"#, ErrorCode::BadRequest),
+            (
+                r#"{"prompt":"hi","maxTokens":1000000}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"prompt":"hi","temperature":1.5}"#,
+                ErrorCode::BadRequest,
+            ),
+            (r#"{"prompt":"hi","colour":"blue"}"#, ErrorCode::BadRequest),
+            (r#"{"prompt":"#, ErrorCode::BadRequest),
+        ];
+        for (body, code) in cases {
+            let err = check(body).expect_err(body);
+            assert_eq!(err.code, code, "{body}");
+            assert_eq!(err.status_code, 400, "{body}");
+        }
+        let prompt = "a".repeat(config::Limits::default().max_prompt_bytes + 1);
+        let huge = serde_json::json!({ "prompt": prompt }).to_string();
+        assert_eq!(check(&huge).expect_err("too large").status_code, 413);
+    }
+
+    #[test]
+    fn errors_serialize_in_the_protocol_shape() {
+        let json = serde_json::to_value(ApiError::new(ErrorCode::Throttled, "slow down"))
+            .expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"message": "slow down", "code": "THROTTLED", "statusCode": 429})
+        );
+    }
+}

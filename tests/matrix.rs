@@ -1,1 +1,121 @@
-fn main() {}
+//! Builds every generated combination: 7 strategy subsets x 2 IaC flavors. For each, the
+//! checks a user's CI would run (`cargo fmt --check`, `cargo clippy -D warnings`, `cargo
+//! test`), plus a release build of the all-strategies workspace. All projects share one
+//! target folder (`MATRIX_TARGET_DIR`) so dependencies compile once.
+//!
+//! A plain program (harness = false): it prints a table of combination x check x seconds and
+//! fails on any red cell. `make matrix` runs it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use genai_scaffold::answers::{Iac, PartialAnswers, Strategy};
+
+/// One check: a name for the table and the cargo arguments.
+struct Check {
+    name: &'static str,
+    args: &'static [&'static str],
+}
+
+const CHECKS: &[Check] = &[
+    Check { name: "fmt", args: &["fmt", "--all", "--check"] },
+    Check {
+        name: "clippy",
+        args: &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+    },
+    Check { name: "test", args: &["test", "--workspace", "--locked"] },
+];
+
+const RELEASE: Check = Check { name: "release", args: &["build", "--workspace", "--release", "--locked"] };
+
+struct Cell {
+    check: &'static str,
+    ok: bool,
+    seconds: f64,
+}
+
+fn generate(dir: &Path, strategies: &str, iac: &str) -> PathBuf {
+    let answers = PartialAnswers {
+        name: Some(format!("m-{}-{iac}", strategies.replace(',', "-"))),
+        strategies: Some(
+            strategies
+                .split(',')
+                .map(|s| <Strategy as clap::ValueEnum>::from_str(s, false).expect("strategy"))
+                .collect(),
+        ),
+        iac: Some(<Iac as clap::ValueEnum>::from_str(iac, false).expect("iac")),
+        ..PartialAnswers::defaults()
+    }
+    .resolve(genai_scaffold::catalog::REVIEWED)
+    .expect("valid answers");
+    let path = dir.join(answers.name.as_str());
+    let files = genai_scaffold::render(&answers).expect("renders");
+    genai_scaffold::write::write_project(&path, &files, false).expect("writes");
+    path
+}
+
+fn run(project: &Path, target: &Path, check: &Check) -> Cell {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO"))
+        .args(check.args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("cargo runs");
+    let ok = out.status.success();
+    if !ok {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("--- {} failed in {}:\n{stdout}\n{stderr}", check.name, project.display());
+    }
+    Cell { check: check.name, ok, seconds: start.elapsed().as_secs_f64() }
+}
+
+fn main() {
+    let target = std::env::var_os("MATRIX_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join("target/matrix"));
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let started = Instant::now();
+    let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
+    for (strategies, iac) in common::combinations() {
+        let project = generate(scratch.path(), &strategies, iac);
+        let mut cells: Vec<Cell> = CHECKS.iter().map(|c| run(&project, &target, c)).collect();
+        if strategies == "websocket,sse,rest" && iac == "cdk" {
+            cells.push(run(&project, &target, &RELEASE));
+        }
+        let label = format!("{strategies} / {iac}");
+        let line: Vec<String> = cells
+            .iter()
+            .map(|c| format!("{} {} {:.1}s", c.check, if c.ok { "ok" } else { "FAILED" }, c.seconds))
+            .collect();
+        eprintln!("{label:<28} {}", line.join("  "));
+        rows.push((label, cells));
+    }
+
+    println!("\n{:<28} {:>10} {:>10} {:>10} {:>10}", "combination", "fmt", "clippy", "test", "release");
+    for (label, cells) in &rows {
+        let cell = |name: &str| {
+            cells.iter().find(|c| c.check == name).map_or("-".to_string(), |c| {
+                if c.ok { format!("{:.1}s", c.seconds) } else { format!("RED {:.0}s", c.seconds) }
+            })
+        };
+        println!(
+            "{label:<28} {:>10} {:>10} {:>10} {:>10}",
+            cell("fmt"),
+            cell("clippy"),
+            cell("test"),
+            cell("release")
+        );
+    }
+    let failed = rows.iter().filter(|(_, cells)| cells.iter().any(|c| !c.ok)).count();
+    println!("\nmatrix took {:.0}s", started.elapsed().as_secs_f64());
+    println!("matrix: {} passed, {failed} failed", rows.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

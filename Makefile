@@ -1,0 +1,35 @@
+# genai-scaffold: the two commands of the README, and the pieces they are made of.
+
+DEMO_DIR ?= $(CURDIR)/target/demo
+# The matrix shares one target folder across all combinations so dependencies build once.
+MATRIX_TARGET_DIR ?= $(CURDIR)/target/matrix
+export MATRIX_TARGET_DIR
+
+.PHONY: demo test install-test-deps check matrix bench
+
+demo: ## Generate a project with the defaults and build and test it
+	cargo build --release
+	rm -rf $(DEMO_DIR)/demo-app
+	mkdir -p $(DEMO_DIR)
+	./target/release/genai-scaffold new $(DEMO_DIR)/demo-app --yes
+	cd $(DEMO_DIR)/demo-app && cargo build --workspace && cargo test --workspace --quiet
+	@echo
+	@echo "Generated and built $(DEMO_DIR)/demo-app:"
+	@cd $(DEMO_DIR)/demo-app && find . -path ./target -prune -o -type f -print | sort | sed 's/^\.\//  /'
+
+test: install-test-deps check matrix ## Install test tools, then run every test
+
+install-test-deps:
+	bash scripts/install-test-deps.sh
+
+check: ## The generator's own lints and tests
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo test
+
+matrix: ## Build, lint and test all 14 generated combinations
+	cargo test --release --test matrix
+
+bench: ## Generation time, genai-scaffold beside cargo-generate
+	bash scripts/install-cargo-generate.sh
+	cargo bench --bench generate

@@ -1,0 +1,237 @@
+//! The command line as a user drives it: headless generation, answers files, bad input,
+//! conflicts, --force, --dry-run, and a failure in the middle of a write.
+
+mod common;
+
+use common::{files_below, repo, run_in, text};
+use std::fs;
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn record(dir: &std::path::Path) -> toml::Table {
+    let text = fs::read_to_string(dir.join(".genai-scaffold.toml")).expect("record written");
+    text.parse().expect("record is TOML")
+}
+
+#[test]
+fn every_example_answers_file_generates_its_project() {
+    let tmp = scratch();
+    for entry in fs::read_dir(repo().join("examples")).expect("examples/") {
+        let path = entry.expect("entry").path();
+        let file = path.to_str().expect("utf-8 path");
+        // --yes fills what a partial file leaves open; a full file needs nothing else.
+        let out = run_in(tmp.path(), &["new", "--answers", file, "--yes"]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{file}: {stderr}");
+        let answers: toml::Table = fs::read_to_string(&path).unwrap().parse().unwrap();
+        let name = answers["name"].as_str().expect("examples name their project");
+        let project = tmp.path().join(name);
+        assert!(stdout.contains(&format!("cd {name}")), "next steps missing: {stdout}");
+        let rec = record(&project);
+        for key in ["iac", "model", "region", "arch"] {
+            if let Some(value) = answers.get(key) {
+                assert_eq!(&rec[key], value, "{file}: {key}");
+            }
+        }
+        let chosen = answers["strategies"].as_table().unwrap();
+        for (strategy, service) in [("websocket", "realtime-ws"), ("sse", "stream-sse"), ("rest", "sync-api")] {
+            let on = chosen.get(strategy).and_then(|v| v.as_bool()).unwrap_or(false);
+            assert_eq!(rec["strategies"][strategy].as_bool(), Some(on), "{file}: {strategy}");
+            assert_eq!(project.join("services").join(service).exists(), on, "{file}: {service}");
+        }
+    }
+}
+
+#[test]
+fn flags_override_the_answers_file_and_the_record_keeps_the_result() {
+    let tmp = scratch();
+    let workshop = repo().join("examples/workshop.toml");
+    let out = run_in(
+        tmp.path(),
+        &["new", "custom", "--answers", workshop.to_str().unwrap(), "--iac", "sam", "--region", "eu-central-1"],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let rec = record(&tmp.path().join("custom"));
+    assert_eq!(rec["name"].as_str(), Some("custom"), "the folder names the project");
+    assert_eq!(rec["iac"].as_str(), Some("sam"));
+    assert_eq!(rec["region"].as_str(), Some("eu-central-1"));
+    assert_eq!(rec["model_id"].as_str(), Some("eu.amazon.nova-micro-v1:0"));
+    assert_eq!(rec["generator"]["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    // A project's record seeds a sibling with the same answers.
+    let seed = tmp.path().join("custom/.genai-scaffold.toml");
+    let out = run_in(tmp.path(), &["new", "sibling", "--answers", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let sibling = record(&tmp.path().join("sibling"));
+    for key in ["iac", "region", "model", "model_id", "arch", "strategies"] {
+        assert_eq!(sibling[key], rec[key], "{key}");
+    }
+}
+
+#[test]
+fn headless_without_answers_is_an_error_that_lists_the_flags() {
+    let tmp = scratch();
+    let out = run_in(tmp.path(), &["new", "app"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    for flag in ["--strategies", "--model", "--iac", "--region", "--arch", "--yes"] {
+        assert!(stderr.contains(flag), "{flag} not named: {stderr}");
+    }
+    assert!(!tmp.path().join("app").exists());
+}
+
+#[test]
+fn bad_input_exits_2_with_advice_and_writes_nothing() {
+    let tmp = scratch();
+    fs::write(tmp.path().join("bad.toml"), "iac = \"pulumi\"\n").unwrap();
+    fs::write(tmp.path().join("unknown.toml"), "colour = \"blue\"\n").unwrap();
+    fs::write(tmp.path().join("broken.toml"), "name = \n").unwrap();
+    fs::write(tmp.path().join("none.toml"), "[strategies]\n").unwrap();
+    fs::write(tmp.path().join("a-file"), "").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["new", "My App", "--yes"], "kebab-case"),
+        (&["new", "my_app", "--yes"], "'my-app'"),
+        (&["new", "1st", "--yes"], "starting with a letter"),
+        (&["new", "test", "--yes"], "reserved"),
+        (&["new", "app", "--yes", "--strategies", "grpc"], "possible values"),
+        (&["new", "app", "--yes", "--strategies", ""], "strateg"),
+        (&["new", "app", "--yes", "--model", "gpt-4o"], "genai-scaffold list"),
+        (&["new", "app", "--yes", "--model", "arn:aws:s3:::bucket"], "ARN"),
+        (&["new", "app", "--yes", "--model", "nova-micro", "--region", "sa-east-1"], "not offered in region sa-east-1"),
+        (&["new", "app", "--yes", "--region", "moon-base-1"], "not an AWS region"),
+        (&["new", "app", "--yes", "--region", "US-EAST-1"], "not an AWS region"),
+        (&["new", "app", "--yes", "--iac", "pulumi"], "possible values"),
+        (&["new", "app", "--yes", "--arch", "riscv"], "possible values"),
+        (&["new", "app", "--yes", "--answers", "missing.toml"], "cannot read answers file"),
+        (&["new", "app", "--yes", "--answers", "bad.toml"], "not a valid answers file"),
+        (&["new", "app", "--yes", "--answers", "unknown.toml"], "unknown field"),
+        (&["new", "app", "--yes", "--answers", "broken.toml"], "not a valid answers file"),
+        (&["new", "app", "--yes", "--answers", "none.toml"], "at least one strategy"),
+        (&["new", "a-file", "--yes"], "not a folder"),
+        (&["new", "--yes"], "<PATH>"),
+        (&["new", "app", "--yes", "--name", ""], "empty"),
+        (&["frobnicate"], "unrecognized subcommand"),
+        (&["new", "app", "--colour"], "unexpected argument"),
+    ];
+    for (args, hint) in cases {
+        let out = run_in(tmp.path(), args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(hint), "{args:?}: expected '{hint}' in: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let left: Vec<String> = files_below(tmp.path());
+    assert_eq!(left, ["a-file", "bad.toml", "broken.toml", "none.toml", "unknown.toml"]);
+}
+
+#[test]
+fn an_io_failure_exits_1() {
+    let tmp = scratch();
+    fs::write(tmp.path().join("plain-file"), "").unwrap();
+    // The parent of the target is a file: the folder cannot be created.
+    let out = run_in(tmp.path(), &["new", "plain-file/app", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    assert!(text(&out).1.contains("failed"));
+}
+
+#[test]
+fn a_non_empty_target_is_refused_and_force_replaces_only_listed_files() {
+    let tmp = scratch();
+    let target = tmp.path().join("app");
+    fs::create_dir_all(&target).unwrap();
+    fs::write(target.join("README.md"), "my notes").unwrap();
+    fs::write(target.join("keep.txt"), "mine").unwrap();
+
+    let out = run_in(tmp.path(), &["new", "app", "--yes"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("README.md") && stderr.contains("--force"), "{stderr}");
+    assert!(!stderr.contains("keep.txt"), "only conflicting files are listed: {stderr}");
+    assert_eq!(fs::read_to_string(target.join("README.md")).unwrap(), "my notes");
+    assert_eq!(files_below(&target), ["README.md", "keep.txt"]);
+
+    let out = run_in(tmp.path(), &["new", "app", "--yes", "--force"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_ne!(fs::read_to_string(target.join("README.md")).unwrap(), "my notes");
+    assert_eq!(fs::read_to_string(target.join("keep.txt")).unwrap(), "mine");
+    assert!(target.join("Cargo.toml").exists());
+    assert!(text(&out).0.contains("replaced 1 existing files"));
+}
+
+#[test]
+fn an_empty_existing_folder_is_fine_and_dot_names_the_project_after_it() {
+    let tmp = scratch();
+    let target = tmp.path().join("here-app");
+    fs::create_dir(&target).unwrap();
+    let out = run_in(&target, &["new", ".", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(record(&target)["name"].as_str(), Some("here-app"));
+}
+
+#[test]
+fn dry_run_lists_files_with_sizes_and_writes_nothing() {
+    let tmp = scratch();
+    let out = run_in(tmp.path(), &["new", "app", "--yes", "--dry-run", "--strategies", "sse"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("services/stream-sse/src/main.rs"), "{stdout}");
+    assert!(!stdout.contains("services/sync-api"), "{stdout}");
+    assert!(stdout.contains(" B ") || stdout.contains("KiB"), "{stdout}");
+    assert!(stdout.contains("Nothing was written"), "{stdout}");
+    assert!(files_below(tmp.path()).is_empty());
+}
+
+#[test]
+fn a_failure_mid_write_leaves_no_partial_tree() {
+    let tmp = scratch();
+    let answers = genai_scaffold::answers::PartialAnswers {
+        name: Some("app".into()),
+        ..genai_scaffold::answers::PartialAnswers::defaults()
+    }
+    .resolve(genai_scaffold::catalog::REVIEWED)
+    .unwrap();
+    let files = genai_scaffold::render(&answers).unwrap();
+    let target = tmp.path().join("app");
+    for fail_at in [0, files.len() / 2, files.len() - 1] {
+        let mut seen = 0;
+        let result = genai_scaffold::write::write_project_with(&target, &files, false, |_| {
+            seen += 1;
+            if seen > fail_at {
+                Err(std::io::Error::other("injected fault"))
+            } else {
+                Ok(())
+            }
+        });
+        let err = result.expect_err("the fault surfaces");
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.to_string().contains("injected fault"));
+        assert!(!target.exists(), "partial project left after failing at file {fail_at}");
+        assert!(files_below(tmp.path()).is_empty(), "staging left behind");
+    }
+    // And the same files write fine without the fault.
+    genai_scaffold::write::write_project(&target, &files, false).unwrap();
+    assert_eq!(files_below(&target).len(), files.len());
+}
+
+#[test]
+fn list_shows_strategies_models_with_profile_ids_and_iac_flavors() {
+    let tmp = scratch();
+    let out = run_in(tmp.path(), &["list"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    for needle in [
+        "websocket", "sse", "rest", "claude-haiku-4.5", "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "nova-lite", "nova-micro", "global.", "eu.", "apac.", "cdk", "sam", "arm64",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from list:\n{stdout}");
+    }
+    assert!(!stdout.contains('\u{1b}'), "NO_COLOR is respected");
+}
+
+#[test]
+fn shell_completions_are_printed() {
+    let out = run_in(&repo(), &["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(text(&out).0.contains("genai-scaffold"));
+}

@@ -249,6 +249,10 @@ fn under(path: &str, prefix: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Every file of the embedded template with its path relative to the template root
 /// (`/`-separated), in a stable order.
 pub fn template_files() -> Vec<(String, &'static include_dir::File<'static>)> {
@@ -303,7 +307,9 @@ pub fn render(
             .strip_suffix(LIQUID_SUFFIX)
             .unwrap_or(&path)
             .to_string();
-        let contents = if config.is_excluded(&path) {
+        // A file without `{{` renders to itself: skip the parser (the lock file alone is
+        // most of the template's bytes).
+        let contents = if config.is_excluded(&path) || !contains(file.contents(), b"{{") {
             file.contents().to_vec()
         } else {
             let text = file.contents_utf8().ok_or_else(|| {
@@ -433,5 +439,33 @@ mod tests {
         assert!(under("client/web/src/App.tsx", "client/web/src"));
         assert!(under("client/web/src", "client/web/src"));
         assert!(!under("client/web/srcx/App.tsx", "client/web/src"));
+    }
+}
+
+#[cfg(test)]
+mod declaration_tests {
+    use super::*;
+    use crate::answers::{Arch, Iac, PartialAnswers};
+    use crate::catalog;
+
+    /// cargo-generate's `--silent` defaults must give the same project as `genai-scaffold
+    /// new --yes`, and its choices must be the generator's.
+    #[test]
+    fn placeholder_defaults_and_choices_match_the_generator() {
+        let config = TemplateConfig::embedded().unwrap();
+        let defaults = PartialAnswers {
+            name: Some("x".into()),
+            ..PartialAnswers::defaults()
+        }
+        .resolve(catalog::REVIEWED)
+        .unwrap();
+        let vars = defaults.variables();
+        for (name, placeholder) in &config.placeholders {
+            let default = serde_json::to_value(&placeholder.default).unwrap();
+            assert_eq!(vars[name], default, "default of placeholder '{name}'");
+        }
+        let choices = |name: &str| config.placeholders[name].choices.clone().unwrap();
+        assert_eq!(choices("iac"), Iac::ALL.map(|i| i.key().to_string()));
+        assert_eq!(choices("arch"), [Arch::Arm64.key(), Arch::X86_64.key()]);
     }
 }

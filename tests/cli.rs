@@ -26,9 +26,14 @@ fn every_example_answers_file_generates_its_project() {
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{file}: {stderr}");
         let answers: toml::Table = fs::read_to_string(&path).unwrap().parse().unwrap();
-        let name = answers["name"].as_str().expect("examples name their project");
+        let name = answers["name"]
+            .as_str()
+            .expect("examples name their project");
         let project = tmp.path().join(name);
-        assert!(stdout.contains(&format!("cd {name}")), "next steps missing: {stdout}");
+        assert!(
+            stdout.contains(&format!("cd {name}")),
+            "next steps missing: {stdout}"
+        );
         let rec = record(&project);
         for key in ["iac", "model", "region", "arch"] {
             if let Some(value) = answers.get(key) {
@@ -36,10 +41,25 @@ fn every_example_answers_file_generates_its_project() {
             }
         }
         let chosen = answers["strategies"].as_table().unwrap();
-        for (strategy, service) in [("websocket", "realtime-ws"), ("sse", "stream-sse"), ("rest", "sync-api")] {
-            let on = chosen.get(strategy).and_then(|v| v.as_bool()).unwrap_or(false);
-            assert_eq!(rec["strategies"][strategy].as_bool(), Some(on), "{file}: {strategy}");
-            assert_eq!(project.join("services").join(service).exists(), on, "{file}: {service}");
+        for (strategy, service) in [
+            ("websocket", "realtime-ws"),
+            ("sse", "stream-sse"),
+            ("rest", "sync-api"),
+        ] {
+            let on = chosen
+                .get(strategy)
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            assert_eq!(
+                rec["strategies"][strategy].as_bool(),
+                Some(on),
+                "{file}: {strategy}"
+            );
+            assert_eq!(
+                project.join("services").join(service).exists(),
+                on,
+                "{file}: {service}"
+            );
         }
     }
 }
@@ -50,18 +70,37 @@ fn flags_override_the_answers_file_and_the_record_keeps_the_result() {
     let workshop = repo().join("examples/workshop.toml");
     let out = run_in(
         tmp.path(),
-        &["new", "custom", "--answers", workshop.to_str().unwrap(), "--iac", "sam", "--region", "eu-central-1"],
+        &[
+            "new",
+            "custom",
+            "--answers",
+            workshop.to_str().unwrap(),
+            "--iac",
+            "sam",
+            "--region",
+            "eu-central-1",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out).1);
     let rec = record(&tmp.path().join("custom"));
-    assert_eq!(rec["name"].as_str(), Some("custom"), "the folder names the project");
+    assert_eq!(
+        rec["name"].as_str(),
+        Some("custom"),
+        "the folder names the project"
+    );
     assert_eq!(rec["iac"].as_str(), Some("sam"));
     assert_eq!(rec["region"].as_str(), Some("eu-central-1"));
     assert_eq!(rec["model_id"].as_str(), Some("eu.amazon.nova-micro-v1:0"));
-    assert_eq!(rec["generator"]["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        rec["generator"]["version"].as_str(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
     // A project's record seeds a sibling with the same answers.
     let seed = tmp.path().join("custom/.genai-scaffold.toml");
-    let out = run_in(tmp.path(), &["new", "sibling", "--answers", seed.to_str().unwrap()]);
+    let out = run_in(
+        tmp.path(),
+        &["new", "sibling", "--answers", seed.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", text(&out).1);
     let sibling = record(&tmp.path().join("sibling"));
     for key in ["iac", "region", "model", "model_id", "arch", "strategies"] {
@@ -75,7 +114,14 @@ fn headless_without_answers_is_an_error_that_lists_the_flags() {
     let out = run_in(tmp.path(), &["new", "app"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    for flag in ["--strategies", "--model", "--iac", "--region", "--arch", "--yes"] {
+    for flag in [
+        "--strategies",
+        "--model",
+        "--iac",
+        "--region",
+        "--arch",
+        "--yes",
+    ] {
         assert!(stderr.contains(flag), "{flag} not named: {stderr}");
     }
     assert!(!tmp.path().join("app").exists());
@@ -94,20 +140,67 @@ fn bad_input_exits_2_with_advice_and_writes_nothing() {
         (&["new", "my_app", "--yes"], "'my-app'"),
         (&["new", "1st", "--yes"], "starting with a letter"),
         (&["new", "test", "--yes"], "reserved"),
-        (&["new", "app", "--yes", "--strategies", "grpc"], "possible values"),
+        (
+            &["new", "app", "--yes", "--strategies", "grpc"],
+            "possible values",
+        ),
         (&["new", "app", "--yes", "--strategies", ""], "strateg"),
-        (&["new", "app", "--yes", "--model", "gpt-4o"], "genai-scaffold list"),
-        (&["new", "app", "--yes", "--model", "arn:aws:s3:::bucket"], "ARN"),
-        (&["new", "app", "--yes", "--model", "nova-micro", "--region", "sa-east-1"], "not offered in region sa-east-1"),
-        (&["new", "app", "--yes", "--region", "moon-base-1"], "not an AWS region"),
-        (&["new", "app", "--yes", "--region", "US-EAST-1"], "not an AWS region"),
-        (&["new", "app", "--yes", "--iac", "pulumi"], "possible values"),
-        (&["new", "app", "--yes", "--arch", "riscv"], "possible values"),
-        (&["new", "app", "--yes", "--answers", "missing.toml"], "cannot read answers file"),
-        (&["new", "app", "--yes", "--answers", "bad.toml"], "not a valid answers file"),
-        (&["new", "app", "--yes", "--answers", "unknown.toml"], "unknown field"),
-        (&["new", "app", "--yes", "--answers", "broken.toml"], "not a valid answers file"),
-        (&["new", "app", "--yes", "--answers", "none.toml"], "at least one strategy"),
+        (
+            &["new", "app", "--yes", "--model", "gpt-4o"],
+            "genai-scaffold list",
+        ),
+        (
+            &["new", "app", "--yes", "--model", "arn:aws:s3:::bucket"],
+            "ARN",
+        ),
+        (
+            &[
+                "new",
+                "app",
+                "--yes",
+                "--model",
+                "nova-micro",
+                "--region",
+                "sa-east-1",
+            ],
+            "not offered in region sa-east-1",
+        ),
+        (
+            &["new", "app", "--yes", "--region", "moon-base-1"],
+            "not an AWS region",
+        ),
+        (
+            &["new", "app", "--yes", "--region", "US-EAST-1"],
+            "not an AWS region",
+        ),
+        (
+            &["new", "app", "--yes", "--iac", "pulumi"],
+            "possible values",
+        ),
+        (
+            &["new", "app", "--yes", "--arch", "riscv"],
+            "possible values",
+        ),
+        (
+            &["new", "app", "--yes", "--answers", "missing.toml"],
+            "cannot read answers file",
+        ),
+        (
+            &["new", "app", "--yes", "--answers", "bad.toml"],
+            "not a valid answers file",
+        ),
+        (
+            &["new", "app", "--yes", "--answers", "unknown.toml"],
+            "unknown field",
+        ),
+        (
+            &["new", "app", "--yes", "--answers", "broken.toml"],
+            "not a valid answers file",
+        ),
+        (
+            &["new", "app", "--yes", "--answers", "none.toml"],
+            "at least one strategy",
+        ),
         (&["new", "a-file", "--yes"], "not a folder"),
         (&["new", "--yes"], "<PATH>"),
         (&["new", "app", "--yes", "--name", ""], "empty"),
@@ -118,11 +211,23 @@ fn bad_input_exits_2_with_advice_and_writes_nothing() {
         let out = run_in(tmp.path(), args);
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(hint), "{args:?}: expected '{hint}' in: {stderr}");
+        assert!(
+            stderr.contains(hint),
+            "{args:?}: expected '{hint}' in: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
     let left: Vec<String> = files_below(tmp.path());
-    assert_eq!(left, ["a-file", "bad.toml", "broken.toml", "none.toml", "unknown.toml"]);
+    assert_eq!(
+        left,
+        [
+            "a-file",
+            "bad.toml",
+            "broken.toml",
+            "none.toml",
+            "unknown.toml"
+        ]
+    );
 }
 
 #[test]
@@ -146,14 +251,26 @@ fn a_non_empty_target_is_refused_and_force_replaces_only_listed_files() {
     let out = run_in(tmp.path(), &["new", "app", "--yes"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("README.md") && stderr.contains("--force"), "{stderr}");
-    assert!(!stderr.contains("keep.txt"), "only conflicting files are listed: {stderr}");
-    assert_eq!(fs::read_to_string(target.join("README.md")).unwrap(), "my notes");
+    assert!(
+        stderr.contains("README.md") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("keep.txt"),
+        "only conflicting files are listed: {stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(target.join("README.md")).unwrap(),
+        "my notes"
+    );
     assert_eq!(files_below(&target), ["README.md", "keep.txt"]);
 
     let out = run_in(tmp.path(), &["new", "app", "--yes", "--force"]);
     assert!(out.status.success(), "{}", text(&out).1);
-    assert_ne!(fs::read_to_string(target.join("README.md")).unwrap(), "my notes");
+    assert_ne!(
+        fs::read_to_string(target.join("README.md")).unwrap(),
+        "my notes"
+    );
     assert_eq!(fs::read_to_string(target.join("keep.txt")).unwrap(), "mine");
     assert!(target.join("Cargo.toml").exists());
     assert!(text(&out).0.contains("replaced 1 existing files"));
@@ -172,10 +289,16 @@ fn an_empty_existing_folder_is_fine_and_dot_names_the_project_after_it() {
 #[test]
 fn dry_run_lists_files_with_sizes_and_writes_nothing() {
     let tmp = scratch();
-    let out = run_in(tmp.path(), &["new", "app", "--yes", "--dry-run", "--strategies", "sse"]);
+    let out = run_in(
+        tmp.path(),
+        &["new", "app", "--yes", "--dry-run", "--strategies", "sse"],
+    );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("services/stream-sse/src/main.rs"), "{stdout}");
+    assert!(
+        stdout.contains("services/stream-sse/src/main.rs"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("services/sync-api"), "{stdout}");
     assert!(stdout.contains(" B ") || stdout.contains("KiB"), "{stdout}");
     assert!(stdout.contains("Nothing was written"), "{stdout}");
@@ -206,7 +329,10 @@ fn a_failure_mid_write_leaves_no_partial_tree() {
         let err = result.expect_err("the fault surfaces");
         assert_eq!(err.exit_code(), 1);
         assert!(err.to_string().contains("injected fault"));
-        assert!(!target.exists(), "partial project left after failing at file {fail_at}");
+        assert!(
+            !target.exists(),
+            "partial project left after failing at file {fail_at}"
+        );
         assert!(files_below(tmp.path()).is_empty(), "staging left behind");
     }
     // And the same files write fine without the fault.
@@ -221,10 +347,24 @@ fn list_shows_strategies_models_with_profile_ids_and_iac_flavors() {
     let (stdout, _) = text(&out);
     assert!(out.status.success());
     for needle in [
-        "websocket", "sse", "rest", "claude-haiku-4.5", "anthropic.claude-haiku-4-5-20251001-v1:0",
-        "nova-lite", "nova-micro", "global.", "eu.", "apac.", "cdk", "sam", "arm64",
+        "websocket",
+        "sse",
+        "rest",
+        "claude-haiku-4.5",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "nova-lite",
+        "nova-micro",
+        "global.",
+        "eu.",
+        "apac.",
+        "cdk",
+        "sam",
+        "arm64",
     ] {
-        assert!(stdout.contains(needle), "{needle} missing from list:\n{stdout}");
+        assert!(
+            stdout.contains(needle),
+            "{needle} missing from list:\n{stdout}"
+        );
     }
     assert!(!stdout.contains('\u{1b}'), "NO_COLOR is respected");
 }
@@ -234,4 +374,54 @@ fn shell_completions_are_printed() {
     let out = run_in(&repo(), &["completions", "bash"]);
     assert!(out.status.success());
     assert!(text(&out).0.contains("genai-scaffold"));
+}
+
+#[test]
+fn the_generated_makefile_finds_the_strategies_present_and_refuses_absent_ones() {
+    let tmp = scratch();
+    let out = run_in(
+        tmp.path(),
+        &["new", "mk-app", "--yes", "--strategies", "sse,rest"],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let project = tmp.path().join("mk-app");
+    let make = |target: &str| {
+        std::process::Command::new("make")
+            .arg(target)
+            .current_dir(&project)
+            .output()
+            .expect("make runs")
+    };
+    let help = make("help");
+    assert!(help.status.success());
+    let (stdout, _) = text(&help);
+    assert!(
+        stdout.contains("Strategies present: stream-sse sync-api"),
+        "{stdout}"
+    );
+    for target in [
+        "bootstrap",
+        "build",
+        "deploy-all",
+        "deploy-services",
+        "deploy-realtime-ws",
+        "deploy-stream-sse",
+        "deploy-sync-api",
+        "deploy-cdn",
+        "deploy-frontend",
+        "destroy",
+        "clean-all",
+        "dev",
+        "test",
+        "lint",
+    ] {
+        assert!(stdout.contains(target), "help lacks {target}: {stdout}");
+    }
+    let absent = make("deploy-realtime-ws");
+    assert!(!absent.status.success());
+    assert!(
+        text(&absent).1.contains("no WebSocket strategy"),
+        "{}",
+        text(&absent).1
+    );
 }

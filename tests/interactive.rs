@@ -19,7 +19,8 @@ fn press(p: &mut rexpect::session::PtySession, keys: &str) {
 fn prompts_ask_for_what_flags_did_not_give_then_print_next_steps() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = common::bin();
-    cmd.args(["new", "tty-app", "--arch", "x86_64"]).current_dir(tmp.path());
+    cmd.args(["new", "tty-app", "--arch", "x86_64"])
+        .current_dir(tmp.path());
     let mut p = spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
 
     // Keys go in only once a prompt has drawn its last line, as a person would wait.
@@ -40,17 +41,25 @@ fn prompts_ask_for_what_flags_did_not_give_then_print_next_steps() {
     press(&mut p, "\r");
     p.exp_string("Created").unwrap();
     p.exp_string("cd tty-app").unwrap();
-    p.exp_string("make dev").unwrap();
+    p.exp_string("make test").unwrap();
     p.exp_eof().unwrap();
 
-    let record: toml::Table = std::fs::read_to_string(tmp.path().join("tty-app/.genai-scaffold.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let record: toml::Table =
+        std::fs::read_to_string(tmp.path().join("tty-app/.genai-scaffold.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
     assert_eq!(record["strategies"]["websocket"].as_bool(), Some(false));
     assert_eq!(record["strategies"]["sse"].as_bool(), Some(true));
     assert_eq!(record["iac"].as_str(), Some("sam"));
     assert_eq!(record["region"].as_str(), Some("eu-west-1"));
-    assert_eq!(record["model_id"].as_str(), Some("eu.amazon.nova-micro-v1:0"));
-    assert_eq!(record["arch"].as_str(), Some("x86_64"), "the flag was not asked again");
+    assert_eq!(
+        record["model_id"].as_str(),
+        Some("eu.amazon.nova-micro-v1:0")
+    );
+    assert_eq!(
+        record["arch"].as_str(),
+        Some("x86_64"),
+        "the flag was not asked again"
+    );
 }

@@ -21,15 +21,67 @@ struct Check {
 }
 
 const CHECKS: &[Check] = &[
-    Check { name: "fmt", args: &["fmt", "--all", "--check"] },
+    Check {
+        name: "fmt",
+        args: &["fmt", "--all", "--check"],
+    },
     Check {
         name: "clippy",
-        args: &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     },
-    Check { name: "test", args: &["test", "--workspace", "--locked"] },
+    Check {
+        name: "test",
+        args: &["test", "--workspace"],
+    },
 ];
 
-const RELEASE: Check = Check { name: "release", args: &["build", "--workspace", "--release", "--locked"] };
+const RELEASE: Check = Check {
+    name: "release",
+    args: &["build", "--workspace", "--release"],
+};
+
+/// The template ships the all-strategies lock. In a subset Cargo drops the packages nobody
+/// uses (so `--locked` cannot be passed), but it must never pick a version the lock did not
+/// have: every (name, version) left in the project's lock must be in the template's.
+fn lock_check(project: &Path) -> Cell {
+    let start = Instant::now();
+    let packages = |path: &Path| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(path).expect("lock file");
+        let lock: toml::Table = text.parse().expect("lock is TOML");
+        lock["package"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let shipped = packages(&common::repo().join("template/Cargo.lock"));
+    let used = packages(&project.join("Cargo.lock"));
+    let strays: Vec<_> = used.iter().filter(|p| !shipped.contains(p)).collect();
+    if !strays.is_empty() {
+        eprintln!(
+            "--- lock in {}: versions not in template/Cargo.lock: {strays:?}",
+            project.display()
+        );
+    }
+    Cell {
+        check: "lock",
+        ok: strays.is_empty(),
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
 
 struct Cell {
     check: &'static str,
@@ -70,9 +122,17 @@ fn run(project: &Path, target: &Path, check: &Check) -> Cell {
     if !ok {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        eprintln!("--- {} failed in {}:\n{stdout}\n{stderr}", check.name, project.display());
+        eprintln!(
+            "--- {} failed in {}:\n{stdout}\n{stderr}",
+            check.name,
+            project.display()
+        );
     }
-    Cell { check: check.name, ok, seconds: start.elapsed().as_secs_f64() }
+    Cell {
+        check: check.name,
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+    }
 }
 
 fn main() {
@@ -88,31 +148,53 @@ fn main() {
         if strategies == "websocket,sse,rest" && iac == "cdk" {
             cells.push(run(&project, &target, &RELEASE));
         }
+        cells.push(lock_check(&project));
         let label = format!("{strategies} / {iac}");
         let line: Vec<String> = cells
             .iter()
-            .map(|c| format!("{} {} {:.1}s", c.check, if c.ok { "ok" } else { "FAILED" }, c.seconds))
+            .map(|c| {
+                format!(
+                    "{} {} {:.1}s",
+                    c.check,
+                    if c.ok { "ok" } else { "FAILED" },
+                    c.seconds
+                )
+            })
             .collect();
         eprintln!("{label:<28} {}", line.join("  "));
         rows.push((label, cells));
     }
 
-    println!("\n{:<28} {:>10} {:>10} {:>10} {:>10}", "combination", "fmt", "clippy", "test", "release");
+    println!(
+        "\n{:<28} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "combination", "fmt", "clippy", "test", "release", "lock"
+    );
     for (label, cells) in &rows {
         let cell = |name: &str| {
-            cells.iter().find(|c| c.check == name).map_or("-".to_string(), |c| {
-                if c.ok { format!("{:.1}s", c.seconds) } else { format!("RED {:.0}s", c.seconds) }
-            })
+            cells
+                .iter()
+                .find(|c| c.check == name)
+                .map_or("-".to_string(), |c| {
+                    if c.ok {
+                        format!("{:.1}s", c.seconds)
+                    } else {
+                        format!("RED {:.0}s", c.seconds)
+                    }
+                })
         };
         println!(
-            "{label:<28} {:>10} {:>10} {:>10} {:>10}",
+            "{label:<28} {:>10} {:>10} {:>10} {:>10} {:>10}",
             cell("fmt"),
             cell("clippy"),
             cell("test"),
-            cell("release")
+            cell("release"),
+            cell("lock")
         );
     }
-    let failed = rows.iter().filter(|(_, cells)| cells.iter().any(|c| !c.ok)).count();
+    let failed = rows
+        .iter()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.ok))
+        .count();
     println!("\nmatrix took {:.0}s", started.elapsed().as_secs_f64());
     println!("matrix: {} passed, {failed} failed", rows.len() - failed);
     if failed > 0 {

@@ -20,7 +20,11 @@ fn cargo_package_includes_every_template_file() {
         .current_dir(common::repo())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = String::from_utf8_lossy(&out.stdout);
     let listed: Vec<&str> = listed.lines().collect();
     let missing: Vec<String> = template_files()
@@ -42,11 +46,21 @@ fn no_template_file_is_ignored_by_git() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(template_files().join("\n").as_bytes()).unwrap();
+        stdin
+            .write_all(template_files().join("\n").as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     let ignored = String::from_utf8_lossy(&out.stdout);
-    assert!(ignored.trim().is_empty(), "git ignores template files: {ignored}");
+    assert!(
+        ignored.trim().is_empty(),
+        "git ignores template files: {ignored}"
+    );
     // check-ignore exits 1 when nothing matched and 128 on a fatal error (e.g. not a repo).
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -27,9 +27,14 @@ fn cargo_generate_writes_the_same_tree_for_every_combination() {
     let version = Command::new("cargo-generate").arg("--version").output();
     let version = match version {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
-        _ => panic!("cargo-generate is not installed: run scripts/install-cargo-generate.sh (make test does)"),
+        _ => panic!(
+            "cargo-generate is not installed: run scripts/install-cargo-generate.sh (make test does)"
+        ),
     };
-    assert!(version.contains("0.26."), "expected cargo-generate 0.26, found {version}");
+    assert!(
+        version.contains("0.26."),
+        "expected cargo-generate 0.26, found {version}"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let template = common::repo().join("template");
@@ -58,7 +63,14 @@ fn cargo_generate_writes_the_same_tree_for_every_combination() {
         let mut cmd = Command::new("cargo-generate");
         cmd.args(["generate", "--path"])
             .arg(&template)
-            .args(["--name", &name, "--silent", "--vcs", "none", "--destination"])
+            .args([
+                "--name",
+                &name,
+                "--silent",
+                "--vcs",
+                "none",
+                "--destination",
+            ])
             .arg(&theirs_root);
         for define in answers.cargo_generate_defines() {
             cmd.args(["--define", &define]);
@@ -72,8 +84,13 @@ fn cargo_generate_writes_the_same_tree_for_every_combination() {
         let theirs = theirs_root.join(&name);
 
         let (a, b) = (tree(&ours), tree(&theirs));
-        let names = |t: &[(String, Vec<u8>, bool)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&a), names(&b), "file lists differ for {strategies} {iac}");
+        let names =
+            |t: &[(String, Vec<u8>, bool)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&a),
+            names(&b),
+            "file lists differ for {strategies} {iac}"
+        );
         for ((path, ours, ours_x), (_, theirs, theirs_x)) in a.iter().zip(&b) {
             assert!(
                 ours == theirs,

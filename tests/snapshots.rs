@@ -45,7 +45,11 @@ fn full_contents_of_the_all_strategies_projects() {
         for f in render("websocket,sse,rest", iac) {
             // The lock file is copied verbatim and pinned by its own review; list its size.
             if f.path.ends_with("Cargo.lock") {
-                all.push_str(&format!("=== {} ({} bytes, verbatim)\n", f.path.display(), f.contents.len()));
+                all.push_str(&format!(
+                    "=== {} ({} bytes, verbatim)\n",
+                    f.path.display(),
+                    f.contents.len()
+                ));
                 continue;
             }
             all.push_str(&format!("=== {}\n", f.path.display()));

@@ -1,4 +1,11 @@
 //! Configuration every service reads once per Lambda container.
+//!
+//! Deployed, it comes from SSM Parameter Store: the parameters under one path per project and
+//! stage (`CONFIG_SSM_PATH`, e.g. `/my-app/dev/`), each named like its variable in kebab case
+//! (`model-id`, `max-tokens`, `allowed-origins`). An environment variable of the same setting
+//! wins, which is how local runs and tests configure the services.
+
+use std::collections::HashMap;
 
 /// The model this project was generated for. `MODEL_ID` in the environment overrides it.
 pub const DEFAULT_MODEL_ID: &str = "{{ model_id }}";
@@ -37,6 +44,11 @@ pub struct Config {
     pub model_id: String,
     /// The AWS region.
     pub region: String,
+    /// A fake Bedrock to call instead of AWS (`BEDROCK_ENDPOINT_URL`), for local runs.
+    pub bedrock_endpoint: Option<String>,
+    /// Browser origins allowed to call the services (`ALLOWED_ORIGINS`, comma separated).
+    /// Empty means none: there is no wildcard.
+    pub allowed_origins: Vec<String>,
     /// Request limits.
     pub limits: Limits,
 }
@@ -45,6 +57,20 @@ impl Config {
     /// Reads the configuration from environment variables, with the generated defaults.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Environment variables first, then `parameters` (from [`load_parameters`]), then the
+    /// generated defaults.
+    pub fn from_env_and(parameters: &HashMap<String, String>) -> Self {
+        Self::from_sources(|key| std::env::var(key).ok(), parameters)
+    }
+
+    /// `env` first, then `parameters` keyed by [`parameter_name`], then the defaults.
+    pub fn from_sources(
+        env: impl Fn(&str) -> Option<String>,
+        parameters: &HashMap<String, String>,
+    ) -> Self {
+        Self::from_lookup(|key| env(key).or_else(|| parameters.get(&parameter_name(key)).cloned()))
     }
 
     /// Reads the configuration through `lookup`, so tests need not touch the process
@@ -56,6 +82,15 @@ impl Config {
         Config {
             model_id: lookup("MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
             region: lookup("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            bedrock_endpoint: lookup("BEDROCK_ENDPOINT_URL"),
+            allowed_origins: lookup("ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             limits: Limits {
                 max_prompt_bytes: number("MAX_PROMPT_BYTES", defaults.max_prompt_bytes as u32)
                     as usize,
@@ -65,6 +100,52 @@ impl Config {
             },
         }
     }
+}
+
+impl Config {
+    /// Whether a browser on `origin` may call the services: only origins listed in
+    /// `allowed_origins`, compared exactly (scheme, host and port).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+}
+
+/// The SSM parameter name of a setting: `MAX_TOKENS` is `max-tokens`.
+pub fn parameter_name(variable: &str) -> String {
+    variable.to_ascii_lowercase().replace('_', "-")
+}
+
+/// Reads every parameter under `path` (secure strings decrypted), keyed by the last segment
+/// of its name. Called once per container, at init.
+pub async fn load_parameters(
+    ssm: &aws_sdk_ssm::Client,
+    path: &str,
+) -> Result<HashMap<String, String>, String> {
+    let mut parameters = HashMap::new();
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            format!(
+                "cannot read the configuration under SSM path {path}: {}. Check that the path exists in this \
+                 region and that the function may call ssm:GetParametersByPath on it.",
+                aws_sdk_ssm::error::DisplayErrorContext(&e)
+            )
+        })?;
+        for parameter in page.parameters() {
+            if let (Some(name), Some(value)) = (parameter.name(), parameter.value()) {
+                let key = name.rsplit('/').next().unwrap_or(name).to_string();
+                parameters.insert(key, value.to_string());
+            }
+        }
+    }
+    Ok(parameters)
 }
 
 #[cfg(test)]
@@ -77,11 +158,16 @@ mod tests {
             "MODEL_ID" => Some("eu.amazon.nova-lite-v1:0".into()),
             "MAX_TOKENS" => Some("1024".into()),
             "MAX_PROMPT_BYTES" => Some("not a number".into()),
+            "ALLOWED_ORIGINS" => Some("https://app.example.com, http://localhost:5173/".into()),
             _ => None,
         });
         assert_eq!(config.model_id, "eu.amazon.nova-lite-v1:0");
         assert_eq!(config.region, DEFAULT_REGION);
         assert_eq!(config.limits.max_tokens, 1024);
+        assert!(config.allows_origin("http://localhost:5173"));
+        assert!(config.allows_origin("https://app.example.com"));
+        assert!(!config.allows_origin("https://evil.example.com"));
+        assert!(!config.allows_origin("*"));
         assert_eq!(
             config.limits.max_prompt_bytes,
             Limits::default().max_prompt_bytes

@@ -2,9 +2,43 @@
 //! must pass before it may reach the model, and the protocol's error shape
 //! (`PROTOCOL.md` in the generator repository is the contract).
 
+pub mod bedrock;
 pub mod config;
+pub mod log;
+
+pub use bedrock::{Completion, Event, Events, GenAi, Generation, Usage};
+
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+/// Server-side timings of one request, as the protocol reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    /// From receiving the request to the first text from the model.
+    pub first_token_ms: Option<u64>,
+    /// From receiving the request to now (the last byte).
+    pub total_ms: u64,
+    /// Bedrock's own latency measurement, when it sent one.
+    pub model_latency_ms: Option<u64>,
+}
+
+impl Metrics {
+    /// Measures from `received` to now.
+    pub fn measure(
+        received: Instant,
+        first_token_at: Option<Instant>,
+        model_latency_ms: Option<u64>,
+    ) -> Self {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Metrics {
+            first_token_ms: first_token_at.map(|t| ms(t.saturating_duration_since(received))),
+            total_ms: ms(received.elapsed()),
+            model_latency_ms,
+        }
+    }
+}
 
 /// A generation request, as every strategy receives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -1,40 +1,110 @@
-//! WebSocket strategy: API Gateway routes `$connect`, `$disconnect` and messages
-//! (`{"action":"generate", ...}`) here.
+//! WebSocket strategy: API Gateway routes `$connect`, `$disconnect` and client messages
+//! (`{"action":"generate", ...}`) here, and every server frame goes back through the
+//! API Gateway Management API (`POST @connections/{id}`).
+//!
+//! Frames are posted, never returned as the integration's response, so the route can be
+//! invoked asynchronously and a generation may run past API Gateway's 29 s integration
+//! timeout without the client ever seeing "Endpoint request timed out".
+//!
+//! Streaming is adaptive: at most one post is in flight per request; text that arrives while
+//! a post is under way goes out together in the next frame. With a fast gateway every delta
+//! is its own frame; with a slow one frames grow instead of queueing, so the answer finishes
+//! at most about one post after the model does.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use aws_lambda_events::encodings::Body;
-use genai::config::Config;
-use genai::{ApiError, ErrorCode, GenerateRequest};
-use serde::{Deserialize, Serialize};
+use aws_sdk_apigatewaymanagement::error::SdkError;
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use genai::{ApiError, Completion, ErrorCode, Event, Events, GenAi, GenerateRequest, Metrics};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// API Gateway's WebSocket frame limit; no frame we post is larger.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+
+/// What the handler needs, made once per container.
+pub struct App {
+    /// The shared GenAI service.
+    pub genai: GenAi,
+    /// Clients of the API Gateway Management API.
+    pub connections: Connections,
+}
+
+/// Management API clients, one per callback endpoint (a stage), made on first use.
+pub struct Connections {
+    base: aws_sdk_apigatewaymanagement::config::Builder,
+    endpoint_override: Option<String>,
+    clients: Mutex<HashMap<String, aws_sdk_apigatewaymanagement::Client>>,
+}
+
+impl Connections {
+    /// Clients with the default credential chain; `WS_CALLBACK_URL` overrides the endpoint
+    /// taken from the event (a custom domain, or the local stack).
+    pub async fn from_env() -> Self {
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Connections::new(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&shared),
+            std::env::var("WS_CALLBACK_URL").ok(),
+        )
+    }
+
+    /// Clients built from `base`, for the endpoint of each event or `endpoint_override`.
+    pub fn new(
+        base: aws_sdk_apigatewaymanagement::config::Builder,
+        endpoint_override: Option<String>,
+    ) -> Self {
+        Connections {
+            base,
+            endpoint_override,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(
+        &self,
+        event: &ApiGatewayWebsocketProxyRequest,
+    ) -> aws_sdk_apigatewaymanagement::Client {
+        let endpoint = self.endpoint_override.clone().unwrap_or_else(|| {
+            let context = &event.request_context;
+            format!(
+                "https://{}/{}",
+                context.domain_name.as_deref().unwrap_or_default(),
+                context.stage.as_deref().unwrap_or_default()
+            )
+        });
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(endpoint.clone())
+            .or_insert_with(|| {
+                aws_sdk_apigatewaymanagement::Client::from_conf(
+                    self.base.clone().endpoint_url(endpoint).build(),
+                )
+            })
+            .clone()
+    }
+}
 
 /// A client message: `{ "action": "generate", "requestId": "...", "payload": { ... } }`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ClientMessage {
-    /// The route: `generate`.
-    pub action: String,
-    /// The client's id for this request, echoed in every frame.
-    pub request_id: Option<String>,
-    /// The generation request.
-    pub payload: serde_json::Value,
-}
-
-/// A server frame of type `error`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorFrame<'a> {
-    /// Always `error`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// The request it answers, when known.
-    pub request_id: Option<&'a str>,
-    /// The protocol error.
-    pub payload: &'a ApiError,
+struct ClientMessage {
+    action: String,
+    request_id: Option<String>,
+    payload: Option<Value>,
 }
 
 /// Handles one WebSocket event.
 pub async fn handle(
-    config: &Config,
+    app: &App,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> Result<ApiGatewayProxyResponse, lambda_runtime::Error> {
     let route = event
@@ -42,95 +112,237 @@ pub async fn handle(
         .route_key
         .as_deref()
         .unwrap_or("$default");
-    if route == "$connect" || route == "$disconnect" {
-        return Ok(respond(200, None));
-    }
-    let message: Result<ClientMessage, _> =
-        serde_json::from_str(event.body.as_deref().unwrap_or(""));
-    let (request_id, error) = match message {
-        Err(e) => (
-            None,
-            ApiError::bad_request(format!("the message is not valid JSON for this API: {e}")),
-        ),
-        Ok(m) if m.action != "generate" => (
-            m.request_id,
-            ApiError::bad_request(format!("unknown action '{}'; use \"generate\"", m.action)),
-        ),
-        Ok(m) => {
-            let error = match serde_json::from_value::<GenerateRequest>(m.payload) {
-                Err(e) => ApiError::bad_request(format!("payload is not a valid request: {e}")),
-                Ok(request) => match genai::validate(request, &config.limits) {
-                    Err(error) => error,
-                    // The Bedrock client comes with the shared genai service; until then a
-                    // valid request is answered with the protocol's error frame.
-                    Ok(_valid) => ApiError::new(
-                        ErrorCode::InternalError,
-                        "model invocation is not part of this template version yet",
-                    ),
-                },
-            };
-            (m.request_id, error)
+    match route {
+        "$connect" => {
+            // Browsers always send Origin; only the app's own origins may open a socket.
+            let origin = event.headers.get("origin").and_then(|o| o.to_str().ok());
+            let allowed = origin.is_none_or(|o| app.genai.config().allows_origin(o));
+            return Ok(respond(if allowed { 200 } else { 403 }));
         }
+        "$disconnect" => return Ok(respond(200)),
+        _ => {}
+    }
+    let received = Instant::now();
+    let Some(connection_id) = event.request_context.connection_id.clone() else {
+        return Ok(respond(400));
     };
-    let frame = ErrorFrame {
-        kind: "error",
-        request_id: request_id.as_deref(),
-        payload: &error,
+    let connection = Connection {
+        client: app.connections.client(&event),
+        id: connection_id,
     };
-    Ok(respond(200, Some(serde_json::to_string(&frame)?)))
+    let (request_id, request) = read_message(&event, &app.genai.config().limits);
+    let mut frames = Frames { request_id, seq: 0 };
+    let outcome = match request {
+        Err(error) => Err(error),
+        Ok(valid) => app.genai.generate(&valid).await,
+    };
+    match outcome {
+        Err(error) => {
+            genai::log::failed("websocket", &error);
+            let _ = connection.post(frames.error(&error)).await;
+        }
+        Ok(generation) => {
+            stream(&connection, generation.into_events(), &mut frames, received).await
+        }
+    }
+    Ok(respond(200))
 }
 
-fn respond(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
+/// Parses and checks a client message; a message that breaks a rule never reaches the model.
+fn read_message(
+    event: &ApiGatewayWebsocketProxyRequest,
+    limits: &genai::config::Limits,
+) -> (Option<String>, Result<genai::ValidRequest, ApiError>) {
+    if event.is_base64_encoded {
+        return (
+            None,
+            Err(ApiError::bad_request(
+                "binary frames are not supported; send JSON text",
+            )),
+        );
+    }
+    let message: ClientMessage =
+        match serde_json::from_str(event.body.as_deref().unwrap_or_default()) {
+            Ok(message) => message,
+            Err(e) => {
+                return (
+                    None,
+                    Err(ApiError::bad_request(format!(
+                        "the message is not valid JSON for this API: {e}"
+                    ))),
+                );
+            }
+        };
+    if message.action != "generate" {
+        let error = ApiError::bad_request(format!(
+            "unknown action '{}'; send \"generate\"",
+            message.action
+        ));
+        return (message.request_id, Err(error));
+    }
+    let request = serde_json::from_value::<GenerateRequest>(message.payload.unwrap_or(Value::Null))
+        .map_err(|e| ApiError::bad_request(format!("payload is not a valid request: {e}")))
+        .and_then(|request| genai::validate(request, limits));
+    (message.request_id, request)
+}
+
+/// Numbers the frames of one request from 0, without gaps.
+struct Frames {
+    request_id: Option<String>,
+    seq: u64,
+}
+
+impl Frames {
+    fn frame(&mut self, kind: &str, payload: Value) -> Vec<u8> {
+        let frame = json!({ "type": kind, "requestId": self.request_id, "seq": self.seq, "payload": payload });
+        self.seq += 1;
+        frame.to_string().into_bytes()
+    }
+
+    fn error(&mut self, error: &ApiError) -> Vec<u8> {
+        self.frame("error", json!(error))
+    }
+
+    /// A chunk frame with as much of `pending` as fits under the frame limit; the rest stays.
+    fn chunk(&mut self, pending: &mut String) -> Vec<u8> {
+        let mut take = pending.len();
+        loop {
+            let text = &pending[..take];
+            let size = json!({ "type": "chunk", "requestId": self.request_id, "seq": self.seq, "payload": { "text": text } })
+                .to_string()
+                .len();
+            if size <= MAX_FRAME_BYTES || take <= 1 {
+                break;
+            }
+            take = floor_char_boundary(pending, take / 2);
+        }
+        let rest = pending.split_off(take);
+        let text = std::mem::replace(pending, rest);
+        self.frame("chunk", json!({ "text": text }))
+    }
+
+    fn success(&mut self, text: &str, done: &Completion, metrics: Metrics) -> Vec<u8> {
+        let payload = |text: &str| json!({ "text": text, "usage": done.usage, "metrics": metrics, "stopReason": done.stop_reason });
+        let whole = json!({ "type": "success", "requestId": self.request_id, "seq": self.seq, "payload": payload(text) });
+        if whole.to_string().len() <= MAX_FRAME_BYTES {
+            return self.frame("success", payload(text));
+        }
+        // The full text no longer fits in one frame: the client already holds it, in order,
+        // from the chunks, so the final frame says so instead of breaking the frame limit.
+        let mut payload = payload("");
+        payload["textInChunks"] = json!(true);
+        self.frame("success", payload)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut index: usize) -> usize {
+    while index > 0 && !s.is_char_boundary(index) {
+        index -= 1;
+    }
+    index.max(1).min(s.len())
+}
+
+type Post = Pin<Box<dyn Future<Output = Result<(), Delivery>> + Send>>;
+
+/// Why a frame was not delivered.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivery {
+    /// 410: the client left.
+    Gone,
+    /// Anything else the Management API answered.
+    Failed,
+}
+
+struct Connection {
+    client: aws_sdk_apigatewaymanagement::Client,
+    id: String,
+}
+
+impl Connection {
+    fn post(&self, frame: Vec<u8>) -> Post {
+        let call = self
+            .client
+            .post_to_connection()
+            .connection_id(&self.id)
+            .data(Blob::new(frame));
+        Box::pin(async move {
+            match call.send().await {
+                Ok(_) => Ok(()),
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), PostToConnectionError::GoneException(_)) =>
+                {
+                    Err(Delivery::Gone)
+                }
+                Err(_) => Err(Delivery::Failed),
+            }
+        })
+    }
+}
+
+/// Streams one generation to the connection with adaptive coalescing (see the module docs).
+/// Returning drops `events`, which stops the model: that is what a 410 does.
+async fn stream(
+    connection: &Connection,
+    mut events: Events,
+    frames: &mut Frames,
+    received: Instant,
+) {
+    let mut pending = String::new();
+    let mut full = String::new();
+    let mut ended: Option<Result<Completion, ApiError>> = None;
+    let mut in_flight: Option<Post> = None;
+    loop {
+        if in_flight.is_none() {
+            if !pending.is_empty() {
+                in_flight = Some(connection.post(frames.chunk(&mut pending)));
+            } else if let Some(end) = ended.take() {
+                let last = match end {
+                    Ok(done) => {
+                        let metrics = Metrics::measure(
+                            received,
+                            events.first_token_at(),
+                            done.model_latency_ms,
+                        );
+                        frames.success(&full, &done, metrics)
+                    }
+                    Err(error) => frames.error(&error),
+                };
+                let _ = connection.post(last).await;
+                return;
+            }
+        }
+        tokio::select! {
+            delivered = async { in_flight.as_mut().expect("guarded by the branch condition").await }, if in_flight.is_some() => {
+                in_flight = None;
+                match delivered {
+                    Ok(()) => {}
+                    Err(Delivery::Gone) => {
+                        genai::log::client_left("websocket");
+                        return;
+                    }
+                    // The gateway refused the frame: the client cannot get the rest either.
+                    Err(Delivery::Failed) => {
+                        let error = ApiError::new(ErrorCode::InternalError, "the Management API refused a frame");
+                        genai::log::failed("websocket", &error);
+                        return;
+                    }
+                }
+            }
+            event = events.recv(), if ended.is_none() => match event {
+                Some(Ok(Event::Delta(text))) => {
+                    pending.push_str(&text);
+                    full.push_str(&text);
+                }
+                Some(Ok(Event::Done(done))) => ended = Some(Ok(done)),
+                Some(Err(error)) => ended = Some(Err(error)),
+                None => ended = Some(Err(ApiError::new(ErrorCode::ModelError, "the model stream ended early"))),
+            },
+        }
+    }
+}
+
+fn respond(status: i64) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = status;
-    response.body = body.map(Body::Text);
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(route: &str, body: Option<&str>) -> ApiGatewayWebsocketProxyRequest {
-        let mut event = ApiGatewayWebsocketProxyRequest::default();
-        event.request_context.route_key = Some(route.to_string());
-        event.body = body.map(str::to_string);
-        event
-    }
-
-    async fn reply_to(body: &str) -> serde_json::Value {
-        let response = handle(
-            &Config::from_lookup(|_| None),
-            event("generate", Some(body)),
-        )
-        .await
-        .expect("handled");
-        match response.body {
-            Some(Body::Text(text)) => serde_json::from_str(&text).expect("JSON frame"),
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn connect_and_disconnect_are_accepted() {
-        for route in ["$connect", "$disconnect"] {
-            let response = handle(&Config::from_lookup(|_| None), event(route, None))
-                .await
-                .expect("handled");
-            assert_eq!(response.status_code, 200);
-        }
-    }
-
-    #[tokio::test]
-    async fn bad_messages_get_an_error_frame_with_their_request_id() {
-        let frame =
-            reply_to(r#"{"action":"generate","requestId":"r1","payload":{"prompt":""}}"#).await;
-        assert_eq!(frame["type"], "error");
-        assert_eq!(frame["requestId"], "r1");
-        assert_eq!(frame["payload"]["code"], "BAD_REQUEST");
-        let frame = reply_to(r#"{"action":"dance","requestId":"r2","payload":{}}"#).await;
-        assert_eq!(frame["requestId"], "r2");
-        assert_eq!(frame["payload"]["code"], "BAD_REQUEST");
-        assert_eq!(reply_to("not json").await["payload"]["statusCode"], 400);
-    }
 }

@@ -1,85 +1,147 @@
 //! SSE strategy: a Function URL streams the answer as `text/event-stream` events.
+//!
+//! Requests come as `POST` with a JSON body, or `GET ?prompt=` as the original sample's
+//! clients send them, on any path (behind the CDN they arrive as `/sse`).
 
-use genai::config::Config;
-use genai::{ApiError, ErrorCode};
-use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Handles one Function URL request: `POST` with a JSON body, or `GET ?prompt=` as the
-/// original sample's clients send it.
-pub async fn handle(config: &Config, request: Request) -> Result<Response<Body>, Error> {
-    let parsed = match request
-        .query_string_parameters_ref()
-        .and_then(|q| q.first("prompt"))
-    {
-        Some(prompt) => {
-            let body = serde_json::json!({ "prompt": prompt }).to_string();
-            genai::parse_request(body.as_bytes(), &config.limits)
+use genai::{ApiError, Event, GenAi, Metrics};
+use lambda_http::http::Method;
+use lambda_http::http::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE, ORIGIN, VARY,
+};
+use lambda_http::lambda_runtime::streaming::{Body, Sender, channel};
+use lambda_http::{Error, Request, RequestExt, Response};
+use serde_json::json;
+
+/// How long the stream may stay silent before a `: ping` comment keeps it open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive(pub Duration);
+
+impl KeepAlive {
+    /// `SSE_KEEPALIVE_MS`, default 10 s.
+    pub fn from_env() -> Self {
+        let ms = std::env::var("SSE_KEEPALIVE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        KeepAlive(Duration::from_millis(ms))
+    }
+}
+
+/// Handles one Function URL request. A request that breaks a rule is answered with the
+/// protocol's error and status before any stream starts; a valid one gets a 200 event stream.
+pub async fn handle(
+    genai: Arc<GenAi>,
+    keep_alive: KeepAlive,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let received = Instant::now();
+    let origin = request
+        .headers()
+        .get(ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| genai.config().allows_origin(o))
+        .map(str::to_string);
+    let parsed = match (
+        request.method(),
+        request
+            .query_string_parameters_ref()
+            .and_then(|q| q.first("prompt")),
+    ) {
+        (&Method::GET, Some(prompt)) => {
+            let body = json!({ "prompt": prompt }).to_string();
+            genai::parse_request(body.as_bytes(), &genai.config().limits)
         }
-        None => genai::parse_request(request.body().as_ref(), &config.limits),
-    };
-    match parsed {
-        // A request that breaks a rule is refused before any stream starts.
-        Err(error) => error_response(&error),
-        // The Bedrock client comes with the shared genai service; until then the stream
-        // carries the protocol's error event.
-        Ok(_request) => event_stream(&ApiError::new(
-            ErrorCode::InternalError,
-            "model invocation is not part of this template version yet",
+        (&Method::GET, None) => Err(ApiError::bad_request(
+            "GET needs ?prompt=...; or POST a JSON body",
         )),
+        _ => genai::parse_request(request.body().as_ref(), &genai.config().limits),
+    };
+    let mut response = Response::builder();
+    if let Some(origin) = origin {
+        response = response
+            .header(ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(VARY, "Origin");
+    }
+    match parsed {
+        Err(error) => {
+            genai::log::failed("sse", &error);
+            Ok(response
+                .status(error.status_code)
+                .header(CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({ "error": error }).to_string()))?)
+        }
+        Ok(valid) => {
+            let (sender, body) = channel();
+            tokio::spawn(async move { stream(&genai, &valid, received, keep_alive, sender).await });
+            Ok(response
+                .status(200)
+                .header(CONTENT_TYPE, "text/event-stream")
+                .header(CACHE_CONTROL, "no-cache")
+                .body(body)?)
+        }
     }
 }
 
-fn event_stream(error: &ApiError) -> Result<Response<Body>, Error> {
-    let event = format!(
-        "event: error\ndata: {}\n\n",
-        serde_json::json!({ "error": error })
-    );
-    Ok(Response::builder()
-        .status(200)
-        .header(CONTENT_TYPE, "text/event-stream")
-        .header(CACHE_CONTROL, "no-cache")
-        .body(Body::from(event))?)
+/// Writes the events of one generation. When the client is gone a write fails: returning
+/// drops the events, which stops the model.
+async fn stream(
+    genai: &GenAi,
+    request: &genai::ValidRequest,
+    received: Instant,
+    keep_alive: KeepAlive,
+    mut out: Sender,
+) {
+    let mut events = match genai.generate(request).await {
+        Ok(generation) => generation.into_events(),
+        Err(error) => {
+            genai::log::failed("sse", &error);
+            let _ = out.send_data(error_event(&error).into()).await;
+            return;
+        }
+    };
+    let mut id: u64 = 0;
+    loop {
+        let text = match tokio::time::timeout(keep_alive.0, events.recv()).await {
+            Err(_silent) => ": ping\n\n".to_string(),
+            Ok(None) => return,
+            Ok(Some(Ok(Event::Delta(delta)))) => {
+                id += 1;
+                format!(
+                    "id: {}\nevent: chunk\ndata: {}\n\n",
+                    id - 1,
+                    json!({ "text": delta })
+                )
+            }
+            Ok(Some(Ok(Event::Done(done)))) => {
+                let metrics =
+                    Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
+                let complete = json!({
+                    "status": "done",
+                    "usage": done.usage,
+                    "metrics": metrics,
+                    "stopReason": done.stop_reason,
+                });
+                let _ = out
+                    .send_data(format!("event: complete\ndata: {complete}\n\n").into())
+                    .await;
+                return;
+            }
+            Ok(Some(Err(error))) => {
+                genai::log::failed("sse", &error);
+                let _ = out.send_data(error_event(&error).into()).await;
+                return;
+            }
+        };
+        if out.send_data(text.into()).await.is_err() {
+            genai::log::client_left("sse");
+            return;
+        }
+    }
 }
 
-fn error_response(error: &ApiError) -> Result<Response<Body>, Error> {
-    let body = serde_json::json!({ "error": error }).to_string();
-    Ok(Response::builder()
-        .status(error.status_code)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::from(body))?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config() -> Config {
-        Config::from_lookup(|_| None)
-    }
-
-    #[tokio::test]
-    async fn a_bad_post_is_refused_before_the_stream_starts() {
-        let response = handle(&config(), Request::new(Body::from("{}")))
-            .await
-            .expect("handled");
-        assert_eq!(response.status().as_u16(), 400);
-        let body: serde_json::Value =
-            serde_json::from_slice(response.body().as_ref()).expect("JSON");
-        assert_eq!(body["error"]["code"], "BAD_REQUEST");
-    }
-
-    #[tokio::test]
-    async fn a_get_with_a_prompt_opens_an_event_stream() {
-        let request = Request::default().with_query_string_parameters(HashMap::from([(
-            "prompt".to_string(),
-            "Tell me a story".to_string(),
-        )]));
-        let response = handle(&config(), request).await.expect("handled");
-        assert_eq!(response.status().as_u16(), 200);
-        assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        assert!(text.starts_with("event: error\ndata: {"), "{text}");
-    }
+fn error_event(error: &ApiError) -> String {
+    format!("event: error\ndata: {}\n\n", json!({ "error": error }))
 }

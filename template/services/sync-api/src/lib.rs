@@ -1,52 +1,132 @@
 //! REST strategy: `POST /generate` answers with the whole text once generation ends.
+//!
+//! API Gateway gives a REST integration 29 seconds. The handler stops the model at its own
+//! deadline, below that, and answers `TIMEOUT` itself: the client gets the protocol's error,
+//! never the gateway's 504 page.
 
-use genai::config::Config;
-use genai::{ApiError, ErrorCode};
-use lambda_http::http::header::CONTENT_TYPE;
+use std::time::{Duration, Instant};
+
+use genai::{ApiError, ErrorCode, Event, GenAi, Metrics};
+use lambda_http::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY};
 use lambda_http::{Body, Error, Request, Response};
+use serde_json::json;
 
-/// Handles one API Gateway REST request. Requests that break a rule are answered here and
-/// never reach the model.
-pub async fn handle(config: &Config, request: Request) -> Result<Response<Body>, Error> {
-    let error = match genai::parse_request(request.body().as_ref(), &config.limits) {
-        Err(error) => error,
-        // The Bedrock client comes with the shared genai service; until then a valid request
-        // is answered with the protocol's error rather than a gateway failure.
-        Ok(_request) => ApiError::new(
-            ErrorCode::InternalError,
-            "model invocation is not part of this template version yet",
-        ),
+/// How long a request may take before the handler answers `TIMEOUT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub Duration);
+
+impl Deadline {
+    /// `REST_DEADLINE_MS`, default 25 s: under API Gateway's 29 s with room for the reply.
+    pub fn from_env() -> Self {
+        let ms = std::env::var("REST_DEADLINE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(25_000);
+        Deadline(Duration::from_millis(ms))
+    }
+}
+
+/// Handles one API Gateway REST request.
+pub async fn handle(
+    genai: &GenAi,
+    deadline: Deadline,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let received = Instant::now();
+    let origin = request
+        .headers()
+        .get(ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| genai.config().allows_origin(o))
+        .map(str::to_string);
+    let answer = match genai::parse_request(request.body().as_ref(), &genai.config().limits) {
+        // A request that breaks a rule never reaches the model.
+        Err(error) => Err(error),
+        Ok(valid) => {
+            match tokio::time::timeout(deadline.0, generate(genai, &valid, received)).await {
+                Ok(answer) => answer,
+                // Timing out drops the generation, which hangs up on Bedrock.
+                Err(_) => Err(ApiError::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the answer took longer than {} s; ask for fewer tokens or use a streaming strategy",
+                        deadline.0.as_secs()
+                    ),
+                )),
+            }
+        }
     };
-    error_response(&error)
+    let (status, body) = match answer {
+        Ok(answer) => {
+            genai::log::finished("rest", &answer.metrics, &answer.done);
+            (200, answer.body())
+        }
+        Err(error) => {
+            genai::log::failed("rest", &error);
+            (error.status_code, json!({ "error": error }))
+        }
+    };
+    let mut response = Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json");
+    if let Some(origin) = origin {
+        response = response
+            .header(ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(VARY, "Origin");
+    }
+    Ok(response.body(Body::from(body.to_string()))?)
 }
 
-/// The protocol's REST error: the error's status, body `{ "error": <Error> }`.
-fn error_response(error: &ApiError) -> Result<Response<Body>, Error> {
-    let body = serde_json::json!({ "error": error }).to_string();
-    Ok(Response::builder()
-        .status(error.status_code)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::from(body))?)
+/// A whole answer.
+struct Answer {
+    text: String,
+    model: String,
+    done: genai::Completion,
+    metrics: Metrics,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn post(body: &str) -> (u16, serde_json::Value) {
-        let request = Request::new(Body::from(body.to_string()));
-        let response = handle(&Config::from_lookup(|_| None), request)
-            .await
-            .expect("handled");
-        let json = serde_json::from_slice(response.body().as_ref()).expect("JSON body");
-        (response.status().as_u16(), json)
+impl Answer {
+    /// The protocol's REST body.
+    fn body(&self) -> serde_json::Value {
+        json!({
+            "data": { "text": self.text, "usage": self.done.usage },
+            "meta": {
+                "model": self.model,
+                "latency": self.metrics.total_ms,
+                "firstTokenMs": self.metrics.first_token_ms,
+                "modelLatencyMs": self.metrics.model_latency_ms,
+                "stopReason": self.done.stop_reason,
+            },
+        })
     }
+}
 
-    #[tokio::test]
-    async fn a_bad_request_gets_the_protocol_error_body() {
-        let (status, body) = post(r#"{"prompt":""}"#).await;
-        assert_eq!(status, 400);
-        assert_eq!(body["error"]["code"], "BAD_REQUEST");
-        assert_eq!(body["error"]["statusCode"], 400);
+/// Runs the generation to its end.
+async fn generate(
+    genai: &GenAi,
+    request: &genai::ValidRequest,
+    received: Instant,
+) -> Result<Answer, ApiError> {
+    let mut generation = genai.generate(request).await?;
+    let mut text = String::new();
+    while let Some(event) = generation.next().await {
+        match event? {
+            Event::Delta(delta) => text.push_str(&delta),
+            Event::Done(done) => {
+                let metrics =
+                    Metrics::measure(received, generation.first_token_at(), done.model_latency_ms);
+                let model = generation.model_id().to_string();
+                return Ok(Answer {
+                    text,
+                    model,
+                    done,
+                    metrics,
+                });
+            }
+        }
     }
+    Err(ApiError::new(
+        ErrorCode::ModelError,
+        "the model stream ended early",
+    ))
 }

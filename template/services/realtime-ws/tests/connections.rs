@@ -1,0 +1,288 @@
+//! The WebSocket handler with the real SDK clients against the fake Bedrock and a local
+//! `@connections` endpoint (the API Gateway Management API), over real sockets.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use fake_bedrock::{FakeBedrock, Settings};
+use genai::GenAi;
+use genai::config::Config;
+use realtime_ws::{App, Connections};
+use serde_json::{Value, json};
+use support::Gateway;
+
+struct Harness {
+    fake: FakeBedrock,
+    gateway: Arc<Gateway>,
+    app: App,
+}
+
+async fn harness(settings: Settings, latency: Duration) -> Harness {
+    let fake = FakeBedrock::start(settings).await.expect("fake bedrock");
+    let (gateway, url) = support::start(latency).await;
+    let endpoint = fake.endpoint();
+    let config = Config::from_lookup(|key| match key {
+        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
+        _ => None,
+    });
+    let app = App {
+        genai: GenAi::from_config(config).await,
+        connections: Connections::new(support::client_base(), Some(url)),
+    };
+    Harness { fake, gateway, app }
+}
+
+fn fast() -> Settings {
+    Settings {
+        time_to_first_token_ms: 5,
+        tokens_per_second: 1000,
+        tokens: 25,
+    }
+}
+
+fn event(route: &str, connection: &str, body: Option<&str>) -> ApiGatewayWebsocketProxyRequest {
+    let mut event = ApiGatewayWebsocketProxyRequest::default();
+    event.request_context.route_key = Some(route.into());
+    event.request_context.connection_id = Some(connection.into());
+    event.request_context.domain_name = Some("example.execute-api.us-east-1.amazonaws.com".into());
+    event.request_context.stage = Some("dev".into());
+    event.body = body.map(str::to_string);
+    event
+}
+
+impl Harness {
+    async fn send(&self, connection: &str, body: &str) {
+        let response = realtime_ws::handle(&self.app, event("generate", connection, Some(body)))
+            .await
+            .expect("handled");
+        assert_eq!(response.status_code, 200);
+    }
+
+    fn frames(&self, connection: &str) -> Vec<Value> {
+        self.gateway.frames(connection)
+    }
+}
+
+fn generate(request_id: &str, payload: Value) -> String {
+    json!({ "action": "generate", "requestId": request_id, "payload": payload }).to_string()
+}
+
+/// Checks `seq` runs 0.. without gaps and returns (chunk text, last frame).
+fn check_frames(frames: &[Value], request_id: &str) -> (String, Value) {
+    let mut text = String::new();
+    for (i, frame) in frames.iter().enumerate() {
+        assert_eq!(frame["seq"], i as u64, "seq without gaps: {frames:?}");
+        assert_eq!(frame["requestId"], request_id);
+        if i + 1 < frames.len() {
+            assert_eq!(frame["type"], "chunk", "{frame}");
+            text.push_str(frame["payload"]["text"].as_str().expect("chunk text"));
+        }
+    }
+    (text, frames.last().expect("at least one frame").clone())
+}
+
+#[tokio::test]
+async fn chunks_then_success_with_the_models_text_and_usage() {
+    let h = harness(fast(), Duration::ZERO).await;
+    h.send(
+        "c1",
+        &generate(
+            "r1",
+            json!({ "prompt": "Tell me a story", "maxTokens": 100 }),
+        ),
+    )
+    .await;
+    let frames = h.frames("c1");
+    let (text, last) = check_frames(&frames, "r1");
+    let expected = fake_bedrock::expected_text("Tell me a story", 100, &fast());
+    assert_eq!(text, expected);
+    assert_eq!(last["type"], "success");
+    assert_eq!(last["payload"]["text"], expected);
+    assert_eq!(last["payload"]["usage"]["completionTokens"], 25);
+    assert_eq!(last["payload"]["stopReason"], "end_turn");
+    let metrics = &last["payload"]["metrics"];
+    assert!(
+        metrics["firstTokenMs"].as_u64().expect("firstTokenMs")
+            <= metrics["totalMs"].as_u64().expect("totalMs")
+    );
+}
+
+#[tokio::test]
+async fn requests_on_one_connection_are_told_apart_by_request_id() {
+    let h = harness(fast(), Duration::from_millis(2)).await;
+    let (first, second) = (
+        generate("a", json!({ "prompt": "first" })),
+        generate("b", json!({ "prompt": "second" })),
+    );
+    tokio::join!(h.send("c1", &first), h.send("c1", &second));
+    let frames = h.frames("c1");
+    for (id, prompt) in [("a", "first"), ("b", "second")] {
+        let mine: Vec<Value> = frames
+            .iter()
+            .filter(|f| f["requestId"] == id)
+            .cloned()
+            .collect();
+        let (text, last) = check_frames(&mine, id);
+        assert_eq!(text, fake_bedrock::expected_text(prompt, 512, &fast()));
+        assert_eq!(last["type"], "success");
+    }
+}
+
+#[tokio::test]
+async fn bad_messages_get_one_error_frame_and_never_reach_the_model() {
+    let h = harness(fast(), Duration::ZERO).await;
+    let huge = "a".repeat(20_000);
+    let cases: Vec<(String, u64)> = vec![
+        (generate("r", json!({ "prompt": "" })), 400),
+        (generate("r", json!({})), 400),
+        (generate("r", json!({ "prompt": 42 })), 400),
+        (generate("r", json!({ "prompt": huge })), 413),
+        (generate("r", json!({ "prompt": "x", "maxTokens": 0 })), 400),
+        (
+            generate("r", json!({ "prompt": "x", "temperature": -1 })),
+            400,
+        ),
+        (
+            json!({ "action": "generate", "requestId": "r" }).to_string(),
+            400,
+        ),
+        (
+            json!({ "action": "dance", "requestId": "r", "payload": { "prompt": "x" } })
+                .to_string(),
+            400,
+        ),
+        ("{not json".to_string(), 400),
+    ];
+    for (i, (body, status)) in cases.iter().enumerate() {
+        let connection = format!("bad-{i}");
+        h.send(&connection, body).await;
+        let frames = h.frames(&connection);
+        assert_eq!(frames.len(), 1, "{body:.60}: {frames:?}");
+        assert_eq!(frames[0]["type"], "error");
+        assert_eq!(frames[0]["seq"], 0);
+        assert_eq!(frames[0]["payload"]["statusCode"], *status, "{body:.60}");
+    }
+    let mut binary = event("generate", "bin", Some("AAEC"));
+    binary.is_base64_encoded = true;
+    realtime_ws::handle(&h.app, binary).await.expect("handled");
+    assert_eq!(h.frames("bin")[0]["payload"]["code"], "BAD_REQUEST");
+    assert_eq!(h.fake.stats().calls, 0);
+}
+
+#[tokio::test]
+async fn faults_end_with_an_error_frame_before_and_after_the_first_chunk() {
+    let h = harness(fast(), Duration::ZERO).await;
+    for (i, (prompt, code, chunks)) in [
+        ("[fault=throttle]", "THROTTLED", false),
+        ("[fault=access-denied]", "MODEL_ACCESS_DENIED", false),
+        ("[fault=stream-error]", "MODEL_ERROR", false),
+        ("[fault=stream-error] [after=5]", "MODEL_ERROR", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let connection = format!("f{i}");
+        h.send(&connection, &generate("r", json!({ "prompt": prompt })))
+            .await;
+        let frames = h.frames(&connection);
+        let (text, last) = check_frames(&frames, "r");
+        assert_eq!(
+            (last["type"].as_str(), last["payload"]["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{prompt}"
+        );
+        assert_eq!(!text.is_empty(), chunks, "{prompt}");
+    }
+}
+
+#[tokio::test]
+async fn a_gone_client_stops_the_model_and_the_posts() {
+    let h = harness(
+        Settings {
+            tokens_per_second: 100,
+            tokens: 300,
+            ..fast()
+        },
+        Duration::ZERO,
+    )
+    .await;
+    h.gateway
+        .gone_after
+        .lock()
+        .expect("lock")
+        .insert("left".into(), 3);
+    h.send("left", &generate("r", json!({ "prompt": "long" })))
+        .await;
+    let stats = h
+        .fake
+        .wait_for(Duration::from_secs(5), |s| s.hangups == 1)
+        .await;
+    assert_eq!((stats.hangups, stats.completed), (1, 0), "{stats:?}");
+    assert_eq!(h.frames("left").len(), 3);
+    assert_eq!(
+        *h.gateway.posts_after_gone.lock().expect("lock"),
+        1,
+        "one 410, then no more posts"
+    );
+}
+
+#[tokio::test]
+async fn connect_refuses_origins_outside_the_allow_list() {
+    let h = harness(fast(), Duration::ZERO).await;
+    for (origin, status) in [
+        (Some("https://app.example.com"), 200),
+        (Some("https://evil.example.com"), 403),
+        (None, 200),
+    ] {
+        let mut connect = event("$connect", "c", None);
+        if let Some(origin) = origin {
+            connect
+                .headers
+                .insert("origin", origin.parse().expect("header"));
+        }
+        assert_eq!(
+            realtime_ws::handle(&h.app, connect)
+                .await
+                .expect("handled")
+                .status_code,
+            status,
+            "{origin:?}"
+        );
+    }
+    let disconnect = realtime_ws::handle(&h.app, event("$disconnect", "c", None))
+        .await
+        .expect("handled");
+    assert_eq!(disconnect.status_code, 200);
+}
+
+#[tokio::test]
+async fn a_slow_gateway_gets_fewer_larger_frames_not_a_queue() {
+    // 300 tokens at 200/s against 20 ms per post: one post per token would need 300 posts.
+    let settings = Settings {
+        time_to_first_token_ms: 5,
+        tokens_per_second: 200,
+        tokens: 300,
+    };
+    let h = harness(settings.clone(), Duration::from_millis(20)).await;
+    h.send(
+        "slow",
+        &generate("r", json!({ "prompt": "coalesce", "maxTokens": 1000 })),
+    )
+    .await;
+    let frames = h.frames("slow");
+    let (text, last) = check_frames(&frames, "r");
+    assert_eq!(
+        text,
+        fake_bedrock::expected_text("coalesce", 1000, &settings)
+    );
+    assert_eq!(last["type"], "success");
+    assert!(
+        frames.len() < 150,
+        "{} frames for 300 tokens: deltas were not coalesced",
+        frames.len()
+    );
+}

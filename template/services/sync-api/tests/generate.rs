@@ -1,0 +1,137 @@
+//! The REST handler with the real Bedrock SDK client against the fake Bedrock.
+
+use std::time::Duration;
+
+use fake_bedrock::{FakeBedrock, Settings};
+use genai::GenAi;
+use genai::config::Config;
+use lambda_http::{Body, Request};
+use sync_api::Deadline;
+
+fn settings() -> Settings {
+    Settings {
+        time_to_first_token_ms: 5,
+        tokens_per_second: 1000,
+        tokens: 20,
+    }
+}
+
+async fn service(fake: &FakeBedrock) -> GenAi {
+    let endpoint = fake.endpoint();
+    let config = Config::from_lookup(|key| match key {
+        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
+        _ => None,
+    });
+    GenAi::from_config(config).await
+}
+
+async fn post(
+    genai: &GenAi,
+    deadline: Deadline,
+    body: &str,
+    origin: Option<&str>,
+) -> (u16, serde_json::Value, Option<String>) {
+    let mut request = Request::new(Body::from(body.to_string()));
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("header"));
+    }
+    let response = sync_api::handle(genai, deadline, request)
+        .await
+        .expect("handled");
+    let allow = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().expect("ascii").to_string());
+    let json = serde_json::from_slice(response.body().as_ref()).expect("JSON body");
+    (response.status().as_u16(), json, allow)
+}
+
+const LONG: Deadline = Deadline(Duration::from_secs(10));
+
+#[tokio::test]
+async fn answers_with_the_models_text_usage_and_meta() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let (status, body, allow) = post(
+        &genai,
+        LONG,
+        r#"{"prompt":"Tell me a story","maxTokens":100}"#,
+        Some("https://app.example.com"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["text"],
+        fake_bedrock::expected_text("Tell me a story", 100, &settings())
+    );
+    assert_eq!(body["data"]["usage"]["completionTokens"], 20);
+    assert_eq!(body["data"]["usage"]["totalTokens"], 24);
+    assert_eq!(body["meta"]["stopReason"], "end_turn");
+    assert_eq!(body["meta"]["model"], genai.config().model_id);
+    let latency = body["meta"]["latency"].as_u64().expect("latency");
+    let first = body["meta"]["firstTokenMs"].as_u64().expect("first token");
+    assert!(first <= latency, "{body}");
+    assert_eq!(allow.as_deref(), Some("https://app.example.com"));
+}
+
+#[tokio::test]
+async fn bad_requests_never_reach_the_model() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let huge = serde_json::json!({ "prompt": "a".repeat(20_000) }).to_string();
+    let cases = [
+        ("", 400),
+        ("{", 400),
+        ("{}", 400),
+        (r#"{"prompt":""}"#, 400),
+        (r#"{"prompt":7}"#, 400),
+        (r#"{"prompt":"hi","maxTokens":0}"#, 400),
+        (r#"{"prompt":"hi","maxTokens":99999}"#, 400),
+        (r#"{"prompt":"hi","temperature":2}"#, 400),
+        (r#"{"prompt":"hi","temperature":"warm"}"#, 400),
+        (huge.as_str(), 413),
+    ];
+    for (body, status) in cases {
+        let (got, json, _) = post(&genai, LONG, body, Some("https://evil.example.com")).await;
+        assert_eq!(got, status, "{body:.40}: {json}");
+        assert_eq!(json["error"]["statusCode"], status);
+    }
+    assert_eq!(fake.stats().calls, 0, "no model call for a bad request");
+}
+
+#[tokio::test]
+async fn faults_map_to_protocol_codes_and_no_origin_is_echoed_unless_allowed() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    for (prompt, status, code) in [
+        ("[fault=throttle]", 429, "THROTTLED"),
+        ("[fault=access-denied]", 502, "MODEL_ACCESS_DENIED"),
+        ("[fault=stream-error] [after=5]", 502, "MODEL_ERROR"),
+    ] {
+        let body = serde_json::json!({ "prompt": prompt }).to_string();
+        let (got, json, allow) = post(&genai, LONG, &body, Some("https://evil.example.com")).await;
+        assert_eq!(
+            (got, json["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{prompt}"
+        );
+        assert_eq!(allow, None);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_model_gets_a_timeout_before_the_gateway_would() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let body = serde_json::json!({ "prompt": "slow [tokens=100] [tps=20]" }).to_string();
+    let (status, json, _) = post(&genai, Deadline(Duration::from_millis(300)), &body, None).await;
+    assert_eq!(status, 504);
+    assert_eq!(json["error"]["code"], "TIMEOUT");
+    let stats = fake
+        .wait_for(Duration::from_secs(5), |s| s.hangups == 1)
+        .await;
+    assert_eq!(stats.hangups, 1, "the model stream was stopped");
+}

@@ -103,12 +103,27 @@ impl Config {
 }
 
 impl Config {
+    /// The value for `Access-Control-Allow-Origin` for a request with this `Origin` header:
+    /// the origin itself when it is allowed, else none (there is no wildcard).
+    pub fn cors_origin(&self, origin: Option<&str>) -> Option<String> {
+        origin.filter(|o| self.allows_origin(o)).map(str::to_string)
+    }
+
     /// Whether a browser on `origin` may call the services: only origins listed in
     /// `allowed_origins`, compared exactly (scheme, host and port).
     pub fn allows_origin(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/');
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
+}
+
+/// A duration in milliseconds from the environment variable `variable`, else `default_ms`.
+pub fn millis_from_env(variable: &str, default_ms: u64) -> std::time::Duration {
+    let ms = std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_ms);
+    std::time::Duration::from_millis(ms)
 }
 
 /// The SSM parameter name of a setting: `MAX_TOKENS` is `max-tokens`.

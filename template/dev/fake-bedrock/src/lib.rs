@@ -30,7 +30,7 @@ use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
@@ -283,37 +283,43 @@ fn plan(body: &Value, settings: &Settings) -> Plan {
     }
 }
 
-/// The HTTP error Bedrock answers before any stream, for the faults that have one.
-fn http_fault(fault: Option<Fault>) -> Option<Response> {
-    let (status, kind, message) = match fault? {
-        Fault::Throttle => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "ThrottlingException",
-            "Too many requests, please wait before trying again.",
-        ),
-        Fault::AccessDenied => (
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
-            "You don't have access to the model with the specified model ID.",
-        ),
-        Fault::Validation => (
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            "The provided request is not valid",
-        ),
-        Fault::StreamError | Fault::StreamThrottle | Fault::Stall => return None,
-    };
-    Some(
-        (
-            status,
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::HeaderName::from_static("x-amzn-errortype"), kind),
-            ],
-            json!({ "message": message }).to_string(),
-        )
-            .into_response(),
+/// An HTTP error Bedrock answers before any stream: status, `x-amzn-errortype`, message.
+type HttpError = (StatusCode, &'static str, &'static str);
+
+impl Fault {
+    /// The HTTP error Bedrock answers for this fault, if it comes before any stream.
+    fn http_error(self) -> Option<HttpError> {
+        match self {
+            Fault::Throttle => Some((
+                StatusCode::TOO_MANY_REQUESTS,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            )),
+            Fault::AccessDenied => Some((
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                "You don't have access to the model with the specified model ID.",
+            )),
+            Fault::Validation => Some((
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                "The provided request is not valid",
+            )),
+            Fault::StreamError | Fault::StreamThrottle | Fault::Stall => None,
+        }
+    }
+}
+
+fn http_error_response((status, kind, message): HttpError) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::HeaderName::from_static("x-amzn-errortype"), kind),
+        ],
+        json!({ "message": message }).to_string(),
     )
+        .into_response()
 }
 
 fn frame(message_type: &str, type_header: &str, kind: &str, payload: Value) -> Bytes {
@@ -349,20 +355,39 @@ fn exception(kind: &str, message: &str) -> Bytes {
     )
 }
 
+/// Counts the call, then plans the answer, or gives the HTTP error to answer instead.
+fn admit(shared: &Shared, body: &Bytes) -> Result<Plan, HttpError> {
+    shared.counters.calls.fetch_add(1, Ordering::SeqCst);
+    let validation = Fault::Validation
+        .http_error()
+        .expect("validation is an HTTP error");
+    let request = serde_json::from_slice::<Value>(body).map_err(|_| validation)?;
+    let plan = plan(&request, &shared.settings);
+    match plan.fault.and_then(Fault::http_error) {
+        Some(error) => Err(error),
+        None => Ok(plan),
+    }
+}
+
+/// Bedrock's `usage` object for what the plan sends.
+fn usage(plan: &Plan) -> Value {
+    let output_tokens = plan.tokens.len() as u32;
+    json!({
+        "inputTokens": plan.input_tokens,
+        "outputTokens": output_tokens,
+        "totalTokens": plan.input_tokens + output_tokens,
+    })
+}
+
 async fn converse_stream(
     State(shared): State<Arc<Shared>>,
     Path(_model_id): Path<String>,
-    _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.counters.calls.fetch_add(1, Ordering::SeqCst);
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return http_fault(Some(Fault::Validation)).expect("validation is an HTTP fault");
+    let plan = match admit(&shared, &body) {
+        Ok(plan) => plan,
+        Err(error) => return http_error_response(error),
     };
-    let plan = plan(&request, &shared.settings);
-    if let Some(response) = http_fault(plan.fault) {
-        return response;
-    }
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(stream_answer(shared, plan, tx));
     Response::builder()
@@ -425,18 +450,13 @@ async fn stream_answer(
             return hung_up();
         }
     }
-    let output_tokens = plan.tokens.len() as u32;
     let tail = [
         event("contentBlockStop", json!({ "contentBlockIndex": 0 })),
         event("messageStop", json!({ "stopReason": plan.stop_reason })),
         event(
             "metadata",
             json!({
-                "usage": {
-                    "inputTokens": plan.input_tokens,
-                    "outputTokens": output_tokens,
-                    "totalTokens": plan.input_tokens + output_tokens,
-                },
+                "usage": usage(&plan),
                 "metrics": { "latencyMs": started.elapsed().as_millis() as u64 },
             }),
         ),
@@ -454,24 +474,15 @@ async fn converse(
     Path(_model_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    shared.counters.calls.fetch_add(1, Ordering::SeqCst);
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return http_fault(Some(Fault::Validation)).expect("validation is an HTTP fault");
+    let plan = match admit(&shared, &body) {
+        Ok(plan) => plan,
+        Err(error) => return http_error_response(error),
     };
-    let plan = plan(&request, &shared.settings);
-    if let Some(response) = http_fault(plan.fault) {
-        return response;
-    }
-    let output_tokens = plan.tokens.len() as u32;
     shared.counters.completed.fetch_add(1, Ordering::SeqCst);
     let body = json!({
         "output": { "message": { "role": "assistant", "content": [{ "text": plan.tokens.concat() }] } },
         "stopReason": plan.stop_reason,
-        "usage": {
-            "inputTokens": plan.input_tokens,
-            "outputTokens": output_tokens,
-            "totalTokens": plan.input_tokens + output_tokens,
-        },
+        "usage": usage(&plan),
         "metrics": { "latencyMs": plan.ttft.as_millis() as u64 },
     });
     (

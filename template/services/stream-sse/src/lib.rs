@@ -22,11 +22,7 @@ pub struct KeepAlive(pub Duration);
 impl KeepAlive {
     /// `SSE_KEEPALIVE_MS`, default 10 s.
     pub fn from_env() -> Self {
-        let ms = std::env::var("SSE_KEEPALIVE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10_000);
-        KeepAlive(Duration::from_millis(ms))
+        KeepAlive(genai::config::millis_from_env("SSE_KEEPALIVE_MS", 10_000))
     }
 }
 
@@ -38,12 +34,9 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
-    let origin = request
-        .headers()
-        .get(ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| genai.config().allows_origin(o))
-        .map(str::to_string);
+    let origin = genai
+        .config()
+        .cors_origin(request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()));
     let parsed = match (
         request.method(),
         request

@@ -18,11 +18,7 @@ pub struct Deadline(pub Duration);
 impl Deadline {
     /// `REST_DEADLINE_MS`, default 25 s: under API Gateway's 29 s with room for the reply.
     pub fn from_env() -> Self {
-        let ms = std::env::var("REST_DEADLINE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(25_000);
-        Deadline(Duration::from_millis(ms))
+        Deadline(genai::config::millis_from_env("REST_DEADLINE_MS", 25_000))
     }
 }
 
@@ -33,12 +29,9 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
-    let origin = request
-        .headers()
-        .get(ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| genai.config().allows_origin(o))
-        .map(str::to_string);
+    let origin = genai
+        .config()
+        .cors_origin(request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()));
     let answer = match genai::parse_request(request.body().as_ref(), &genai.config().limits) {
         // A request that breaks a rule never reaches the model.
         Err(error) => Err(error),

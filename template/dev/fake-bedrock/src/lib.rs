@@ -229,29 +229,26 @@ fn token_count(prompt: &str, max_tokens: u32, settings: &Settings) -> (u32, &'st
     }
 }
 
+/// The text of a list of Converse content blocks, joined by spaces.
+fn text_of(blocks: &Value) -> String {
+    blocks
+        .as_array()
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
 fn plan(body: &Value, settings: &Settings) -> Plan {
-    let prompt: String = body["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .and_then(|m| m["content"].as_array())
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+    let last_message = body["messages"].as_array().and_then(|m| m.last());
+    let prompt = last_message
+        .map(|m| text_of(&m["content"]))
         .unwrap_or_default();
-    let system: String = body["system"]
-        .as_array()
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
+    let system = text_of(&body["system"]);
     let max_tokens = body["inferenceConfig"]["maxTokens"]
         .as_u64()
         .map_or(u32::MAX, |n| n as u32);

@@ -1,0 +1,139 @@
+//! Finds the services a project has: every `services/*/Cargo.toml` with a
+//! `[package.metadata.genai-scaffold]` table. Nothing else names them, so the local stack
+//! serves whatever strategy folders are present.
+
+use std::path::Path;
+
+/// How requests reach a service in AWS, and so how the local stack invokes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// API Gateway WebSocket API: `$connect`, `$disconnect` and message routes.
+    WebSocket,
+    /// Lambda Function URL with response streaming.
+    FunctionUrlStreaming,
+    /// API Gateway REST API, Lambda proxy integration.
+    Rest,
+}
+
+impl Trigger {
+    fn parse(value: &str) -> Option<Trigger> {
+        match value {
+            "apigateway-websocket" => Some(Trigger::WebSocket),
+            "function-url-streaming" => Some(Trigger::FunctionUrlStreaming),
+            "apigateway-rest" => Some(Trigger::Rest),
+            _ => None,
+        }
+    }
+}
+
+/// One service folder, as its manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Package and binary name, e.g. `stream-sse`.
+    pub name: String,
+    /// Strategy name used by the web app and the protocol, e.g. `sse`.
+    pub strategy: String,
+    /// How it is invoked.
+    pub trigger: Trigger,
+    /// Path on the application's origin, e.g. `/sse`.
+    pub route: String,
+    /// WebSocket route keys the API defines besides `$connect`/`$disconnect`/`$default`.
+    pub routes: Vec<String>,
+}
+
+/// The services under `root/services`, sorted by name.
+pub fn services(root: &Path) -> Result<Vec<Service>, String> {
+    let dir = root.join("services");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let manifest = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path()
+            .join("Cargo.toml");
+        if manifest.is_file() {
+            found.push(read(&manifest)?);
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+fn read(manifest: &Path) -> Result<Service, String> {
+    let shown = manifest.display();
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{shown} is not valid TOML: {e}"))?;
+    let package = table.get("package");
+    let name = package
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| format!("{shown} has no [package] name"))?;
+    let meta = package
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("genai-scaffold"))
+        .ok_or_else(|| {
+            format!("{shown} has no [package.metadata.genai-scaffold] table naming its strategy, trigger and route")
+        })?;
+    let field = |key: &str| {
+        meta.get(key)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("{shown}: [package.metadata.genai-scaffold] needs `{key}`"))
+    };
+    let trigger = field("trigger")?;
+    Ok(Service {
+        name: name.to_string(),
+        strategy: field("strategy")?.to_string(),
+        trigger: Trigger::parse(trigger).ok_or_else(|| {
+            format!("{shown}: unknown trigger `{trigger}`; use apigateway-websocket, function-url-streaming or apigateway-rest")
+        })?,
+        route: field("route")?.to_string(),
+        routes: meta
+            .get("routes")
+            .and_then(|r| r.as_array())
+            .map(|routes| {
+                routes
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_projects_own_services_are_found_with_their_triggers() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let services = services(&root).expect("services");
+        for service in &services {
+            assert!(root.join("services").join(&service.name).is_dir());
+            assert!(service.route.starts_with('/'), "{service:?}");
+        }
+        let present = std::fs::read_dir(root.join("services")).map_or(0, |d| d.count());
+        assert_eq!(services.len(), present);
+    }
+
+    #[test]
+    fn a_manifest_without_metadata_is_an_error_that_names_the_table() {
+        let dir = std::env::temp_dir().join(format!("local-discover-{}", std::process::id()));
+        let service = dir.join("services/extra");
+        std::fs::create_dir_all(&service).expect("mkdir");
+        std::fs::write(service.join("Cargo.toml"), "[package]\nname = \"extra\"\n").expect("write");
+        let error = services(&dir).expect_err("no metadata");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert!(
+            error.contains("[package.metadata.genai-scaffold]"),
+            "{error}"
+        );
+    }
+}

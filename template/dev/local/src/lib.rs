@@ -1,0 +1,189 @@
+//! The local stack behind `make dev`: the whole app on loopback, no AWS account, no Docker.
+//!
+//! The real service binaries run under a Lambda Runtime API emulator ([`runtime`]); a gateway
+//! ([`gateway`]) turns browser and `curl` traffic into the events API Gateway and Function
+//! URLs send; the fake Bedrock answers on the real wire protocol (or real Bedrock does, with
+//! `--bedrock aws`). Services are found by folder ([`discover`]), so nothing here changes
+//! with the strategies a project has.
+
+pub mod discover;
+pub mod gateway;
+pub mod runtime;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::discover::{Service, Trigger};
+use crate::gateway::{Gateway, Latencies};
+use crate::runtime::{Function, FunctionSpec};
+
+/// Where the model answers come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bedrock {
+    /// The fake Bedrock, in process, with these settings.
+    Fake(fake_bedrock::Settings),
+    /// Real Bedrock with the default credential chain and the project's model and region.
+    Aws,
+}
+
+/// How to run the stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The project root (holds `services/`).
+    pub root: PathBuf,
+    /// Where the service binaries are (`target/release` after `make dev`'s build).
+    pub bin_dir: PathBuf,
+    /// Address of the gateway; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Model backend.
+    pub bedrock: Bedrock,
+    /// Simulated AWS latencies.
+    pub latencies: Latencies,
+    /// Simulated extra start-up time of each new function instance.
+    pub cold_start: Duration,
+    /// Instances per function.
+    pub max_instances: usize,
+}
+
+/// A running stack. [`Stack::stop`] ends every process it started.
+pub struct Stack {
+    /// The origin, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The services found, in name order.
+    pub services: Vec<Service>,
+    functions: Vec<Arc<Function>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// How long each trigger lets a function run, as the deployed configuration does.
+fn timeout(trigger: Trigger) -> Duration {
+    match trigger {
+        // API Gateway stops waiting at 29 s; the function itself answers TIMEOUT before.
+        Trigger::Rest => Duration::from_secs(30),
+        Trigger::WebSocket | Trigger::FunctionUrlStreaming => Duration::from_secs(300),
+    }
+}
+
+impl Stack {
+    /// Finds the services, starts one warm instance of each and serves the origin.
+    pub async fn start(options: Options) -> Result<Stack, String> {
+        let services = discover::services(&options.root)?;
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot listen on {}: {e}; pick another with --port",
+                    options.listen
+                )
+            })?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let url = format!("http://{addr}");
+
+        let config = genai::config::Config::from_env();
+        let mut env = vec![
+            ("WS_CALLBACK_URL".to_string(), url.clone()),
+            (
+                "ALLOWED_ORIGINS".to_string(),
+                format!(
+                    "{url},http://localhost:{},http://localhost:5173",
+                    addr.port()
+                ),
+            ),
+            ("AWS_REGION".to_string(), config.region.clone()),
+        ];
+        let bedrock = match &options.bedrock {
+            Bedrock::Fake(settings) => {
+                let fake = fake_bedrock::FakeBedrock::start(settings.clone())
+                    .await
+                    .map_err(|e| format!("cannot start the fake Bedrock: {e}"))?;
+                env.push(("BEDROCK_ENDPOINT_URL".into(), fake.endpoint()));
+                // The fake checks no signature; these only let the SDK sign without an account.
+                for (key, value) in [
+                    ("AWS_ACCESS_KEY_ID", "local"),
+                    ("AWS_SECRET_ACCESS_KEY", "local"),
+                ] {
+                    if std::env::var_os(key).is_none() {
+                        env.push((key.into(), value.into()));
+                    }
+                }
+                Some(Arc::new(fake))
+            }
+            Bedrock::Aws => None,
+        };
+
+        let mut functions = Vec::new();
+        let mut served = Vec::new();
+        for service in &services {
+            let binary = options.bin_dir.join(&service.name);
+            if !binary.is_file() {
+                return Err(format!(
+                    "{} is missing; build the services first: cargo build --release (make dev does)",
+                    binary.display()
+                ));
+            }
+            let function = Function::new(FunctionSpec {
+                name: service.name.clone(),
+                binary,
+                env: env.clone(),
+                max_instances: options.max_instances,
+                timeout: timeout(service.trigger),
+                cold_start: options.cold_start,
+            });
+            functions.push(function.clone());
+            served.push((service.clone(), function));
+        }
+        // One warm instance each, started together, so the first prompt has no cold start.
+        let warming = functions.iter().map(|f| {
+            let f = f.clone();
+            async move { (f.name().to_string(), f.warm().await) }
+        });
+        for (name, warmed) in futures_util::future::join_all(warming).await {
+            if let Err(e) = warmed {
+                for function in &functions {
+                    function.shutdown().await;
+                }
+                return Err(format!("{name} did not start: {}", e.message));
+            }
+        }
+
+        let gateway = Gateway {
+            functions: served,
+            latencies: options.latencies,
+            config: json!({
+                "stage": "local",
+                "region": config.region,
+                "model": config.model_id,
+                "bedrock": if bedrock.is_some() { "fake" } else { "aws" },
+                "limits": {
+                    "maxPromptBytes": config.limits.max_prompt_bytes,
+                    "maxTokens": config.limits.max_tokens,
+                    "defaultMaxTokens": config.limits.default_max_tokens,
+                },
+            }),
+            web_root: Some(options.root.join("client/web/dist")).filter(|d| d.is_dir()),
+            bedrock,
+        };
+        let app = gateway::router(gateway).into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Stack {
+            url,
+            services,
+            functions,
+            server,
+        })
+    }
+
+    /// Stops the gateway and every function process, and waits for them to exit.
+    pub async fn stop(self) {
+        self.server.abort();
+        for function in &self.functions {
+            function.shutdown().await;
+        }
+    }
+}

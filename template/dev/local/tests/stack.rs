@@ -1,0 +1,738 @@
+//! The local stack as a user runs it: the `local` binary in front of the project's real
+//! service binaries, reached from outside by `curl` and a WebSocket client, checked against
+//! PROTOCOL.md and the fake Bedrock's deterministic text.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use fake_bedrock::Settings;
+use futures_util::{SinkExt, StreamExt};
+use local::discover::{self, Service, Trigger};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The fake Bedrock's pace in these tests: fast, so a test takes seconds.
+const TTFT_MS: u64 = 5;
+const TOKENS_PER_SECOND: u64 = 400;
+
+fn settings() -> Settings {
+    Settings {
+        time_to_first_token_ms: TTFT_MS,
+        tokens_per_second: TOKENS_PER_SECOND,
+        tokens: 48,
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn services() -> Vec<Service> {
+    discover::services(&root()).expect("services")
+}
+
+/// The service binaries, built once per test run in this test's own profile.
+fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--workspace", "--bins"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the service binaries failed");
+        // target/<profile>/deps/stack-<hash> → target/<profile>
+        let exe = std::env::current_exe().expect("test binary path");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf()
+    })
+}
+
+/// The `local` binary, running until dropped.
+struct Stack {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stack {
+    fn start(extra: &[&str]) -> Stack {
+        let bin_dir = bin_dir();
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_local"))
+            .args(["--port", "0", "--bin-dir"])
+            .arg(bin_dir)
+            .args(["--ttft-ms", &TTFT_MS.to_string()])
+            .args(["--tokens-per-second", &TOKENS_PER_SECOND.to_string()])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("local starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for (pipe, tx) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)),
+            (Box::new(stderr), None),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let (Some(tx), Some(url)) = (&tx, line.strip_prefix("ready: ")) {
+                        let _ = tx.send(url.to_string());
+                    }
+                    log.lock().expect("log").push(line);
+                }
+            });
+        }
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no `ready:` line; output:\n{}",
+                    log.lock().expect("log").join("\n")
+                )
+            });
+        // `make dev`'s start-up once built (the issue's target is under 10 s); printed, since
+        // timing belongs to benchmarks, not assertions.
+        println!("local stack ready in {:?}", started.elapsed());
+        Stack { child, url, log }
+    }
+
+    fn output(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    fn ws_url(&self, route: &str) -> String {
+        format!("{}{route}", self.url.replacen("http", "ws", 1))
+    }
+
+    async fn status(&self) -> Value {
+        let body = http(&self.url, "GET", "/_local/status", "").await.1;
+        serde_json::from_str(&body).expect("status JSON")
+    }
+
+    /// Polls the status page until `pred` holds (or fails with the last status).
+    async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self.status().await;
+            if pred(&status) {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{what}; last status {status}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Process ids of the function instances the stack started.
+    fn instance_pids(&self) -> Vec<u32> {
+        children(self.child.id())
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Direct children of `pid`, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, s)| s.trim_start().starts_with('Z'))
+    })
+}
+
+/// A plain HTTP/1.0 exchange over a socket: the server closes at the end of the body, so a
+/// streamed response needs no chunked decoding. Returns the status and the body.
+async fn http(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8(response).expect("utf-8");
+    let (head, body) = response.split_once("\r\n\r\n").expect("head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_string())
+}
+
+/// `curl`, as a user would run it.
+fn curl(args: &[&str]) -> String {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--no-buffer"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// SSE events as (id, event, data).
+fn sse_events(text: &str) -> Vec<(Option<u64>, String, Value)> {
+    text.split("\n\n")
+        .filter(|block| block.lines().any(|l| l.starts_with("data:")))
+        .map(|block| {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            };
+            (
+                field("id:").and_then(|id| id.parse().ok()),
+                field("event:").unwrap_or_else(|| "message".into()),
+                serde_json::from_str(&field("data:").expect("data")).expect("data is JSON"),
+            )
+        })
+        .collect()
+}
+
+/// Checks an SSE answer per PROTOCOL.md; returns the text.
+fn check_sse(text: &str, prompt: &str) -> Result<(), String> {
+    let events = sse_events(text);
+    let (last, chunks) = events.split_last().ok_or("no events")?;
+    let mut answer = String::new();
+    for (i, (id, event, data)) in chunks.iter().enumerate() {
+        if event != "chunk" || *id != Some(i as u64) {
+            return Err(format!("chunk {i} out of order: {id:?} {event}"));
+        }
+        answer.push_str(data["text"].as_str().ok_or("chunk without text")?);
+    }
+    if last.1 != "complete" {
+        return Err(format!("ended with {} {}", last.1, last.2));
+    }
+    check_answer(&answer, &last.2["usage"], &last.2["metrics"], prompt)
+}
+
+fn check_answer(text: &str, usage: &Value, metrics: &Value, prompt: &str) -> Result<(), String> {
+    let expected = fake_bedrock::expected_text(prompt, 512, &settings());
+    if text != expected {
+        return Err(format!("text {text:?} is not the fake's {expected:?}"));
+    }
+    // Every token of the fake is one word.
+    let tokens = expected.split(' ').count();
+    if usage["completionTokens"].as_u64() != Some(tokens as u64) {
+        return Err(format!("usage {usage} does not count {tokens} tokens"));
+    }
+    if metrics["firstTokenMs"].as_u64().is_none() || metrics["totalMs"].as_u64().is_none() {
+        return Err(format!("metrics missing: {metrics}"));
+    }
+    Ok(())
+}
+
+/// One WebSocket request on an open socket; returns the frames of that request.
+async fn ws_generate<S>(socket: &mut S, request_id: &str, prompt: &str) -> Vec<Value>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + futures_util::Sink<Message>
+        + Unpin,
+    <S as futures_util::Sink<Message>>::Error: std::fmt::Debug,
+{
+    let message =
+        json!({ "action": "generate", "requestId": request_id, "payload": { "prompt": prompt } });
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("send");
+    let mut frames = Vec::new();
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(20), socket.next())
+        .await
+        .expect("a frame within 20 s")
+    {
+        let Message::Text(text) = message.expect("frame") else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+        let done = frame["type"] != "chunk";
+        frames.push(frame);
+        if done {
+            break;
+        }
+    }
+    frames
+}
+
+fn check_ws(frames: &[Value], request_id: &str, prompt: &str) -> Result<(), String> {
+    let (last, chunks) = frames.split_last().ok_or("no frames")?;
+    let mut answer = String::new();
+    for (i, frame) in frames.iter().enumerate() {
+        if frame["requestId"] != request_id || frame["seq"] != i {
+            return Err(format!("frame {i} is {frame}"));
+        }
+    }
+    for chunk in chunks {
+        answer.push_str(
+            chunk["payload"]["text"]
+                .as_str()
+                .ok_or("chunk without text")?,
+        );
+    }
+    if last["type"] != "success" {
+        return Err(format!("ended with {last}"));
+    }
+    if last["payload"]["text"] != answer.as_str() {
+        return Err("success text differs from the chunks".into());
+    }
+    let payload = &last["payload"];
+    check_answer(&answer, &payload["usage"], &payload["metrics"], prompt)
+}
+
+/// Sends `prompt` through `service` from outside and checks the answer per PROTOCOL.md.
+async fn ask(url: &str, service: &Service, prompt: &str, request_id: &str) -> Result<(), String> {
+    let body = json!({ "prompt": prompt }).to_string();
+    match service.trigger {
+        Trigger::FunctionUrlStreaming => {
+            let (_, text) = http(url, "POST", &service.route, &body).await;
+            check_sse(&text, prompt)
+        }
+        Trigger::Rest => {
+            let (_, text) = http(url, "POST", &service.route, &body).await;
+            let answer: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+            let metrics = json!({ "firstTokenMs": answer["meta"]["firstTokenMs"], "totalMs": answer["meta"]["latency"] });
+            let data = &answer["data"];
+            check_answer(
+                data["text"].as_str().unwrap_or_default(),
+                &data["usage"],
+                &metrics,
+                prompt,
+            )
+        }
+        Trigger::WebSocket => {
+            let ws = format!("{}{}", url.replacen("http", "ws", 1), service.route);
+            let (mut socket, _) = tokio_tungstenite::connect_async(ws)
+                .await
+                .map_err(|e| e.to_string())?;
+            let frames = ws_generate(&mut socket, request_id, prompt).await;
+            check_ws(&frames, request_id, prompt)
+        }
+    }
+}
+
+fn present(trigger: Trigger) -> Option<Service> {
+    services().into_iter().find(|s| s.trigger == trigger)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_strategy_answers_external_clients_per_the_protocol() {
+    let stack = Stack::start(&[]);
+    let prompt = "Tell me a story about a lighthouse";
+    for service in services() {
+        let url = format!("{}{}", stack.url, service.route);
+        let body = json!({ "prompt": prompt }).to_string();
+        match service.trigger {
+            Trigger::FunctionUrlStreaming => {
+                let streamed = curl(&[
+                    "-N",
+                    "-X",
+                    "POST",
+                    &url,
+                    "-H",
+                    "content-type: application/json",
+                    "-d",
+                    &body,
+                ]);
+                check_sse(&streamed, prompt)
+                    .unwrap_or_else(|e| panic!("POST {url}: {e}\n{streamed}"));
+                // The original sample's client: GET with ?prompt= on the trailing-slash path.
+                let get = curl(&[
+                    "-N",
+                    "-G",
+                    &format!("{url}/"),
+                    "--data-urlencode",
+                    &format!("prompt={prompt}"),
+                ]);
+                check_sse(&get, prompt).unwrap_or_else(|e| panic!("GET {url}/: {e}\n{get}"));
+            }
+            Trigger::Rest => {
+                let answer = curl(&[
+                    "-X",
+                    "POST",
+                    &url,
+                    "-H",
+                    "content-type: application/json",
+                    "-d",
+                    &body,
+                ]);
+                let answer: Value = serde_json::from_str(&answer).expect("REST body is JSON");
+                let data = &answer["data"];
+                let metrics = json!({ "firstTokenMs": answer["meta"]["firstTokenMs"], "totalMs": answer["meta"]["latency"] });
+                check_answer(
+                    data["text"].as_str().unwrap_or_default(),
+                    &data["usage"],
+                    &metrics,
+                    prompt,
+                )
+                .unwrap_or_else(|e| panic!("POST {url}: {e}\n{answer}"));
+            }
+            Trigger::WebSocket => {
+                let (mut socket, _) =
+                    tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+                        .await
+                        .expect("WebSocket opens");
+                // Two requests on one connection, told apart by requestId.
+                for request_id in ["first", "second"] {
+                    let frames = ws_generate(&mut socket, request_id, prompt).await;
+                    check_ws(&frames, request_id, prompt)
+                        .unwrap_or_else(|e| panic!("{e}\n{frames:?}"));
+                }
+            }
+        }
+    }
+    // config.json names exactly the strategies present; a missing one answers 404.
+    let config: Value =
+        serde_json::from_str(&curl(&[&format!("{}/config.json", stack.url)])).expect("config");
+    let listed: HashSet<String> = config["strategies"]
+        .as_object()
+        .expect("strategies")
+        .keys()
+        .cloned()
+        .collect();
+    let expected: HashSet<String> = services().into_iter().map(|s| s.strategy).collect();
+    assert_eq!(listed, expected);
+    for (path, trigger) in [
+        ("/ws", Trigger::WebSocket),
+        ("/sse", Trigger::FunctionUrlStreaming),
+        ("/api/generate", Trigger::Rest),
+    ] {
+        if present(trigger).is_none() {
+            assert_eq!(http(&stack.url, "POST", path, "{}").await.0, 404, "{path}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_the_protocols_error_through_the_stack() {
+    let stack = Stack::start(&[]);
+    if let Some(sse) = present(Trigger::FunctionUrlStreaming) {
+        let (status, body) = http(&stack.url, "POST", &sse.route, "{\"prompt\":\"\"}").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).expect("JSON")["error"]["code"],
+            "BAD_REQUEST"
+        );
+    }
+    if let Some(rest) = present(Trigger::Rest) {
+        let (status, body) = http(&stack.url, "POST", &rest.route, "not json").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).expect("JSON")["error"]["code"],
+            "BAD_REQUEST"
+        );
+    }
+    if let Some(ws) = present(Trigger::WebSocket) {
+        let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&ws.route))
+            .await
+            .expect("open");
+        let message = json!({ "action": "dance", "requestId": "x" }).to_string();
+        socket
+            .send(Message::Text(message.into()))
+            .await
+            .expect("send");
+        let Some(Ok(Message::Text(frame))) = socket.next().await else {
+            panic!("no answer to an unknown action");
+        };
+        let frame: Value = serde_json::from_str(frame.as_str()).expect("JSON");
+        assert_eq!(frame["type"], "error");
+        assert_eq!(frame["payload"]["code"], "BAD_REQUEST");
+        // API Gateway's frame limit: a 40 KB frame closes the socket (1009, message too big).
+        let big = "x".repeat(40 * 1024);
+        let _ = socket.send(Message::Text(big.into())).await;
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match socket.next().await {
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .expect("the socket closes");
+        assert_eq!(closed, Some(1009));
+    }
+    let status = stack.status().await;
+    assert_eq!(
+        status["bedrock"]["calls"], 0,
+        "bad requests never reach the model: {status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() {
+    let stack = Stack::start(&[]);
+    let slow = "a slow answer [tokens=400] [tps=20]";
+    for service in services() {
+        let before = stack.status().await["functions"][&service.name]["replaced"]
+            .as_u64()
+            .expect("count");
+        let pids_before: HashSet<u32> = stack.instance_pids().into_iter().collect();
+        let killer = {
+            let name = service.name.clone();
+            let local = stack.child.id();
+            move || {
+                // Wait until the model is streaming, then kill the busy instance of `name`.
+                std::thread::sleep(Duration::from_millis(600));
+                for pid in children(local) {
+                    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                    if exe.file_name().is_some_and(|f| f == name.as_str()) {
+                        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                    }
+                }
+            }
+        };
+        let kill = std::thread::spawn(killer);
+        let body = json!({ "prompt": slow }).to_string();
+        let started = Instant::now();
+        match service.trigger {
+            Trigger::FunctionUrlStreaming => {
+                let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
+                let events = sse_events(&text);
+                let last = events.last().expect("events");
+                assert_eq!(last.1, "error", "{text}");
+                assert_eq!(last.2["error"]["code"], "INTERNAL_ERROR");
+            }
+            Trigger::Rest => {
+                let (status, text) = http(&stack.url, "POST", &service.route, &body).await;
+                assert_eq!(status, 500, "{text}");
+                let answer: Value = serde_json::from_str(&text).expect("JSON");
+                assert_eq!(answer["error"]["code"], "INTERNAL_ERROR");
+            }
+            Trigger::WebSocket => {
+                let (mut socket, _) =
+                    tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+                        .await
+                        .expect("open");
+                let frames = ws_generate(&mut socket, "doomed", slow).await;
+                let last = frames.last().expect("frames");
+                assert_eq!(last["type"], "error", "{frames:?}");
+                assert_eq!(last["requestId"], "doomed");
+                assert_eq!(last["payload"]["code"], "INTERNAL_ERROR");
+            }
+        }
+        kill.join().expect("killer");
+        // Not a hang: the error comes as soon as the process is gone.
+        assert!(started.elapsed() < Duration::from_secs(10));
+        stack
+            .wait_for("the killed instance is replaced", |s| {
+                s["functions"][&service.name]["replaced"].as_u64() > Some(before)
+            })
+            .await;
+        // The function still answers, from a new process.
+        ask(&stack.url, &service, "again [tokens=3]", "again")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pids_after: HashSet<u32> = stack.instance_pids().into_iter().collect();
+        assert!(
+            !pids_after.is_subset(&pids_before),
+            "a new process runs the function\n{}",
+            stack.output()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model() {
+    let stack = Stack::start(&[]);
+    let slow = json!({ "prompt": "long [tokens=400] [tps=40]" });
+    let mut hangups = 0;
+    for service in services() {
+        match service.trigger {
+            Trigger::FunctionUrlStreaming => {
+                // curl gives up after a second, in the middle of the stream.
+                let url = format!("{}{}", stack.url, service.route);
+                curl(&[
+                    "-N",
+                    "--max-time",
+                    "1",
+                    "-X",
+                    "POST",
+                    &url,
+                    "-d",
+                    &slow.to_string(),
+                ]);
+            }
+            Trigger::WebSocket => {
+                let (mut socket, _) =
+                    tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+                        .await
+                        .expect("open");
+                let message = json!({ "action": "generate", "requestId": "r", "payload": slow });
+                socket
+                    .send(Message::Text(message.to_string().into()))
+                    .await
+                    .expect("send");
+                let first = socket.next().await;
+                assert!(matches!(first, Some(Ok(Message::Text(_)))), "{first:?}");
+                drop(socket);
+            }
+            // REST has no stream to leave.
+            Trigger::Rest => continue,
+        }
+        hangups += 1;
+        let name = service.name.clone();
+        stack
+            .wait_for(&format!("{name} idle again and the model hung up"), |s| {
+                s["functions"][&name]["busy"] == 0
+                    && s["functions"][&name]["idle"].as_u64() >= Some(1)
+                    && s["bedrock"]["hangups"].as_u64() >= Some(hangups)
+            })
+            .await;
+        let status = stack.status().await;
+        assert_eq!(
+            status["functions"][&name]["replaced"], 0,
+            "the instance survives a client leaving: {status}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_every_process_the_stack_started() {
+    let mut stack = Stack::start(&[]);
+    let pids = stack.instance_pids();
+    assert_eq!(
+        pids.len(),
+        services().len(),
+        "one warm instance per function"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &stack.child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stack.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "local did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = pids.into_iter().filter(|&pid| alive(pid)).collect();
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+/// 200 concurrent streams, mixed over the strategies present, each checked chunk by chunk.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_concurrent_streams_arrive_whole_and_in_order() {
+    const STREAMS: usize = 200;
+    let stack = Stack::start(&["--max-instances", "64"]);
+    let services = services();
+    let started = Instant::now();
+    let tasks = (0..STREAMS).map(|i| {
+        let service = services[i % services.len()].clone();
+        let url = stack.url.clone();
+        tokio::spawn(async move {
+            let prompt = format!("stream {i} [tokens=30]");
+            ask(&url, &service, &prompt, &format!("r{i}")).await
+        })
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.map_err(|e| e.to_string()).and_then(|r| r).err())
+        .collect();
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", stack.child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    println!(
+        "{STREAMS} streams in {:?}; local stack peak RSS {rss}",
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {STREAMS} streams failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let status = stack.status().await;
+    assert_eq!(status["bedrock"]["completed"], STREAMS, "{status}");
+}
+
+/// A handler error (here: an event the function cannot read) is reported through the Runtime
+/// API's error endpoint; the invocation fails and the instance is replaced, as in Lambda.
+/// A panic takes the same road in debug builds (lambda_runtime catches it) and ends the process
+/// in release builds (`panic = "abort"`), which the test above covers by killing a process.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_error_fails_the_invocation_and_replaces_the_instance() {
+    use local::runtime::{Function, FunctionSpec};
+    let service = &services()[0];
+    let function = Function::new(FunctionSpec {
+        name: service.name.clone(),
+        binary: bin_dir().join(&service.name),
+        env: vec![
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "local".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
+            ("RUST_LOG".into(), "off".into()),
+        ],
+        max_instances: 1,
+        timeout: Duration::from_secs(10),
+        cold_start: Duration::ZERO,
+    });
+    function.warm().await.expect("starts");
+    let error = match function.invoke(b"[\"not an event\"]".to_vec()).await {
+        Ok(invocation) => invocation
+            .collect()
+            .await
+            .expect_err("the handler cannot read it"),
+        Err(error) => error,
+    };
+    assert!(
+        !error.kind.is_empty() && !error.message.is_empty(),
+        "{error:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while function.counts().replaced == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "not replaced: {:?}",
+            function.counts()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    function.warm().await.expect("a new instance starts");
+    assert_eq!(function.counts().started, 2);
+    function.shutdown().await;
+}

@@ -7,15 +7,12 @@ export MATRIX_TARGET_DIR
 
 .PHONY: demo test install-test-deps check matrix bench
 
-demo: ## Generate a project with the defaults and build and test it
+demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C stops)
 	cargo build --release
 	rm -rf $(DEMO_DIR)/demo-app
 	mkdir -p $(DEMO_DIR)
 	./target/release/genai-scaffold new $(DEMO_DIR)/demo-app --yes
-	cd $(DEMO_DIR)/demo-app && cargo build --workspace && cargo test --workspace --quiet
-	@echo
-	@echo "Generated and built $(DEMO_DIR)/demo-app:"
-	@cd $(DEMO_DIR)/demo-app && find . -path ./target -prune -o -type f -print | sort | sed 's/^\.\//  /'
+	$(MAKE) -C $(DEMO_DIR)/demo-app dev
 
 test: install-test-deps check matrix ## Install test tools, then run every test
 

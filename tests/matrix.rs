@@ -1,7 +1,8 @@
 //! Builds every generated combination: 7 strategy subsets x 2 IaC flavors. For each, the
 //! checks a user's CI would run (`cargo fmt --check`, `cargo clippy -D warnings`, `cargo
-//! test`), plus a release build of the all-strategies workspace. All projects share one
-//! target folder (`MATRIX_TARGET_DIR`) so dependencies compile once.
+//! test`), plus a release build of the all-strategies workspace and `make dev` in it, asked
+//! for an answer with `curl` as the README shows. All projects share one target folder
+//! (`MATRIX_TARGET_DIR`) so dependencies compile once.
 //!
 //! A plain program (harness = false): it prints a table of combination x check x seconds and
 //! fails on any red cell. `make matrix` runs it.
@@ -135,6 +136,72 @@ fn run(project: &Path, target: &Path, check: &Check) -> Cell {
     }
 }
 
+/// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
+/// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
+fn dev_check(project: &Path, target: &Path) -> Cell {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let start = Instant::now();
+    let mut make = Command::new("make")
+        .args(["dev", "PORT=0"])
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target)
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("make runs");
+    let stdout = make.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("ready: ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let curl = |args: &[&str]| {
+        Command::new("curl")
+            .args(["--silent", "--max-time", "30"])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let body = r#"{"prompt":"matrix [tokens=5]"}"#;
+    let answered = rx
+        .recv_timeout(std::time::Duration::from_secs(600))
+        .map(|url| {
+            let sse = curl(&["-N", "-X", "POST", &format!("{url}/sse"), "-d", body]);
+            let rest = curl(&["-X", "POST", &format!("{url}/api/generate"), "-d", body]);
+            let ok = sse.contains("event: complete") && rest.contains("\"completionTokens\":5");
+            if !ok {
+                eprintln!("--- make dev answered:\n{sse}\n{rest}");
+            }
+            ok
+        })
+        .unwrap_or(false);
+    let group = format!("-{}", make.id());
+    let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+    let _ = make.wait();
+    // Nothing of the group may outlive Ctrl-C.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let left = Command::new("kill")
+        .args(["-0", "--", &group])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if left {
+        eprintln!("--- make dev left processes running");
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
+    Cell {
+        check: "dev",
+        ok: answered && !left,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
 fn main() {
     let target = std::env::var_os("MATRIX_TARGET_DIR")
         .map(PathBuf::from)
@@ -147,6 +214,7 @@ fn main() {
         let mut cells: Vec<Cell> = CHECKS.iter().map(|c| run(&project, &target, c)).collect();
         if strategies == "websocket,sse,rest" && iac == "cdk" {
             cells.push(run(&project, &target, &RELEASE));
+            cells.push(dev_check(&project, &target));
         }
         cells.push(lock_check(&project));
         let label = format!("{strategies} / {iac}");
@@ -166,8 +234,8 @@ fn main() {
     }
 
     println!(
-        "\n{:<28} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "combination", "fmt", "clippy", "test", "release", "lock"
+        "\n{:<28} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "combination", "fmt", "clippy", "test", "release", "dev", "lock"
     );
     for (label, cells) in &rows {
         let cell = |name: &str| {
@@ -183,11 +251,12 @@ fn main() {
                 })
         };
         println!(
-            "{label:<28} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "{label:<28} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
             cell("fmt"),
             cell("clippy"),
             cell("test"),
             cell("release"),
+            cell("dev"),
             cell("lock")
         );
     }

@@ -132,6 +132,13 @@ pub fn router(gateway: Gateway) -> Router {
     router.fallback(static_file).with_state(shared)
 }
 
+/// A simulated latency; zero skips the timer (a zero sleep still waits for the next tick).
+async fn delay(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
@@ -314,10 +321,10 @@ async fn connection(
         }
         let function = function.clone();
         let tx = tx.clone();
-        let delay = shared.gateway.latencies.invoke;
+        let latency = shared.gateway.latencies.invoke;
         // Asynchronous integration: the socket keeps reading while the function runs.
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+            delay(latency).await;
             let outcome = match function.invoke(to_json(&event)).await {
                 Ok(invocation) => invocation.collect().await.map(|_| ()),
                 Err(e) => Err(e),
@@ -356,7 +363,7 @@ async fn post_to_connection(
     Path(connection_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    tokio::time::sleep(shared.gateway.latencies.post).await;
+    delay(shared.gateway.latencies.post).await;
     if body.len() > limits::WS_MESSAGE_BYTES {
         return management_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -416,7 +423,7 @@ async fn function_url(
         ));
     };
     let event = function_url_event(&parts.method, &parts.uri, &parts.headers, &body, peer);
-    tokio::time::sleep(shared.gateway.latencies.invoke).await;
+    delay(shared.gateway.latencies.invoke).await;
     match function.invoke(to_json(&event)).await {
         Ok(invocation) if invocation.streaming => streamed(invocation).await,
         Ok(invocation) => match invocation.collect().await {
@@ -607,7 +614,7 @@ async fn rest(
     context.apiid = Some("local".into());
     context.request_id = Some(format!("local-{}", shared.next_id()));
     let call = async {
-        tokio::time::sleep(shared.gateway.latencies.invoke).await;
+        delay(shared.gateway.latencies.invoke).await;
         function.invoke(to_json(&event)).await?.collect().await
     };
     match tokio::time::timeout(limits::REST_INTEGRATION, call).await {

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use serde_json::json;
 
 use crate::discover::{Service, Trigger};
@@ -169,7 +170,7 @@ impl Stack {
         };
         let app = gateway::router(gateway).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener.tap_io(runtime::no_delay), app).await;
         });
         Ok(Stack {
             url,

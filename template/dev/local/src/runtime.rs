@@ -25,6 +25,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_stream::StreamExt;
@@ -369,9 +370,11 @@ impl Function {
         let cold_start = spec.cold_start;
         let name = spec.name.clone();
         let supervisor = tokio::spawn(async move {
-            tokio::time::sleep(cold_start).await;
+            if !cold_start.is_zero() {
+                tokio::time::sleep(cold_start).await;
+            }
             let server = tokio::spawn(async move {
-                let _ = axum::serve(listener, api).await;
+                let _ = axum::serve(listener.tap_io(no_delay), api).await;
             });
             let exit = tokio::select! {
                 status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
@@ -425,6 +428,11 @@ impl Instance {
             function.changed.notify_waiters();
         }
     }
+}
+
+/// Small frames go out at once: Nagle's algorithm would hold them back.
+pub(crate) fn no_delay(socket: &mut tokio::net::TcpStream) {
+    let _ = socket.set_nodelay(true);
 }
 
 fn report(current: Current, error: FunctionError) {

@@ -29,11 +29,8 @@ matrix: ## Build, lint and test all 14 generated combinations
 
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 
-bench: ## Generation speed, WebSocket coalescing, release binary size and start-up
+bench: ## One performance report: generation, functions, local stack, coalescing, load
 	bash scripts/install-cargo-generate.sh
-	cargo bench --bench generate
 	rm -rf $(BENCH_PROJECT)
 	cargo run --release --quiet -- new $(BENCH_PROJECT) --name bench-app --yes
-	cd $(BENCH_PROJECT) && CARGO_TARGET_DIR=$(MATRIX_TARGET_DIR) cargo bench --quiet -p realtime-ws --bench coalescing
-	cd $(BENCH_PROJECT) && CARGO_TARGET_DIR=$(MATRIX_TARGET_DIR) cargo build --quiet --release --workspace
-	python3 scripts/bench-binaries.py $(MATRIX_TARGET_DIR)/release
+	python3 scripts/bench-report.py $(BENCH_PROJECT) $(MATRIX_TARGET_DIR)

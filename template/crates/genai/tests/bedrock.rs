@@ -153,3 +153,56 @@ async fn dropping_a_generation_hangs_up_on_the_model() {
     assert_eq!(stats.hangups, 1, "the fake saw the hang-up: {stats:?}");
     assert_eq!(stats.completed, 0);
 }
+
+/// The fake's `Converse` (non-streaming) route, through the unmodified SDK: the same
+/// deterministic text and usage as the stream, and the same faults.
+#[tokio::test]
+async fn the_fake_answers_converse_for_any_sdk_client() {
+    use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
+
+    let fake = FakeBedrock::start(fast()).await.expect("fake");
+    let config = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(fake.endpoint())
+        .build();
+    let client = aws_sdk_bedrockruntime::Client::from_conf(config);
+    let ask = |prompt: &str| {
+        client
+            .converse()
+            .model_id("us.amazon.nova-micro-v1:0")
+            .messages(
+                Message::builder()
+                    .role(ConversationRole::User)
+                    .content(ContentBlock::Text(prompt.into()))
+                    .build()
+                    .expect("message"),
+            )
+    };
+    let prompt = "Tell me about tides";
+    let output = ask(prompt).send().await.expect("converse answers");
+    let text = output
+        .output()
+        .and_then(|o| o.as_message().ok())
+        .and_then(|m| m.content().first())
+        .and_then(|c| c.as_text().ok())
+        .expect("text");
+    assert_eq!(*text, fake_bedrock::expected_text(prompt, 512, &fast()));
+    let usage = output.usage().expect("usage");
+    assert_eq!(usage.output_tokens(), 12);
+    assert_eq!(usage.input_tokens(), 4);
+
+    let throttled = ask("busy [fault=throttle]")
+        .send()
+        .await
+        .expect_err("throttled");
+    assert!(
+        throttled
+            .as_service_error()
+            .is_some_and(|e| e.is_throttling_exception()),
+        "{throttled:?}"
+    );
+    assert!(fake.stats().calls >= 2);
+}

@@ -95,18 +95,20 @@ impl Stack {
                 }
             });
         }
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "no `ready:` line; output:\n{}",
-                    log.lock().expect("log").join("\n")
-                )
-            });
+        // Owned before waiting, so a stack that never gets ready is still killed on panic.
+        let mut stack = Stack {
+            child,
+            url: String::new(),
+            log,
+        };
+        let Ok(url) = rx.recv_timeout(Duration::from_secs(30)) else {
+            panic!("no `ready:` line; output:\n{}", stack.output());
+        };
+        stack.url = url;
         // `make dev`'s start-up once built (the target is under 10 s); printed, since
         // timing belongs to benchmarks, not assertions.
         println!("local stack ready in {:?}", started.elapsed());
-        Stack { child, url, log }
+        stack
     }
 
     fn output(&self) -> String {

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""`make bench`: one performance report for genai-scaffold and the projects it writes.
+
+Runs each benchmark in turn, shows its full output, and ends with every target line gathered
+in one table: generation time beside cargo-generate; per-function release binary size, zipped
+size, start-up and RSS; what the local stack adds to time to first chunk; WebSocket total time
+with 20 ms posts, ours beside one post per delta; peak RSS with 200 concurrent streams.
+Every figure comes from this run. Exits 1 if a target line is missing (a benchmark broke),
+not when a target is missed: the report says which are.
+
+usage: bench-report.py PROJECT TARGET_DIR   (PROJECT: a generated all-strategies project)
+"""
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+RSS_TARGET_MIB = 256
+
+
+def run(title, command, cwd=None, env=None):
+    print(f"\n== {title}\n$ {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    process = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    print(process.stdout, end="", flush=True)
+    print(f"({time.monotonic() - started:.0f} s)")
+    if process.returncode != 0:
+        raise SystemExit(f"{title} failed (exit {process.returncode})")
+    return process.stdout
+
+
+def target_lines(output):
+    """Lines that state a target and its verdict."""
+    return [line.strip() for line in output.splitlines() if re.search(r"\b(met|NOT MET)\b", line)]
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    project, target = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    env = dict(os.environ, CARGO_TARGET_DIR=target)
+    started = time.monotonic()
+    sections = []
+
+    out = run("generation: genai-scaffold beside cargo-generate", ["cargo", "bench", "--quiet", "--bench", "generate"])
+    sections.append(("generation", target_lines(out)))
+
+    run("release build of the project", ["cargo", "build", "--quiet", "--release", "--workspace"], cwd=project, env=env)
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = run(
+        "release bootstraps: size, zip, start to first poll, RSS",
+        [sys.executable, os.path.join(here, "bench-binaries.py"), os.path.join(target, "release")],
+    )
+    sections.append(("functions", target_lines(out)))
+
+    out = run(
+        "local stack: time to first chunk with and without it",
+        ["cargo", "bench", "--quiet", "-p", "local", "--bench", "overhead"],
+        cwd=project,
+        env=env,
+    )
+    sections.append(("local stack", target_lines(out)))
+
+    out = run(
+        "WebSocket: adaptive coalescing beside one post per delta (20 ms posts)",
+        ["cargo", "bench", "--quiet", "-p", "realtime-ws", "--bench", "coalescing"],
+        cwd=project,
+        env=env,
+    )
+    sections.append(("coalescing", target_lines(out)))
+
+    out = run(
+        "200 concurrent streams per strategy through the local stack",
+        [
+            os.path.join(target, "release", "bench"),
+            "--bin-dir", os.path.join(target, "release"),
+            "--modes", "concurrent", "--requests", "200", "--concurrency", "200",
+            "--max-instances", "64", "--ttft-ms", "50", "--tokens-per-second", "200",
+            "--tokens", "40", "--post-latency-ms", "5", "--invoke-latency-ms", "2",
+            "--out", os.path.join(target, "bench-rss"), "--max-seconds", "300",
+        ],
+        cwd=project,
+        env=env,
+    )
+    rss = re.search(r"peak RSS of this process \(([^)]*)\): ([0-9.]+) MiB", out)
+    errors = re.findall(r"^\S+\s+concurrent\s+\d+\s+(\d+)", out, re.M)
+    lines = []
+    if rss:
+        mib = float(rss.group(2))
+        verdict = "met" if mib <= RSS_TARGET_MIB and all(e == "0" for e in errors) else "NOT MET"
+        lines.append(
+            f"peak RSS, 200 concurrent streams ({rss.group(1)}): {mib:.1f} MiB, "
+            f"errors {'/'.join(errors) or '?'}   target <= {RSS_TARGET_MIB} MiB, 0 errors   {verdict}"
+        )
+    sections.append(("load", lines))
+
+    print(f"\n== Performance report ({platform.machine()}, {os.cpu_count()} cores), "
+          f"{time.monotonic() - started:.0f} s")
+    missing = [name for name, found in sections if not found]
+    for name, found in sections:
+        for line in found:
+            print(f"  {name:<12} {line}")
+    if missing:
+        raise SystemExit(f"no target line from: {', '.join(missing)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+//! One request per strategy, as PROTOCOL.md defines it, timed from the moment it is sent.
+//! Errors are the protocol's codes; `OUT_OF_ORDER` (a gap in `seq`/`id`), `CONNECTION` and
+//! `CLIENT_TIMEOUT` are the client's own.
+
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Eventsource;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{Mode, Sample};
+
+/// What to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The prompt text.
+    pub text: String,
+    /// `maxTokens`.
+    pub max_tokens: u32,
+}
+
+impl Prompt {
+    fn body(&self) -> Value {
+        json!({ "prompt": self.text, "maxTokens": self.max_tokens })
+    }
+}
+
+/// The protocol's transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `POST` with an SSE response.
+    Sse,
+    /// WebSocket frames.
+    WebSocket,
+    /// `POST`, one JSON answer.
+    Rest,
+}
+
+impl Transport {
+    /// The transport of a strategy named in `config.json`.
+    pub fn of(strategy: &str, url: &str) -> Option<Transport> {
+        match strategy {
+            "sse" => Some(Transport::Sse),
+            "rest" => Some(Transport::Rest),
+            "websocket" => Some(Transport::WebSocket),
+            _ if url.starts_with("ws") => Some(Transport::WebSocket),
+            _ => None,
+        }
+    }
+}
+
+/// A measurement in progress.
+struct Timing {
+    start: Instant,
+    first: Option<f64>,
+    chunks: usize,
+    usage: Value,
+}
+
+impl Timing {
+    fn new() -> Self {
+        Timing {
+            start: Instant::now(),
+            first: None,
+            chunks: 0,
+            usage: Value::Null,
+        }
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn chunk(&mut self) {
+        let now = self.elapsed_ms();
+        self.first.get_or_insert(now);
+        self.chunks += 1;
+    }
+
+    fn finish(self, strategy: &str, mode: Mode, error: Option<String>) -> Sample {
+        let total_ms = self.elapsed_ms();
+        let completion_tokens = self.usage["completionTokens"].as_u64();
+        Sample {
+            strategy: strategy.to_string(),
+            mode,
+            error,
+            first_chunk_ms: self.first,
+            total_ms,
+            completion_tokens,
+            prompt_tokens: self.usage["promptTokens"].as_u64(),
+            tokens_per_second: completion_tokens
+                .filter(|_| total_ms > 0.0)
+                .map(|t| t as f64 * 1000.0 / total_ms),
+            chunks: self.chunks,
+        }
+    }
+}
+
+/// The error code of a protocol error body (`{"error": {...}}` or the error itself).
+fn code_of(body: &Value) -> String {
+    body["error"]["code"]
+        .as_str()
+        .or_else(|| body["code"].as_str())
+        .unwrap_or("HTTP_ERROR")
+        .to_string()
+}
+
+/// Sends `prompt` to `url` over `transport` and measures it; never longer than `timeout`.
+pub async fn measure(
+    http: &reqwest::Client,
+    transport: Transport,
+    url: &str,
+    prompt: &Prompt,
+    strategy: &str,
+    mode: Mode,
+    timeout: Duration,
+) -> Sample {
+    let mut timing = Timing::new();
+    let run = async {
+        match transport {
+            Transport::Sse => sse(http, url, prompt, &mut timing).await,
+            Transport::Rest => rest(http, url, prompt, &mut timing).await,
+            Transport::WebSocket => websocket(url, prompt, &mut timing).await,
+        }
+    };
+    let outcome = match tokio::time::timeout(timeout, run).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err("CLIENT_TIMEOUT".to_string()),
+    };
+    timing.finish(strategy, mode, outcome.err())
+}
+
+async fn sse(
+    http: &reqwest::Client,
+    url: &str,
+    prompt: &Prompt,
+    timing: &mut Timing,
+) -> Result<(), String> {
+    timing.start = Instant::now();
+    let response = http
+        .post(url)
+        .json(&prompt.body())
+        .send()
+        .await
+        .map_err(|_| "CONNECTION".to_string())?;
+    if !response.status().is_success() {
+        let body: Value = response.json().await.unwrap_or_default();
+        return Err(code_of(&body));
+    }
+    let mut events = response.bytes_stream().eventsource();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|_| "CONNECTION".to_string())?;
+        let data: Value = serde_json::from_str(&event.data).unwrap_or_default();
+        match event.event.as_str() {
+            "chunk" => {
+                if event.id != timing.chunks.to_string() {
+                    return Err("OUT_OF_ORDER".into());
+                }
+                timing.chunk();
+            }
+            "complete" => {
+                timing.usage = data["usage"].clone();
+                return Ok(());
+            }
+            "error" => return Err(code_of(&data)),
+            _ => {}
+        }
+    }
+    Err("CONNECTION".into())
+}
+
+async fn rest(
+    http: &reqwest::Client,
+    url: &str,
+    prompt: &Prompt,
+    timing: &mut Timing,
+) -> Result<(), String> {
+    timing.start = Instant::now();
+    let response = http
+        .post(url)
+        .json(&prompt.body())
+        .send()
+        .await
+        .map_err(|_| "CONNECTION".to_string())?;
+    let ok = response.status().is_success();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|_| "CONNECTION".to_string())?;
+    if !ok {
+        return Err(code_of(&body));
+    }
+    // One answer: the first text arrives with the last.
+    timing.chunk();
+    timing.usage = body["data"]["usage"].clone();
+    Ok(())
+}
+
+async fn websocket(url: &str, prompt: &Prompt, timing: &mut Timing) -> Result<(), String> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|_| "CONNECTION".to_string())?;
+    let request_id = "bench";
+    let message =
+        json!({ "action": "generate", "requestId": request_id, "payload": prompt.body() });
+    // Timed from the send, like the other strategies: an app keeps its socket open.
+    timing.start = Instant::now();
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .map_err(|_| "CONNECTION".to_string())?;
+    let mut seq = 0;
+    while let Some(message) = socket.next().await {
+        let Message::Text(text) = message.map_err(|_| "CONNECTION".to_string())? else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+        if frame["requestId"] != request_id {
+            continue;
+        }
+        if frame["type"] == "error" {
+            return Err(code_of(&frame["payload"]));
+        }
+        if frame["seq"] != seq {
+            return Err("OUT_OF_ORDER".into());
+        }
+        seq += 1;
+        match frame["type"].as_str() {
+            Some("chunk") => timing.chunk(),
+            Some("success") => {
+                timing.usage = frame["payload"]["usage"].clone();
+                let _ = socket.close(None).await;
+                return Ok(());
+            }
+            _ => return Err("PROTOCOL".into()),
+        }
+    }
+    Err("CONNECTION".into())
+}

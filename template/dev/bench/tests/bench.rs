@@ -1,0 +1,131 @@
+//! `bench` as `make bench` runs it, with a small count: the table, the JSON samples (one per
+//! request, usage as the fake Bedrock reported it) and an SVG that parses as an image.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The service binaries of this test's profile (built here if `cargo test` did not).
+fn bin_dir() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--workspace", "--bins"])
+        .current_dir(root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the service binaries failed");
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+#[test]
+fn a_small_bench_prints_the_table_and_writes_samples_and_a_chart() {
+    const REQUESTS: usize = 3;
+    const TOKENS: u64 = 12;
+    let out = std::env::temp_dir().join(format!("bench-test-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--requests", &REQUESTS.to_string(), "--concurrency", "2"])
+        .args([
+            "--tokens",
+            &TOKENS.to_string(),
+            "--ttft-ms",
+            "20",
+            "--tokens-per-second",
+            "400",
+        ])
+        .args(["--post-latency-ms", "2", "--invoke-latency-ms", "1"])
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .arg("--out")
+        .arg(&out)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let strategies = local::discover::services(&root())
+        .expect("services")
+        .into_iter()
+        .map(|s| s.strategy)
+        .collect::<Vec<_>>();
+    for strategy in &strategies {
+        assert!(
+            stdout.contains(&format!("\n{strategy} ")),
+            "a row for {strategy}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("winners (Sequential, p50): firstChunk: "),
+        "{stdout}"
+    );
+
+    let document: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("bench-samples.json")).expect("JSON written"),
+    )
+    .expect("valid JSON");
+    let samples = document["samples"].as_array().expect("samples");
+    // One sample per request: each strategy, one by one and concurrently.
+    assert_eq!(samples.len(), strategies.len() * REQUESTS * 2);
+    for sample in samples {
+        assert_eq!(sample["error"], Value::Null, "{sample}");
+        // The model's usage, as the fake counted it, not a string length.
+        assert_eq!(sample["completionTokens"], TOKENS, "{sample}");
+        assert!(sample["promptTokens"].as_u64() > Some(0), "{sample}");
+        let first = sample["firstChunkMs"].as_f64().expect("first chunk time");
+        let total = sample["totalMs"].as_f64().expect("total time");
+        assert!(first > 0.0 && first <= total, "{sample}");
+    }
+    assert_eq!(
+        document["summary"].as_array().map(Vec::len),
+        Some(strategies.len() * 2)
+    );
+
+    let svg = std::fs::read_to_string(out.join("bench.svg")).expect("SVG written");
+    let tree = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    let root_element = tree.root_element();
+    assert_eq!(root_element.tag_name().name(), "svg");
+    assert!(
+        root_element.attribute("width").is_some() && root_element.attribute("height").is_some()
+    );
+    for strategy in &strategies {
+        assert!(
+            tree.descendants()
+                .any(|n| n.text().map(str::trim) == Some(strategy.as_str())),
+            "the legend names {strategy}"
+        );
+    }
+    std::fs::remove_dir_all(&out).expect("cleanup");
+}
+
+#[test]
+fn bad_flags_are_refused_with_the_usage() {
+    for args in [
+        &["--requests", "0"][..],
+        &["--concurrency", "100000"],
+        &["--url", "ftp://x"],
+        &["--bogus", "1"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("usage: bench"),
+            "{args:?}"
+        );
+    }
+}

@@ -55,21 +55,16 @@ def main():
     )
     sections.append(("functions", target_lines(out)))
 
+    # Both benchmarks in one cargo run: their dependencies compile once.
     out = run(
-        "local stack: time to first chunk with and without it",
-        ["cargo", "bench", "--quiet", "-p", "local", "--bench", "overhead"],
+        "local stack overhead (time to first chunk), then WebSocket coalescing (20 ms posts)",
+        ["cargo", "bench", "--quiet", "-p", "local", "-p", "realtime-ws", "--bench", "overhead", "--bench", "coalescing"],
         cwd=project,
         env=env,
     )
-    sections.append(("local stack", target_lines(out)))
-
-    out = run(
-        "WebSocket: adaptive coalescing beside one post per delta (20 ms posts)",
-        ["cargo", "bench", "--quiet", "-p", "realtime-ws", "--bench", "coalescing"],
-        cwd=project,
-        env=env,
-    )
-    sections.append(("coalescing", target_lines(out)))
+    lines = target_lines(out)
+    sections.append(("local stack", [line for line in lines if "through the stack" in line]))
+    sections.append(("coalescing", [line for line in lines if "through the stack" not in line]))
 
     out = run(
         "200 concurrent streams per strategy through the local stack",

@@ -131,19 +131,28 @@ pub async fn measure(
     timing.finish(strategy, mode, outcome.err())
 }
 
+/// `POST`s the prompt as JSON; the clock starts here.
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    prompt: &Prompt,
+    timing: &mut Timing,
+) -> Result<reqwest::Response, String> {
+    timing.start = Instant::now();
+    http.post(url)
+        .json(&prompt.body())
+        .send()
+        .await
+        .map_err(|_| "CONNECTION".to_string())
+}
+
 async fn sse(
     http: &reqwest::Client,
     url: &str,
     prompt: &Prompt,
     timing: &mut Timing,
 ) -> Result<(), String> {
-    timing.start = Instant::now();
-    let response = http
-        .post(url)
-        .json(&prompt.body())
-        .send()
-        .await
-        .map_err(|_| "CONNECTION".to_string())?;
+    let response = post(http, url, prompt, timing).await?;
     if !response.status().is_success() {
         let body: Value = response.json().await.unwrap_or_default();
         return Err(code_of(&body));
@@ -176,13 +185,7 @@ async fn rest(
     prompt: &Prompt,
     timing: &mut Timing,
 ) -> Result<(), String> {
-    timing.start = Instant::now();
-    let response = http
-        .post(url)
-        .json(&prompt.body())
-        .send()
-        .await
-        .map_err(|_| "CONNECTION".to_string())?;
+    let response = post(http, url, prompt, timing).await?;
     let ok = response.status().is_success();
     let body: Value = response
         .json()

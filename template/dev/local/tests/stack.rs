@@ -447,21 +447,18 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_the_protocols_error_through_the_stack() {
     let stack = Stack::start(&[]);
-    if let Some(sse) = present(Trigger::FunctionUrlStreaming) {
-        let (status, body) = http(&stack.url, "POST", &sse.route, "{\"prompt\":\"\"}").await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).expect("JSON")["error"]["code"],
-            "BAD_REQUEST"
-        );
-    }
-    if let Some(rest) = present(Trigger::Rest) {
-        let (status, body) = http(&stack.url, "POST", &rest.route, "not json").await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).expect("JSON")["error"]["code"],
-            "BAD_REQUEST"
-        );
+    // An empty prompt (SSE) and a body that is not JSON (REST): 400 and the protocol's code.
+    for (trigger, body) in [
+        (Trigger::FunctionUrlStreaming, "{\"prompt\":\"\"}"),
+        (Trigger::Rest, "not json"),
+    ] {
+        let Some(service) = present(trigger) else {
+            continue;
+        };
+        let (status, answer) = http(&stack.url, "POST", &service.route, body).await;
+        assert_eq!(status, 400, "{answer}");
+        let answer: Value = serde_json::from_str(&answer).expect("JSON");
+        assert_eq!(answer["error"]["code"], "BAD_REQUEST");
     }
     if let Some(ws) = present(Trigger::WebSocket) {
         let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&ws.route))

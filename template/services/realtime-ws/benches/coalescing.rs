@@ -130,8 +130,10 @@ async fn main() {
         ms(per_delta)
     );
     println!(
-        "  target: ours <= model + 2 posts ({:.0} ms)   {}",
+        "  target: ours {:.0} ms <= model + 2 posts {:.0} ms (one post per delta: {:.0} ms)   {}",
+        ms(ours),
         ms(budget),
+        ms(per_delta),
         if ours <= budget { "met" } else { "NOT MET" }
     );
     println!(

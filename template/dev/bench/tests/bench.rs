@@ -129,3 +129,66 @@ fn bad_flags_are_refused_with_the_usage() {
         );
     }
 }
+
+/// `--url` measures whatever stage serves `/config.json` there; here a local stack stands in
+/// for a deployed one, so the run must not start a stack of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_given_url_is_measured_through_its_config() {
+    let stack = local::Stack::start(local::Options {
+        root: root(),
+        bin_dir: bin_dir(),
+        listen: ([127, 0, 0, 1], 0).into(),
+        bedrock: local::Bedrock::Fake(fake_bedrock::Settings {
+            time_to_first_token_ms: 10,
+            tokens_per_second: 500,
+            tokens: 7,
+        }),
+        latencies: local::gateway::Latencies::default(),
+        cold_start: std::time::Duration::ZERO,
+        max_instances: 4,
+    })
+    .await
+    .expect("stack");
+    let out = std::env::temp_dir().join(format!("bench-url-{}", std::process::id()));
+    let url = stack.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_bench"))
+            .args(["--url", &url, "--requests", "2", "--modes", "sequential"])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("bench runs")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("deployed stage against {}", stack.url)),
+        "{stdout}"
+    );
+    let document: Value = serde_json::from_str(
+        &std::fs::read_to_string(std::env::temp_dir().join(format!(
+            "bench-url-{}/bench-samples.json",
+            std::process::id()
+        )))
+        .expect("JSON written"),
+    )
+    .expect("valid JSON");
+    let samples = document["samples"].as_array().expect("samples");
+    assert!(!samples.is_empty());
+    assert!(
+        samples
+            .iter()
+            .all(|s| s["completionTokens"] == 7 && s["error"].is_null()),
+        "{samples:?}"
+    );
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("bench-url-{}", std::process::id())),
+    );
+}

@@ -77,7 +77,8 @@ def main():
             "--out", os.path.join(target, "bench-rss"), "--max-seconds", "300",
         ],
         cwd=project,
-        env=env,
+        # The functions' own request logs would drown the table.
+        env=dict(env, RUST_LOG="warn"),
     )
     rss = re.search(r"peak RSS of this process \(([^)]*)\): ([0-9.]+) MiB", out)
     errors = re.findall(r"^\S+\s+concurrent\s+\d+\s+(\d+)", out, re.M)

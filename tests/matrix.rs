@@ -1,8 +1,10 @@
 //! Builds every generated combination: 7 strategy subsets x 2 IaC flavors. For each, the
 //! checks a user's CI would run (`cargo fmt --check`, `cargo clippy -D warnings`, `cargo
-//! test`), plus a release build of the all-strategies workspace and `make dev` in it, asked
-//! for an answer with `curl` as the README shows. All projects share one target folder
-//! (`MATRIX_TARGET_DIR`) so dependencies compile once.
+//! test`, and for the web app `make web` and `make web-test`: npm ci, the build with its size
+//! budget, tsc, ESLint, unit tests, the clients against the local stack), plus a release build
+//! of the all-strategies workspace and `make dev` in it, asked for an answer with `curl` as the
+//! README shows, and Playwright (`make e2e`) in the all-strategies project and a one-strategy
+//! one. All projects share one target folder (`MATRIX_TARGET_DIR`) so dependencies compile once.
 //!
 //! A plain program (harness = false): it prints a table of combination x check x seconds and
 //! fails on any red cell. `make matrix` runs it.
@@ -136,6 +138,36 @@ fn run(project: &Path, target: &Path, check: &Check) -> Cell {
     }
 }
 
+/// A `make` target of the generated project, as a user runs it.
+fn make(project: &Path, target: &Path, name: &'static str, targets: &[&str]) -> Cell {
+    let start = Instant::now();
+    let mut ok = true;
+    for goal in targets {
+        let out = Command::new("make")
+            .arg(goal)
+            .current_dir(project)
+            .env("CARGO_TARGET_DIR", target)
+            .env("CI", "true")
+            .output()
+            .expect("make runs");
+        if !out.status.success() {
+            eprintln!(
+                "--- make {goal} failed in {}:\n{}\n{}",
+                project.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            ok = false;
+            break;
+        }
+    }
+    Cell {
+        check: name,
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
 /// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
 /// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
 fn dev_check(project: &Path, target: &Path) -> Cell {
@@ -212,9 +244,16 @@ fn main() {
     for (strategies, iac) in common::combinations() {
         let project = generate(scratch.path(), &strategies, iac);
         let mut cells: Vec<Cell> = CHECKS.iter().map(|c| run(&project, &target, c)).collect();
+        cells.push(make(&project, &target, "web", &["web", "web-test"]));
         if strategies == "websocket,sse,rest" && iac == "cdk" {
             cells.push(run(&project, &target, &RELEASE));
             cells.push(dev_check(&project, &target));
+        }
+        // The browser run: every strategy side by side, and one alone (no winners, one panel).
+        if (strategies == "websocket,sse,rest" && iac == "cdk")
+            || (strategies == "websocket" && iac == "sam")
+        {
+            cells.push(make(&project, &target, "e2e", &["e2e"]));
         }
         cells.push(lock_check(&project));
         let label = format!("{strategies} / {iac}");
@@ -233,10 +272,14 @@ fn main() {
         rows.push((label, cells));
     }
 
-    println!(
-        "\n{:<28} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "combination", "fmt", "clippy", "test", "release", "dev", "lock"
-    );
+    const COLUMNS: [&str; 8] = [
+        "fmt", "clippy", "test", "web", "release", "dev", "e2e", "lock",
+    ];
+    print!("\n{:<28}", "combination");
+    for column in COLUMNS {
+        print!(" {column:>10}");
+    }
+    println!();
     for (label, cells) in &rows {
         let cell = |name: &str| {
             cells
@@ -250,15 +293,11 @@ fn main() {
                     }
                 })
         };
-        println!(
-            "{label:<28} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            cell("fmt"),
-            cell("clippy"),
-            cell("test"),
-            cell("release"),
-            cell("dev"),
-            cell("lock")
-        );
+        print!("{label:<28}");
+        for column in COLUMNS {
+            print!(" {:>10}", cell(column));
+        }
+        println!();
     }
     let failed = rows
         .iter()

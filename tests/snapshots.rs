@@ -43,8 +43,8 @@ fn full_contents_of_the_all_strategies_projects() {
     for iac in ["cdk", "sam"] {
         let mut all = String::new();
         for f in render("websocket,sse,rest", iac) {
-            // The lock file is copied verbatim and pinned by its own review; list its size.
-            if f.path.ends_with("Cargo.lock") {
+            // Lock files are copied verbatim and pinned by their own review; list their size.
+            if f.path.ends_with("Cargo.lock") || f.path.ends_with("package-lock.json") {
                 all.push_str(&format!(
                     "=== {} ({} bytes, verbatim)\n",
                     f.path.display(),

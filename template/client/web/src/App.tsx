@@ -1,0 +1,184 @@
+import { Suspense, lazy, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { loadConfig, type AppConfig } from './config';
+import { History } from './components/History';
+import { MetricsTable } from './components/MetricsTable';
+import { StrategyPanel } from './components/StrategyPanel';
+import { download, toCsv } from './export';
+import { addToHistory, loadHistory, type HistoryEntry } from './history';
+import type { Sample } from './metrics';
+import { race, type Lane, type Mode, type RaceResult } from './race';
+import { clients as allClients } from './strategies/registry';
+
+// uPlot is the largest dependency: it loads after the first paint, in its own chunk.
+const RaceChart = lazy(() => import('./components/RaceChart'));
+
+const DEFAULT_PROMPT = 'Explain in three sentences why streaming makes a chat answer feel faster.';
+
+export default function App() {
+  const [config, setConfig] = useState<AppConfig>();
+  const [configError, setConfigError] = useState<string>();
+  useEffect(() => {
+    loadConfig(window.location.href).then(setConfig, (error: unknown) => setConfigError(String(error)));
+  }, []);
+
+  if (configError) {
+    return (
+      <main>
+        <h1>GenAI strategies</h1>
+        <p className="error" role="alert">
+          {configError}
+        </p>
+      </main>
+    );
+  }
+  if (!config) return <main aria-busy="true">Loading configuration…</main>;
+  return <Compare config={config} />;
+}
+
+function Compare({ config }: { config: AppConfig }) {
+  // The strategies this build has and this stage serves.
+  const clients = useMemo(() => allClients.filter((c) => c.name in config.strategies), [config]);
+  const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
+  const [system, setSystem] = useState('');
+  const [maxTokens, setMaxTokens] = useState(config.limits.defaultMaxTokens);
+  const [temperature, setTemperature] = useState(0.7);
+  const [runs, setRuns] = useState(1);
+  const [mode, setMode] = useState<Mode>('parallel');
+  const [lanes, setLanes] = useState<Record<string, Lane>>({});
+  const [result, setResult] = useState<RaceResult>();
+  const [history, setHistory] = useState<HistoryEntry[]>(() => loadHistory());
+  const [running, setRunning] = useState(false);
+  const abort = useRef<AbortController | null>(null);
+
+  const promptBytes = new TextEncoder().encode(prompt).length;
+  const tooLong = promptBytes > config.limits.maxPromptBytes;
+
+  async function start(event: FormEvent) {
+    event.preventDefault();
+    if (running || tooLong || !prompt.trim()) return;
+    const controller = new AbortController();
+    abort.current = controller;
+    setRunning(true);
+    setLanes({});
+    setResult(undefined);
+    const request = { prompt, maxTokens, temperature, ...(system.trim() ? { system } : {}) };
+    const outcome = await race({
+      clients,
+      config,
+      request,
+      mode,
+      runs,
+      signal: controller.signal,
+      onLane: (name, lane) => setLanes((previous) => ({ ...previous, [name]: lane })),
+    });
+    setResult(outcome);
+    setRunning(false);
+    setHistory(
+      addToHistory({
+        at: new Date().toISOString(),
+        prompt,
+        runs,
+        mode,
+        samples: outcome.samples,
+        errors: outcome.errors.map(({ strategy, code }) => ({ strategy, code })),
+      }),
+    );
+  }
+
+  const samples: Sample[] = result?.samples ?? [];
+  const series = clients.filter((c) => lanes[c.name]).map((c) => ({ name: c.name, label: c.label, lane: lanes[c.name] }));
+
+  return (
+    <main>
+      <header className="top">
+        <h1>GenAI strategies</h1>
+        <p>
+          Stage <b>{config.stage}</b> · model <code>{config.model}</code> · {config.region}
+        </p>
+      </header>
+      <form onSubmit={start} className="settings">
+        <label className="wide">
+          Prompt
+          <textarea value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={3} required />
+          {tooLong && (
+            <span className="error" role="alert">
+              The prompt is {promptBytes} bytes; this stage accepts {config.limits.maxPromptBytes}.
+            </span>
+          )}
+        </label>
+        <label className="wide">
+          System prompt (optional)
+          <textarea value={system} onChange={(e) => setSystem(e.target.value)} rows={1} />
+        </label>
+        <label>
+          Max tokens
+          <input
+            type="number"
+            min={1}
+            max={config.limits.maxTokens}
+            value={maxTokens}
+            onChange={(e) => setMaxTokens(Number(e.target.value))}
+          />
+        </label>
+        <label>
+          Temperature
+          <input
+            type="number"
+            min={0}
+            max={1}
+            step={0.1}
+            value={temperature}
+            onChange={(e) => setTemperature(Number(e.target.value))}
+          />
+        </label>
+        <label>
+          Runs
+          <input type="number" min={1} max={20} value={runs} onChange={(e) => setRuns(Number(e.target.value))} />
+        </label>
+        <label>
+          Strategies run
+          <select value={mode} onChange={(e) => setMode(e.target.value as Mode)}>
+            <option value="parallel">all at once</option>
+            <option value="sequential">one after another (fair)</option>
+          </select>
+        </label>
+        <div className="actions">
+          <button type="submit" disabled={running || tooLong}>
+            Run {clients.length === 1 ? clients[0].label : `all ${clients.length} strategies`}
+          </button>
+          <button type="button" disabled={!running} onClick={() => abort.current?.abort()}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            disabled={samples.length === 0}
+            onClick={() =>
+              download('genai-compare.json', 'application/json', JSON.stringify({ config, prompt, mode, result }, null, 2))
+            }
+          >
+            Export JSON
+          </button>
+          <button
+            type="button"
+            disabled={samples.length === 0}
+            onClick={() => download('genai-compare.csv', 'text/csv', toCsv(samples))}
+          >
+            Export CSV
+          </button>
+        </div>
+      </form>
+      <div className="panels">
+        {clients.map((client) => (
+          <StrategyPanel key={client.name} label={client.label} lane={lanes[client.name]} maxTokens={maxTokens} />
+        ))}
+      </div>
+      {samples.length > 0 && <MetricsTable clients={clients} samples={samples} />}
+      {series.length > 0 && (
+        <Suspense fallback={<p>Loading chart…</p>}>
+          <RaceChart series={series} />
+        </Suspense>
+      )}
+      <History entries={history} />
+    </main>
+  );
+}

@@ -1,0 +1,66 @@
+import { METRICS, summaries, winners, type MetricKey, type Sample, type Summary } from '../metrics';
+import type { StrategyClient } from '../strategies/types';
+
+interface Props {
+  clients: StrategyClient[];
+  samples: Sample[];
+}
+
+function format(summary: Summary | undefined, unit: string): string {
+  if (!summary || !Number.isFinite(summary.median)) return '–';
+  const digits = unit === 'tok/s' ? 1 : 0;
+  const median = summary.median.toFixed(digits);
+  if (summary.count < 2) return `${median} ${unit}`;
+  return `${median} ${unit} (${summary.min.toFixed(digits)}–${summary.max.toFixed(digits)})`;
+}
+
+/** Server figures are medians of what each service reported in its `metrics`. */
+function serverMedian(samples: Sample[], strategy: string, key: 'firstTokenMs' | 'totalMs'): string {
+  const values = samples.filter((s) => s.strategy === strategy).map((s) => s.server[key]);
+  if (values.length === 0) return '–';
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${sorted[Math.floor((sorted.length - 1) / 2)]} ms`;
+}
+
+/** Client-measured medians (with min–max over runs), server metrics beside, winners marked. */
+export function MetricsTable({ clients, samples }: Props) {
+  const table = summaries(samples);
+  const won = winners(table);
+  const isWinner = (key: MetricKey, name: string) => won[key].includes(name);
+  const runs = new Set(samples.map((s) => s.run)).size;
+  return (
+    <table className="metrics">
+      <caption>
+        Client-measured {runs > 1 ? `medians of ${runs} runs (min–max)` : 'figures'}; server metrics from each
+        service's answer. ★ marks the winner per metric.
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Strategy</th>
+          {METRICS.map((m) => (
+            <th scope="col" key={m.key}>
+              {m.label}
+            </th>
+          ))}
+          <th scope="col">Server first token</th>
+          <th scope="col">Server total</th>
+        </tr>
+      </thead>
+      <tbody>
+        {clients.map((client) => (
+          <tr key={client.name} data-strategy={client.name}>
+            <th scope="row">{client.label}</th>
+            {METRICS.map((m) => (
+              <td key={m.key} className={isWinner(m.key, client.name) ? 'winner' : undefined}>
+                {format(table.get(client.name)?.[m.key], m.unit)}
+                {isWinner(m.key, client.name) && <span aria-label="winner"> ★</span>}
+              </td>
+            ))}
+            <td>{serverMedian(samples, client.name, 'firstTokenMs')}</td>
+            <td>{serverMedian(samples, client.name, 'totalMs')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,88 @@
+// Sends one prompt through every chosen strategy, all at once or one after another, N times,
+// and reports progress per strategy as it streams.
+import type { AppConfig } from './config';
+import { sampleOf, type Sample } from './metrics';
+import { asProtocolError, type Completion, type GenerateRequest } from './protocol';
+import type { StrategyClient } from './strategies/types';
+
+export type Mode = 'parallel' | 'sequential';
+
+/** A point of the race chart: ms since the request, characters received so far. */
+export type Point = [number, number];
+
+/** One strategy's panel. */
+export interface Lane {
+  status: 'waiting' | 'streaming' | 'done' | 'error' | 'cancelled';
+  run: number;
+  text: string;
+  points: Point[];
+  completion?: Completion;
+  error?: { code: string; message: string };
+}
+
+export interface RaceOptions {
+  clients: StrategyClient[];
+  config: AppConfig;
+  request: GenerateRequest;
+  mode: Mode;
+  runs: number;
+  signal: AbortSignal;
+  onLane(strategy: string, lane: Lane): void;
+  now?: () => number;
+}
+
+export interface RaceResult {
+  samples: Sample[];
+  errors: { strategy: string; run: number; code: string; message: string }[];
+}
+
+export async function race(options: RaceOptions): Promise<RaceResult> {
+  const { clients, config, request, mode, runs, signal, onLane } = options;
+  const now = options.now ?? (() => performance.now());
+  const result: RaceResult = { samples: [], errors: [] };
+
+  const one = async (client: StrategyClient, run: number): Promise<void> => {
+    const url = config.strategies[client.name];
+    const lane: Lane = { status: 'waiting', run, text: '', points: [[0, 0]] };
+    onLane(client.name, { ...lane });
+    const startedAt = now();
+    let firstChunkAt: number | undefined;
+    try {
+      const completion = await client.run(
+        url,
+        request,
+        {
+          onChunk(text) {
+            const at = now();
+            firstChunkAt ??= at;
+            lane.status = 'streaming';
+            lane.text += text;
+            lane.points = [...lane.points, [at - startedAt, lane.text.length]];
+            onLane(client.name, { ...lane });
+          },
+        },
+        signal,
+      );
+      const endedAt = now();
+      result.samples.push(sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion));
+      onLane(client.name, { ...lane, status: 'done', text: completion.text, completion });
+    } catch (thrown) {
+      const error = asProtocolError(thrown);
+      const status = error.code === 'CANCELLED' ? 'cancelled' : 'error';
+      result.errors.push({ strategy: client.name, run, code: error.code, message: error.message });
+      onLane(client.name, { ...lane, status, error: { code: error.code, message: error.message } });
+    }
+  };
+
+  for (let run = 1; run <= runs && !signal.aborted; run += 1) {
+    if (mode === 'parallel') {
+      await Promise.all(clients.map((client) => one(client, run)));
+    } else {
+      for (const client of clients) {
+        if (signal.aborted) break;
+        await one(client, run);
+      }
+    }
+  }
+  return result;
+}

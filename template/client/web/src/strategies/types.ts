@@ -1,0 +1,25 @@
+import type { Completion, GenerateRequest } from '../protocol';
+
+/** What a strategy's client reports while an answer streams in. */
+export interface StreamHandlers {
+  /** A piece of text, in order. */
+  onChunk(text: string): void;
+}
+
+/**
+ * One strategy's client. Each lives in its own folder (`src/strategies/<name>/index.ts`, default
+ * export) and is found by `registry.ts`: adding a strategy to the app is adding its folder.
+ */
+export interface StrategyClient {
+  /** The key in config.json's `strategies`, and the folder name. */
+  name: string;
+  /** What the page calls it. */
+  label: string;
+  /** Where its panel goes, left to right. */
+  order: number;
+  /**
+   * Sends one request; resolves with the completion or rejects with a `ProtocolError`
+   * (`CANCELLED` after `signal` aborts).
+   */
+  run(url: string, request: GenerateRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<Completion>;
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../protocol';
+import { Connection, type WebSocketConstructor } from './connection';
+
+const usage = { promptTokens: 3, completionTokens: 4, totalTokens: 7 };
+const metrics = { firstTokenMs: 10, totalMs: 40 };
+
+/** A stand-in for the browser's WebSocket: it records what is sent and lets the test answer. */
+class FakeSocket {
+  static last: FakeSocket;
+  readyState = 0;
+  sent: { requestId: string; action: string }[] = [];
+  closed?: number;
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: string }) => void) | null = null;
+  onclose: ((event: { code: number }) => void) | null = null;
+
+  constructor(readonly url: string) {
+    FakeSocket.last = this;
+    queueMicrotask(() => {
+      this.readyState = 1;
+      this.onopen?.();
+    });
+  }
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as { requestId: string; action: string });
+  }
+  close(code: number) {
+    this.closed = code;
+  }
+  frame(value: object) {
+    this.onmessage?.({ data: JSON.stringify(value) });
+  }
+  drop(code: number) {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+}
+
+const Socket = FakeSocket as unknown as WebSocketConstructor;
+
+async function sent(socket: () => FakeSocket, count: number) {
+  while ((socket()?.sent.length ?? 0) < count) await new Promise((r) => setTimeout(r, 0));
+  return socket().sent;
+}
+
+describe('websocket Connection', () => {
+  it('tells interleaved requests apart by requestId and checks seq per request', async () => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    const texts = { a: '', b: '' };
+    const a = connection.request({ prompt: 'a' }, { onChunk: (t) => (texts.a += t) }, new AbortController().signal);
+    const b = connection.request({ prompt: 'b' }, { onChunk: (t) => (texts.b += t) }, new AbortController().signal);
+    const [first, second] = await sent(() => FakeSocket.last, 2);
+    expect(first.action).toBe('generate');
+    expect(first.requestId).not.toBe(second.requestId);
+    const socket = FakeSocket.last;
+    socket.frame({ type: 'chunk', requestId: second.requestId, seq: 0, payload: { text: 'B1' } });
+    socket.frame({ type: 'chunk', requestId: first.requestId, seq: 0, payload: { text: 'A1' } });
+    socket.frame({ type: 'chunk', requestId: first.requestId, seq: 1, payload: { text: 'A2' } });
+    socket.frame({ type: 'success', requestId: first.requestId, seq: 2, payload: { text: 'A1A2', usage, metrics } });
+    socket.frame({ type: 'success', requestId: second.requestId, seq: 1, payload: { text: 'B1', usage, metrics } });
+    await expect(a).resolves.toMatchObject({ text: 'A1A2', usage, metrics });
+    await expect(b).resolves.toMatchObject({ text: 'B1' });
+    expect(texts).toEqual({ a: 'A1A2', b: 'B1' });
+    expect(connection.inFlight).toBe(0);
+  });
+
+  it.each([
+    ['a gap', [0, 2]],
+    ['a reorder', [1, 0]],
+    ['a repeat', [0, 0]],
+  ])('shows %s in seq as a SEQUENCE error', async (_name, seqs) => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    const answer = connection.request({ prompt: 'p' }, { onChunk: () => {} }, new AbortController().signal);
+    const [message] = await sent(() => FakeSocket.last, 1);
+    for (const seq of seqs) {
+      FakeSocket.last.frame({ type: 'chunk', requestId: message.requestId, seq, payload: { text: 'x' } });
+    }
+    await expect(answer).rejects.toMatchObject({ code: 'SEQUENCE' });
+  });
+
+  it("passes the protocol's error frame through with its code", async () => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    const answer = connection.request({ prompt: 'p' }, { onChunk: () => {} }, new AbortController().signal);
+    const [message] = await sent(() => FakeSocket.last, 1);
+    FakeSocket.last.frame({
+      type: 'error',
+      requestId: message.requestId,
+      payload: { code: 'THROTTLED', message: 'slow down', statusCode: 429 },
+    });
+    const error = await answer.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ code: 'THROTTLED', message: 'slow down', statusCode: 429 });
+  });
+
+  it('fails requests in flight when the connection drops, and reconnects for the next one', async () => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    const answer = connection.request({ prompt: 'p' }, { onChunk: () => {} }, new AbortController().signal);
+    await sent(() => FakeSocket.last, 1);
+    const dropped = FakeSocket.last;
+    dropped.drop(1006);
+    await expect(answer).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringContaining('1006') });
+    const next = connection.request({ prompt: 'q' }, { onChunk: () => {} }, new AbortController().signal);
+    const [message] = await sent(() => FakeSocket.last, 1);
+    expect(FakeSocket.last).not.toBe(dropped);
+    FakeSocket.last.frame({ type: 'success', requestId: message.requestId, seq: 0, payload: { text: '', usage, metrics } });
+    await expect(next).resolves.toMatchObject({ usage });
+  });
+
+  it('cancel rejects with CANCELLED and closes a socket nobody else uses', async () => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    const controller = new AbortController();
+    const answer = connection.request({ prompt: 'p' }, { onChunk: () => {} }, controller.signal);
+    await sent(() => FakeSocket.last, 1);
+    controller.abort();
+    await expect(answer).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(FakeSocket.last.closed).toBe(1000);
+  });
+});

@@ -1,0 +1,132 @@
+// One WebSocket per endpoint, shared by every request: requests are told apart by `requestId`
+// (PROTOCOL.md, "WebSocket"). The socket opens on the first request and again on the next one
+// after a drop (API Gateway closes idle connections after 10 minutes and any connection after
+// 2 hours); a drop fails the requests in flight with a clear error.
+import { ProtocolError, isRecord, readMetrics, readUsage, type Completion, type GenerateRequest } from '../../protocol';
+import type { StreamHandlers } from '../types';
+import { Sequence } from './sequence';
+
+interface Pending {
+  sequence: Sequence;
+  text: string;
+  handlers: StreamHandlers;
+  resolve(completion: Completion): void;
+  reject(error: ProtocolError): void;
+}
+
+/** The constructor of a browser-compatible WebSocket (the global one, or `ws` in Node). */
+export type WebSocketConstructor = new (url: string) => WebSocket;
+
+export class Connection {
+  private socket: WebSocket | undefined;
+  private opening: Promise<WebSocket> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private ids = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly Socket: WebSocketConstructor = WebSocket,
+  ) {}
+
+  /** Requests in flight on this connection. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Sends one request and resolves with its completion. */
+  async request(request: GenerateRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<Completion> {
+    signal.throwIfAborted();
+    const socket = await this.open();
+    signal.throwIfAborted();
+    this.ids += 1;
+    const requestId = `${Date.now().toString(36)}-${this.ids}`;
+    return new Promise<Completion>((resolve, reject) => {
+      const done = () => {
+        this.pending.delete(requestId);
+        signal.removeEventListener('abort', cancel);
+      };
+      const cancel = () => {
+        done();
+        reject(ProtocolError.client('CANCELLED', 'cancelled'));
+        // The service stops streaming when its posts find the connection gone (410). Closing
+        // is how a client says stop, so do it only when no other request shares the socket.
+        if (this.pending.size === 0) socket.close(1000, 'cancelled');
+      };
+      this.pending.set(requestId, {
+        sequence: new Sequence(),
+        text: '',
+        handlers,
+        resolve: (completion) => {
+          done();
+          resolve(completion);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      signal.addEventListener('abort', cancel, { once: true });
+      socket.send(JSON.stringify({ action: 'generate', requestId, payload: request }));
+    });
+  }
+
+  private open(): Promise<WebSocket> {
+    if (this.socket?.readyState === 1) return Promise.resolve(this.socket);
+    this.opening ??= new Promise<WebSocket>((resolve, reject) => {
+      const socket = new this.Socket(this.url);
+      socket.onopen = () => {
+        this.socket = socket;
+        this.opening = undefined;
+        resolve(socket);
+      };
+      socket.onmessage = (event: MessageEvent) => this.receive(event.data);
+      socket.onclose = (event: CloseEvent) => {
+        this.opening = undefined;
+        if (this.socket === socket) this.socket = undefined;
+        reject(ProtocolError.client('NETWORK', `cannot connect to ${this.url} (close code ${event.code})`));
+        this.failAll(`the connection closed (code ${event.code}) before the answer completed`);
+      };
+    });
+    return this.opening;
+  }
+
+  private failAll(message: string): void {
+    for (const pending of [...this.pending.values()]) {
+      pending.reject(ProtocolError.client('NETWORK', message));
+    }
+  }
+
+  private receive(data: unknown): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(String(data)) as unknown;
+    } catch {
+      return this.failAll('the server sent a frame that is not JSON');
+    }
+    if (!isRecord(frame) || typeof frame.requestId !== 'string') return;
+    const pending = this.pending.get(frame.requestId);
+    // Frames of a request this client gave up on (cancelled) are dropped.
+    if (!pending) return;
+    try {
+      if (frame.type === 'error') {
+        throw ProtocolError.fromBody(frame.payload, 'error frame');
+      }
+      pending.sequence.accept(frame.seq);
+      const payload = isRecord(frame.payload) ? frame.payload : {};
+      if (frame.type === 'chunk') {
+        const piece = typeof payload.text === 'string' ? payload.text : '';
+        pending.text += piece;
+        pending.handlers.onChunk(piece);
+      } else if (frame.type === 'success') {
+        pending.resolve({
+          text: typeof payload.text === 'string' ? payload.text : pending.text,
+          usage: readUsage(payload.usage),
+          metrics: readMetrics(payload.metrics),
+          stopReason: typeof payload.stopReason === 'string' ? payload.stopReason : undefined,
+        });
+      }
+    } catch (error) {
+      pending.reject(error instanceof ProtocolError ? error : ProtocolError.client('BAD_RESPONSE', String(error)));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// The page as a user drives it: one prompt through every strategy, compared live.
+import { expect, test, type Page } from '@playwright/test';
+
+async function run(page: Page, prompt: string, maxTokens?: number) {
+  await page.goto('/');
+  await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill(prompt);
+  if (maxTokens) await page.getByRole('spinbutton', { name: 'Max tokens' }).fill(String(maxTokens));
+  await page.getByRole('button', { name: /^Run / }).click();
+}
+
+test('every panel completes with the same text; metrics, winners and the chart appear', async ({ page }, testInfo) => {
+  await run(page, 'Why do streamed answers feel faster? [tokens=60] [tps=300]');
+  const panels = page.locator('section.panel');
+  const count = await panels.count();
+  expect(count).toBeGreaterThan(0);
+  for (let i = 0; i < count; i += 1) {
+    await expect(panels.nth(i)).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
+    await expect(panels.nth(i).getByText('60 / ')).toBeVisible();
+  }
+  const texts = await panels.locator('.text').allTextContents();
+  expect(texts[0].length).toBeGreaterThan(0);
+  expect(new Set(texts).size).toBe(1);
+
+  const rows = page.locator('table.metrics tbody tr');
+  await expect(rows).toHaveCount(count);
+  // With two or more strategies each of the three metrics has a winner (ties share it); alone,
+  // a strategy wins nothing.
+  const marks = await page.getByLabel('winner').count();
+  if (count > 1) expect(marks).toBeGreaterThanOrEqual(3);
+  else expect(marks).toBe(0);
+  await expect(page.locator('.chart canvas')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('compare.png'), fullPage: true });
+});
+
+test("an injected model fault shows the protocol's error code in each panel", async ({ page }) => {
+  await run(page, 'Fail after a few tokens [fault=stream-error] [after=5]');
+  const panels = page.locator('section.panel');
+  for (let i = 0; i < (await panels.count()); i += 1) {
+    await expect(panels.nth(i)).toHaveAttribute('data-status', 'error', { timeout: 30_000 });
+    await expect(panels.nth(i).getByRole('alert')).toContainText('MODEL_ERROR');
+  }
+});
+
+test('cancel stops the streams', async ({ page }) => {
+  await run(page, 'A long answer [tokens=3000] [tps=40]', 3000);
+  const streaming = page.locator('section.panel[data-status="streaming"]').first();
+  await expect(streaming).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.locator('section.panel[data-status="streaming"]')).toHaveCount(0);
+  await expect(page.locator('section.panel[data-status="cancelled"]').first()).toBeVisible();
+  await expect(page.getByRole('button', { name: /^Run / })).toBeEnabled();
+});

@@ -31,6 +31,6 @@ BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 
 bench: ## One performance report: generation, functions, local stack, coalescing, load
 	bash scripts/install-cargo-generate.sh
-	rm -rf $(BENCH_PROJECT)
-	cargo run --release --quiet -- new $(BENCH_PROJECT) --name bench-app --yes
-	python3 scripts/bench-report.py $(BENCH_PROJECT) $(MATRIX_TARGET_DIR)
+	rm -rf $(BENCH_PROJECT).new
+	cargo run --release --quiet -- new $(BENCH_PROJECT).new --name bench-app --yes
+	python3 scripts/bench-report.py $(BENCH_PROJECT).new $(BENCH_PROJECT) $(MATRIX_TARGET_DIR)

@@ -12,3 +12,12 @@ done
 command -v git >/dev/null || { echo "error: git is missing (apt-get install git)" >&2; exit 1; }
 
 bash scripts/install-cargo-generate.sh
+
+# The generated web app: Node 20.19+ with npm (npm ci runs per project), and Chromium from
+# Debian for Playwright (its own browser download is not reachable from CI).
+command -v npm >/dev/null || { echo "error: npm is missing; install Node 20.19+ (apt-get install nodejs npm)" >&2; exit 1; }
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
+  echo "error: Node $(node --version) is too old for Vite 8; install Node 20.19 or newer" >&2
+  exit 1
+}
+bash template/client/web/scripts/ensure-chromium.sh

@@ -1,4 +1,4 @@
-// The wire contract of PROTOCOL.md (beside the project's README): the request every strategy
+// The wire contract of PROTOCOL.md (at the project root): the request every strategy
 // takes, and what each strategy answers. Field names are the original sample's; new ones are
 // additions only.
 

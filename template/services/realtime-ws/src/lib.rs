@@ -122,6 +122,10 @@ pub async fn handle(
         "$disconnect" => return Ok(respond(200)),
         _ => {}
     }
+    if is_ping(&event) {
+        // Keep-alive (PROTOCOL.md): the message itself reset API Gateway's idle timer.
+        return Ok(respond(200));
+    }
     let received = Instant::now();
     let Some(connection_id) = event.request_context.connection_id.clone() else {
         return Ok(respond(400));
@@ -146,6 +150,13 @@ pub async fn handle(
         }
     }
     Ok(respond(200))
+}
+
+/// `{"action":"ping"}`: a client keeping an idle connection open; it gets no answer.
+fn is_ping(event: &ApiGatewayWebsocketProxyRequest) -> bool {
+    !event.is_base64_encoded
+        && serde_json::from_str::<ClientMessage>(event.body.as_deref().unwrap_or_default())
+            .is_ok_and(|message| message.action == "ping")
 }
 
 /// Parses and checks a client message; a message that breaks a rule never reaches the model.

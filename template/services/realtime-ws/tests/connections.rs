@@ -174,6 +174,15 @@ async fn bad_messages_get_one_error_frame_and_never_reach_the_model() {
 }
 
 #[tokio::test]
+async fn a_ping_gets_no_frame_and_never_reaches_the_model() {
+    let h = harness(fast(), Duration::ZERO).await;
+    h.send("idle", &json!({ "action": "ping" }).to_string())
+        .await;
+    assert!(h.frames("idle").is_empty(), "{:?}", h.frames("idle"));
+    assert_eq!(h.fake.stats().calls, 0);
+}
+
+#[tokio::test]
 async fn faults_end_with_an_error_frame_before_and_after_the_first_chunk() {
     let h = harness(fast(), Duration::ZERO).await;
     for (i, (prompt, code, chunks)) in [

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProtocolError } from '../../protocol';
-import { Connection, type WebSocketConstructor } from './connection';
+import { Connection, KEEPALIVE_MS, type WebSocketConstructor } from './connection';
 
 const usage = { promptTokens: 3, completionTokens: 4, totalTokens: 7 };
 const metrics = { firstTokenMs: 10, totalMs: 40 };
@@ -45,6 +45,28 @@ async function sent(socket: () => FakeSocket, count: number) {
 }
 
 describe('websocket Connection', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("pings an idle socket before API Gateway's idle timeout, and stops after a drop", async () => {
+    vi.useFakeTimers();
+    const connection = new Connection('ws://stack/ws', Socket);
+    const answer = connection.request({ prompt: 'p' }, { onChunk: () => {} }, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = FakeSocket.last;
+    const [message] = socket.sent;
+    socket.frame({ type: 'success', requestId: message.requestId, seq: 0, payload: { text: '', usage, metrics } });
+    await answer;
+    await vi.advanceTimersByTimeAsync(KEEPALIVE_MS - 1000);
+    expect(socket.sent.map((m) => m.action)).toEqual(['generate']);
+    await vi.advanceTimersByTimeAsync(KEEPALIVE_MS);
+    expect(socket.sent.map((m) => m.action)).toEqual(['generate', 'ping']);
+    socket.drop(1001);
+    await vi.advanceTimersByTimeAsync(3 * KEEPALIVE_MS);
+    expect(socket.sent.map((m) => m.action)).toEqual(['generate', 'ping']);
+  });
+
   it('tells interleaved requests apart by requestId and checks seq per request', async () => {
     const connection = new Connection('ws://stack/ws', Socket);
     const texts = { a: '', b: '' };

@@ -1,7 +1,8 @@
 // One WebSocket per endpoint, shared by every request: requests are told apart by `requestId`
-// (PROTOCOL.md, "WebSocket"). The socket opens on the first request and again on the next one
-// after a drop (API Gateway closes idle connections after 10 minutes and any connection after
-// 2 hours); a drop fails the requests in flight with a clear error.
+// (PROTOCOL.md, "WebSocket"). API Gateway closes a connection idle for 10 minutes, so an idle
+// socket sends a `ping` message (no answer) every 5; any connection ends after 2 hours, so the
+// socket opens again on the next request after a drop, and a drop fails the requests in flight
+// with a clear error.
 import { ProtocolError, isRecord, readMetrics, readUsage, type Completion, type GenerateRequest } from '../../protocol';
 import type { StreamHandlers } from '../types';
 import { Sequence } from './sequence';
@@ -17,11 +18,15 @@ interface Pending {
 /** The constructor of a browser-compatible WebSocket (the global one, or `ws` in Node). */
 export type WebSocketConstructor = new (url: string) => WebSocket;
 
+/** Half of API Gateway's 10 minute idle timeout. */
+export const KEEPALIVE_MS = 5 * 60_000;
+
 export class Connection {
   private socket: WebSocket | undefined;
   private opening: Promise<WebSocket> | undefined;
   private readonly pending = new Map<string, Pending>();
   private ids = 0;
+  private lastSent = 0;
 
   constructor(
     private readonly url: string,
@@ -66,21 +71,32 @@ export class Connection {
         },
       });
       signal.addEventListener('abort', cancel, { once: true });
-      socket.send(JSON.stringify({ action: 'generate', requestId, payload: request }));
+      this.send(socket, { action: 'generate', requestId, payload: request });
     });
+  }
+
+  private send(socket: WebSocket, message: object): void {
+    this.lastSent = Date.now();
+    socket.send(JSON.stringify(message));
   }
 
   private open(): Promise<WebSocket> {
     if (this.socket?.readyState === 1) return Promise.resolve(this.socket);
     this.opening ??= new Promise<WebSocket>((resolve, reject) => {
       const socket = new this.Socket(this.url);
+      let keepalive: ReturnType<typeof setInterval> | undefined;
       socket.onopen = () => {
         this.socket = socket;
         this.opening = undefined;
+        this.lastSent = Date.now();
+        keepalive = setInterval(() => {
+          if (Date.now() - this.lastSent >= KEEPALIVE_MS) this.send(socket, { action: 'ping' });
+        }, KEEPALIVE_MS / 5);
         resolve(socket);
       };
       socket.onmessage = (event: MessageEvent) => this.receive(event.data);
       socket.onclose = (event: CloseEvent) => {
+        clearInterval(keepalive);
         this.opening = undefined;
         if (this.socket === socket) this.socket = undefined;
         reject(ProtocolError.client('NETWORK', `cannot connect to ${this.url} (close code ${event.code})`));

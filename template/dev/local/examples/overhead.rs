@@ -3,7 +3,7 @@
 //! through the stack (gateway, Runtime API, release service binary, and back), one request at
 //! a time. Prints p50/p95 of each and the overhead; target: at most 2 ms at p50.
 //!
-//! `cargo bench -p local --bench overhead` (builds the release services first)
+//! `cargo run --release -p local --example overhead` (builds the release services first)
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! own `latencyMs`) plus two post latencies. After the model's last token, at most one post
 //! is still in flight, then the last chunk and the success frame go out in order.
 //!
-//! `cargo bench -p realtime-ws --bench coalescing`
+//! `cargo run --release -p realtime-ws --example coalescing`
 
 #[path = "../tests/support/mod.rs"]
 mod support;

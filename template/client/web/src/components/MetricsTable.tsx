@@ -29,38 +29,44 @@ export function MetricsTable({ clients, samples }: Props) {
   const isWinner = (key: MetricKey, name: string) => won[key].includes(name);
   const runs = new Set(samples.map((s) => s.run)).size;
   return (
-    <table className="metrics">
-      <caption>
+    <div className="metrics">
+      <p>
         Client-measured {runs > 1 ? `medians of ${runs} runs (min–max)` : 'figures'}; server metrics from each
         service's answer. ★ marks the winner per metric.
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Strategy</th>
-          {METRICS.map((m) => (
-            <th scope="col" key={m.key}>
-              {m.label}
-            </th>
-          ))}
-          <th scope="col">Server first token</th>
-          <th scope="col">Server total</th>
-        </tr>
-      </thead>
-      <tbody>
-        {clients.map((client) => (
-          <tr key={client.name} data-strategy={client.name}>
-            <th scope="row">{client.label}</th>
-            {METRICS.map((m) => (
-              <td key={m.key} className={isWinner(m.key, client.name) ? 'winner' : undefined}>
-                {format(table.get(client.name)?.[m.key], m.unit)}
-                {isWinner(m.key, client.name) && <span aria-label="winner"> ★</span>}
-              </td>
+      </p>
+      {/* Wide on a phone: the table scrolls sideways inside its box, the page does not. */}
+      <div className="scroll">
+        <table>
+          <caption>Strategies compared</caption>
+          <thead>
+            <tr>
+              <th scope="col">Strategy</th>
+              {METRICS.map((m) => (
+                <th scope="col" key={m.key}>
+                  {m.label}
+                </th>
+              ))}
+              <th scope="col">Server first token</th>
+              <th scope="col">Server total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {clients.map((client) => (
+              <tr key={client.name} data-strategy={client.name}>
+                <th scope="row">{client.label}</th>
+                {METRICS.map((m) => (
+                  <td key={m.key} className={isWinner(m.key, client.name) ? 'winner' : undefined}>
+                    {format(table.get(client.name)?.[m.key], m.unit)}
+                    {isWinner(m.key, client.name) && <span aria-label="winner"> ★</span>}
+                  </td>
+                ))}
+                <td>{serverMedian(samples, client.name, 'firstTokenMs')}</td>
+                <td>{serverMedian(samples, client.name, 'totalMs')}</td>
+              </tr>
             ))}
-            <td>{serverMedian(samples, client.name, 'firstTokenMs')}</td>
-            <td>{serverMedian(samples, client.name, 'totalMs')}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+          </tbody>
+        </table>
+      </div>
+    </div>
   );
 }

@@ -32,12 +32,18 @@ export default function RaceChart({ series }: Props) {
   useEffect(() => {
     const element = host.current;
     if (!element) return;
+    const ink = getComputedStyle(element).color;
+    const grid = getComputedStyle(element).getPropertyValue('--line').trim() || '#8884';
     const chart = new uPlot(
       {
         width: Math.max(280, element.clientWidth),
         height: 240,
         scales: { x: { time: false } },
-        axes: [{ label: 'ms since the request' }, { label: 'output tokens' }],
+        // The canvas does not follow CSS: draw axes in the page's text color (light or dark).
+        axes: [
+          { label: 'ms since the request', stroke: ink, grid: { stroke: grid } },
+          { label: 'output tokens', stroke: ink, grid: { stroke: grid } },
+        ],
         series: [
           { label: 'ms' },
           // Stepped: the count holds until the next chunk arrives (REST's one step is honest).

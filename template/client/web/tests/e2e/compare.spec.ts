@@ -21,7 +21,7 @@ test('every panel completes with the same text; metrics, winners and the chart a
   expect(texts[0].length).toBeGreaterThan(0);
   expect(new Set(texts).size).toBe(1);
 
-  const rows = page.locator('table.metrics tbody tr');
+  const rows = page.locator('.metrics table tbody tr');
   await expect(rows).toHaveCount(count);
   // With two or more strategies each of the three metrics has a winner (ties share it); alone,
   // a strategy wins nothing.
@@ -49,4 +49,28 @@ test('cancel stops the streams', async ({ page }) => {
   await expect(page.locator('section.panel[data-status="streaming"]')).toHaveCount(0);
   await expect(page.locator('section.panel[data-status="cancelled"]').first()).toBeVisible();
   await expect(page.getByRole('button', { name: /^Run / })).toBeEnabled();
+});
+
+test('works from the keyboard on a phone-width screen, in the dark scheme', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto('/');
+  const prompt = page.getByRole('textbox', { name: 'Prompt', exact: true });
+  await prompt.fill('From the keyboard [tokens=8]');
+  // Tab order reaches the Run button; Enter on it runs.
+  const run = page.getByRole('button', { name: /^Run / });
+  for (let i = 0; i < 12 && !(await run.evaluate((el) => el === document.activeElement)); i += 1) {
+    await page.keyboard.press('Tab');
+  }
+  await expect(run).toBeFocused();
+  await page.keyboard.press('Enter');
+  const panels = page.locator('section.panel');
+  await expect(panels.first()).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
+  // Nothing wider than the screen: no sideways scrolling of the page.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  // The dark scheme applies (light text on a dark background).
+  const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  expect(background).toBe('rgb(13, 17, 23)');
+  await page.screenshot({ path: test.info().outputPath('phone-dark.png'), fullPage: true });
 });

@@ -80,7 +80,7 @@ export function asProtocolError(error: unknown): ProtocolError {
   return ProtocolError.client('NETWORK', message);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
@@ -122,4 +122,3 @@ export function readMetrics(value: unknown): ServerMetrics {
   throw ProtocolError.client('BAD_RESPONSE', 'the answer has no server metrics');
 }
 
-export { isRecord };

@@ -1,4 +1,4 @@
-import { METRICS, summaries, winners, type MetricKey, type Sample, type Summary } from '../metrics';
+import { METRICS, median, summaries, winners, type MetricKey, type Sample, type Summary } from '../metrics';
 import type { StrategyClient } from '../strategies/types';
 
 interface Props {
@@ -17,9 +17,7 @@ function format(summary: Summary | undefined, unit: string): string {
 /** Server figures are medians of what each service reported in its `metrics`. */
 function serverMedian(samples: Sample[], strategy: string, key: 'firstTokenMs' | 'totalMs'): string {
   const values = samples.filter((s) => s.strategy === strategy).map((s) => s.server[key]);
-  if (values.length === 0) return '–';
-  const sorted = [...values].sort((a, b) => a - b);
-  return `${sorted[Math.floor((sorted.length - 1) / 2)]} ms`;
+  return values.length === 0 ? '–' : `${median(values).toFixed(0)} ms`;
 }
 
 /** Client-measured medians (with min–max over runs), server metrics beside, winners marked. */

@@ -3,7 +3,10 @@
 DEMO_DIR ?= $(CURDIR)/target/demo
 # The matrix shares one target folder across all combinations so dependencies build once.
 MATRIX_TARGET_DIR ?= $(CURDIR)/target/matrix
-export MATRIX_TARGET_DIR
+# The generated projects' infrastructure tools (cfn-lint, checkov, SAM CLI, moto), installed
+# once by scripts/install-test-deps.sh; outside the clone so CI machines can keep it.
+MATRIX_INFRA_VENV ?= $(HOME)/.cache/genai-scaffold/infra-venv
+export MATRIX_TARGET_DIR MATRIX_INFRA_VENV
 
 .PHONY: demo test install-test-deps check matrix bench
 

@@ -253,6 +253,19 @@ impl ModelChoice {
             ModelChoice::Custom(id) => Ok(id.clone()),
         }
     }
+
+    /// The regions a request from `region` may be served in, comma separated, for the IAM
+    /// grant on the foundation model. A custom id gets `region` alone: the README says to add
+    /// the destination regions of a custom cross-Region profile.
+    pub fn destination_regions(&self, region: &str) -> String {
+        match self {
+            ModelChoice::Catalog(key) => catalog::find(key)
+                .expect("catalog keys are checked on parse")
+                .destination_regions(region)
+                .join(","),
+            ModelChoice::Custom(_) => region.to_string(),
+        }
+    }
 }
 
 /// The complete, checked answers for one project.
@@ -292,6 +305,10 @@ impl Answers {
         set("region", self.region.clone().into());
         set("model", self.model.as_str().into());
         set("model_id", self.model_id.clone().into());
+        set(
+            "model_regions",
+            self.model.destination_regions(&self.region).into(),
+        );
         set("arch", self.arch.key().into());
         vars
     }
@@ -425,6 +442,9 @@ struct AnswersFile {
     /// Written by the generator into `.genai-scaffold.toml`; derived, so ignored on input.
     #[serde(default, rename = "model_id")]
     _model_id: Option<String>,
+    /// Written by the generator into `.genai-scaffold.toml`; derived, so ignored on input.
+    #[serde(default, rename = "model_regions")]
+    _model_regions: Option<String>,
     /// Written by the generator into `.genai-scaffold.toml`; not an answer.
     #[serde(default, rename = "generator")]
     _generator: Option<toml::Table>,

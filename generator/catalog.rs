@@ -217,6 +217,20 @@ impl Model {
         )))
     }
 
+    /// The regions Bedrock may route a request from `region` to: the source regions of the
+    /// geography profile that covers it, else `region` alone (a `global.` profile routes
+    /// anywhere; its IAM grant uses the region-less foundation-model ARN besides this one).
+    pub fn destination_regions<'a>(&self, region: &'a str) -> Vec<&'a str> {
+        match self
+            .profiles
+            .iter()
+            .find(|p| p.source_regions.contains(&region))
+        {
+            Some(profile) => profile.source_regions.to_vec(),
+            None => vec![region],
+        }
+    }
+
     /// Every region the model can be invoked from, in catalog order.
     pub fn offered_regions(&self) -> Vec<&'static str> {
         let mut regions: Vec<&'static str> = Vec::new();

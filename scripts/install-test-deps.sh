@@ -21,3 +21,11 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
   exit 1
 }
 bash template/client/web/scripts/ensure-chromium.sh
+
+# The generated projects' infrastructure checks: one virtualenv with the pinned tools of both
+# IaC flavors (template/infra/requirements.txt, template/infra/sam/requirements.txt).
+venv="${MATRIX_INFRA_VENV:-$HOME/.cache/genai-scaffold/infra-venv}"
+command -v python3 >/dev/null || { echo "error: python3 is missing (apt-get install python3 python3-venv)" >&2; exit 1; }
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  -r template/infra/requirements.txt -r template/infra/sam/requirements.txt

@@ -91,6 +91,12 @@ fn flags_override_the_answers_file_and_the_record_keeps_the_result() {
     assert_eq!(rec["iac"].as_str(), Some("sam"));
     assert_eq!(rec["region"].as_str(), Some("eu-central-1"));
     assert_eq!(rec["model_id"].as_str(), Some("eu.amazon.nova-micro-v1:0"));
+    // The IAM grant covers every region the eu. profile may route to.
+    let regions = rec["model_regions"].as_str().unwrap_or_default();
+    assert!(
+        regions.split(',').any(|r| r == "eu-central-1") && regions.split(',').count() > 1,
+        "model_regions: {regions}"
+    );
     assert_eq!(
         rec["generator"]["version"].as_str(),
         Some(env!("CARGO_PKG_VERSION"))

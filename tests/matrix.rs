@@ -5,6 +5,11 @@
 //! of the all-strategies workspace and `make dev` in it, asked for an answer with `curl` as the
 //! README shows, and Playwright (`make e2e`) in the all-strategies project and a one-strategy
 //! one. All projects share one target folder (`MATRIX_TARGET_DIR`) so dependencies compile once.
+//! The infrastructure is checked offline in every combination: `synth` (CDK: tsc, unit tests,
+//! `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform, unit
+//! tests), then `cfn-lint` and `checkov` on the resulting CloudFormation, with the tools of
+//! `MATRIX_INFRA_VENV` (made by scripts/install-test-deps.sh). `deploy-fe` runs
+//! `make deploy-frontend` against moto's fake AWS, once per flavor.
 //!
 //! A plain program (harness = false): it prints a table of combination x check x seconds and
 //! fails on any red cell. `make matrix` runs it.
@@ -138,22 +143,36 @@ fn run(project: &Path, target: &Path, check: &Check) -> Cell {
     }
 }
 
-/// A `make` target of the generated project, as a user runs it.
-fn make(project: &Path, target: &Path, name: &'static str, targets: &[&str]) -> Cell {
+/// The virtualenv with the infrastructure tools (cfn-lint, checkov, SAM CLI, moto).
+fn infra_venv() -> PathBuf {
+    std::env::var_os("MATRIX_INFRA_VENV")
+        .map(PathBuf::from)
+        .expect("MATRIX_INFRA_VENV names the tools' virtualenv (make matrix sets it)")
+}
+
+/// A `make` target of the generated project (or of a folder in it), as a user runs it.
+fn make(dir: &Path, target: &Path, name: &'static str, targets: &[&str]) -> Cell {
     let start = Instant::now();
     let mut ok = true;
+    let venv = infra_venv();
+    let path = std::env::join_paths(std::iter::once(venv.join("bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH entries join");
     for goal in targets {
         let out = Command::new("make")
             .arg(goal)
-            .current_dir(project)
+            .current_dir(dir)
             .env("CARGO_TARGET_DIR", target)
             .env("CI", "true")
+            .env("INFRA_VENV", &venv)
+            .env("PATH", &path)
             .output()
             .expect("make runs");
         if !out.status.success() {
             eprintln!(
                 "--- make {goal} failed in {}:\n{}\n{}",
-                project.display(),
+                dir.display(),
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -249,11 +268,24 @@ fn main() {
             cells.push(run(&project, &target, &RELEASE));
             cells.push(dev_check(&project, &target));
         }
-        // The browser run: every strategy side by side, and one alone (no winners, one panel).
-        if (strategies == "websocket,sse,rest" && iac == "cdk")
-            || (strategies == "websocket" && iac == "sam")
-        {
+        // The browser run: every strategy side by side, and one alone (no winners, one panel);
+        // deploy-frontend in the same two, once per IaC flavor.
+        let sampled = (strategies == "websocket,sse,rest" && iac == "cdk")
+            || (strategies == "websocket" && iac == "sam");
+        if sampled {
             cells.push(make(&project, &target, "e2e", &["e2e"]));
+        }
+        let infra = project.join("infra").join(iac);
+        cells.push(make(&infra, &target, "synth", &["check-synth"]));
+        cells.push(make(&infra, &target, "cfn-lint", &["check-cfn-lint"]));
+        cells.push(make(&infra, &target, "checkov", &["check-checkov"]));
+        if sampled {
+            cells.push(make(
+                &project,
+                &target,
+                "deploy-fe",
+                &["infra-test-frontend"],
+            ));
         }
         cells.push(lock_check(&project));
         let label = format!("{strategies} / {iac}");
@@ -272,12 +304,23 @@ fn main() {
         rows.push((label, cells));
     }
 
-    const COLUMNS: [&str; 8] = [
-        "fmt", "clippy", "test", "web", "release", "dev", "e2e", "lock",
+    const COLUMNS: [&str; 12] = [
+        "fmt",
+        "clippy",
+        "test",
+        "web",
+        "release",
+        "dev",
+        "e2e",
+        "synth",
+        "cfn-lint",
+        "checkov",
+        "deploy-fe",
+        "lock",
     ];
     print!("\n{:<28}", "combination");
     for column in COLUMNS {
-        print!(" {column:>10}");
+        print!(" {column:>9}");
     }
     println!();
     for (label, cells) in &rows {
@@ -295,7 +338,7 @@ fn main() {
         };
         print!("{label:<28}");
         for column in COLUMNS {
-            print!(" {:>10}", cell(column));
+            print!(" {:>9}", cell(column));
         }
         println!();
     }

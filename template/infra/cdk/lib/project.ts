@@ -1,0 +1,83 @@
+// What every stack needs to know about the project: its answers (read from the project's
+// .genai-scaffold.toml, so the IaC never restates them), the stage, and the names derived
+// from both.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+/** The project root: infra/cdk/lib/../../.. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface Project {
+  /** Project name, the prefix of every stack and resource name. */
+  name: string;
+  /** Stage (`make deploy-all STAGE=prod`), part of every name. */
+  stage: string;
+  /** Who deployed it (`OWNER`), tagged on every resource. */
+  owner: string;
+  region: string;
+  /** The Bedrock model or inference-profile id the services invoke. */
+  modelId: string;
+  /** Regions Bedrock may serve that id from (the profile's destinations). */
+  modelRegions: string[];
+  arch: 'arm64' | 'x86_64';
+  /** Where `make build` put the zips: <dir>/<service>/bootstrap.zip. */
+  lambdaDir: string;
+  /** Cap on concurrent executions per function (0: no reservation). */
+  reservedConcurrency: number;
+}
+
+/** Reads the flat `key = "value"` lines of .genai-scaffold.toml (tables are skipped). */
+export function readAnswers(file: string): Record<string, string> {
+  const answers: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('[')) break;
+    const match = /^([a-z_]+)\s*=\s*"([^"]*)"\s*$/.exec(line);
+    if (match) answers[match[1]] = match[2];
+  }
+  return answers;
+}
+
+/** The project as configured by the answers file and the environment the Makefile sets. */
+export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): Project {
+  const answers = readAnswers(path.join(root, '.genai-scaffold.toml'));
+  for (const key of ['name', 'region', 'model_id', 'model_regions', 'arch']) {
+    if (!answers[key]) {
+      throw new Error(`.genai-scaffold.toml has no ${key}; regenerate the project or add the line`);
+    }
+  }
+  const stage = env.STAGE ?? 'dev';
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) {
+    throw new Error(`STAGE '${stage}' must be lowercase letters, digits and dashes (at most 16)`);
+  }
+  const reserved = Number(env.RESERVED_CONCURRENCY ?? '10');
+  if (!Number.isInteger(reserved) || reserved < 0) {
+    throw new Error(`RESERVED_CONCURRENCY '${env.RESERVED_CONCURRENCY}' must be 0 or a positive integer`);
+  }
+  return {
+    name: answers.name,
+    stage,
+    owner: env.OWNER || 'unknown',
+    region: env.AWS_REGION ?? answers.region,
+    modelId: env.MODEL_ID ?? answers.model_id,
+    modelRegions: answers.model_regions.split(','),
+    arch: (env.ARCH ?? answers.arch) === 'x86_64' ? 'x86_64' : 'arm64',
+    lambdaDir: path.resolve(root, env.LAMBDA_DIR ?? 'target/lambda'),
+    reservedConcurrency: reserved,
+  };
+}
+
+/** `<project>-<stage>-<part>`: stack names, function names. */
+export function resourceName(project: Project, part: string): string {
+  return `${project.name}-${project.stage}-${part}`;
+}
+
+/** The SSM path the services read their configuration from (at init). */
+export function configPath(project: Project): string {
+  return `/${project.name}/${project.stage}/config`;
+}
+
+/** The SSM path where stacks publish what later stacks and deploy-frontend need. */
+export function deployPath(project: Project): string {
+  return `/${project.name}/${project.stage}/deploy`;
+}

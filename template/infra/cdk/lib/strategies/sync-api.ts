@@ -1,0 +1,129 @@
+// REST strategy (services/sync-api): an API Gateway REST API with POST /generate. The service
+// answers before the 29 s integration timeout (its REST_DEADLINE_MS), and API Gateway's own
+// errors (throttling, a body that fails validation) come back in the protocol's error shape.
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
+import { Project, resourceName } from '../project.js';
+import { publish, published } from '../publish.js';
+import { RustFunction } from '../rust-function.js';
+import { Strategy } from '../strategy.js';
+
+const service = 'sync-api';
+
+/** Gateway errors in PROTOCOL.md's shape: { "error": { message, code, statusCode } }. */
+const GATEWAY_ERRORS: [apigw.ResponseType, string, string][] = [
+  [apigw.ResponseType.BAD_REQUEST_BODY, '400', 'BAD_REQUEST'],
+  [apigw.ResponseType.REQUEST_TOO_LARGE, '413', 'PAYLOAD_TOO_LARGE'],
+  [apigw.ResponseType.THROTTLED, '429', 'THROTTLED'],
+  [apigw.ResponseType.INTEGRATION_TIMEOUT, '504', 'TIMEOUT'],
+  [apigw.ResponseType.DEFAULT_5XX, '500', 'INTERNAL_ERROR'],
+];
+
+class SyncApiStack extends Stack {
+  constructor(app: App, project: Project) {
+    super(app, resourceName(project, service), {
+      description: `${project.name} ${project.stage}: REST strategy (API Gateway REST API)`,
+    });
+    const { function: fn } = new RustFunction(this, 'Service', {
+      project,
+      service,
+      description: 'REST strategy: one Bedrock answer per request',
+      timeout: Duration.seconds(29),
+      environment: { REST_DEADLINE_MS: '25000' },
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeCheckov(accessLogs, [
+      { id: 'CKV_AWS_158', reason: 'Access logs hold request metadata only; AWS-owned encryption applies.' },
+    ]);
+    const api = new apigw.RestApi(this, 'Api', {
+      restApiName: resourceName(project, service),
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: project.stage,
+        throttlingRateLimit: 20,
+        throttlingBurstLimit: 40,
+        tracingEnabled: true,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    for (const [type, statusCode, code] of GATEWAY_ERRORS) {
+      api.addGatewayResponse(`Error${code}`, {
+        type,
+        statusCode,
+        templates: {
+          'application/json': `{ "error": { "message": $context.error.messageString, "code": "${code}", "statusCode": ${statusCode} } }`,
+        },
+      });
+    }
+    const body = api.addModel('GenerateRequest', {
+      contentType: 'application/json',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['prompt'],
+        properties: {
+          prompt: { type: apigw.JsonSchemaType.STRING, minLength: 1 },
+          system: { type: apigw.JsonSchemaType.STRING },
+          maxTokens: { type: apigw.JsonSchemaType.INTEGER, minimum: 1 },
+          temperature: { type: apigw.JsonSchemaType.NUMBER, minimum: 0, maximum: 1 },
+        },
+      },
+    });
+    const generate = api.root.addResource('generate').addMethod('POST', new apigw.LambdaIntegration(fn), {
+      requestValidator: api.addRequestValidator('Body', { validateRequestBody: true, validateRequestParameters: true }),
+      requestModels: { 'application/json': body },
+    });
+    acknowledgeCheckov(generate, [
+      { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront; add an authorizer for production.' },
+    ]);
+    const stage = api.deploymentStage.node.defaultChild;
+    if (stage) {
+      acknowledgeCheckov(stage, [
+        { id: 'CKV_AWS_120', reason: 'Every answer is generated anew; caching would return one prompt\'s answer for another.' },
+      ]);
+    }
+    acknowledgeNag(this, [
+      { id: 'AwsSolutions-APIG3', reason: 'WAF costs money at rest; stage throttling and the function concurrency cap bound abuse. Add a WebACL for production.' },
+      { id: 'AwsSolutions-APIG4', reason: 'The demo app is public behind CloudFront; add an authorizer for production.' },
+      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs an account-wide API Gateway role; access logs are on and the function logs every request.' },
+      { id: 'AwsSolutions-COG4', reason: 'No user pool: the demo app is public behind CloudFront.' },
+    ]);
+
+    publish(this, project, 'rest/domain', `${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}`);
+  }
+}
+
+export const strategy: Strategy = {
+  name: 'rest',
+  service,
+  path: '/api/generate',
+  createStack: (app, project) => new SyncApiStack(app, project),
+  cdnRoute(scope: Construct, project: Project, router: cloudfront.IFunction) {
+    return {
+      pathPatterns: ['/api/*'],
+      behavior: {
+        origin: new origins.HttpOrigin(published(scope, project, 'rest/domain'), {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          readTimeout: Duration.seconds(30),
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        // /api/generate is /<stage>/generate on the API: the router rewrites it.
+        functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      },
+    };
+  },
+};

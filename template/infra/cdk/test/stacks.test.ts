@@ -1,0 +1,216 @@
+// Assertions on the synthesized stacks of this project, with placeholder zips standing in for
+// `make build`. The same tests run in every generated combination, so "present exactly when
+// the strategy is" is checked against the service folders this project has.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, discoverStrategies } from '../lib/app.js';
+import { loadProject, PROJECT_ROOT, Project } from '../lib/project.js';
+
+interface Resource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+}
+
+const SERVICES = { websocket: 'realtime-ws', sse: 'stream-sse', rest: 'sync-api' } as const;
+const has = (service: string) => existsSync(path.join(PROJECT_ROOT, 'services', service, 'Cargo.toml'));
+
+let project: Project;
+let templates: Map<string, Template>;
+
+function template(part: string): Template {
+  const found = templates.get(`${project.name}-${project.stage}-${part}`);
+  if (!found) throw new Error(`no stack ${part}`);
+  return found;
+}
+
+/** Every resource of `type` in every stack (logical ids repeat across stacks). */
+function resources(type: string): Resource[] {
+  return [...templates.values()].flatMap((t) => Object.values(t.findResources(type)) as Resource[]);
+}
+
+beforeAll(async () => {
+  const lambdaDir = mkdtempSync(path.join(tmpdir(), 'lambda-'));
+  for (const service of Object.values(SERVICES)) {
+    mkdirSync(path.join(lambdaDir, service));
+    writeFileSync(path.join(lambdaDir, service, 'bootstrap.zip'), 'placeholder');
+  }
+  project = loadProject({ STAGE: 'test', OWNER: 'dev@example.com', LAMBDA_DIR: lambdaDir });
+  const app = buildApp(project, await discoverStrategies());
+  templates = new Map(
+    app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, Template.fromStack(s)]),
+  );
+});
+
+describe('least privilege', () => {
+  const scoped = /^(bedrock|execute-api|ssm):/;
+
+  it('grants no bedrock, execute-api or ssm action on Resource "*"', () => {
+    let checked = 0;
+    for (const policy of resources('AWS::IAM::Policy')) {
+      const document = policy.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
+      for (const statement of document.Statement) {
+        const actions = ([] as string[]).concat(statement.Action);
+        if (!actions.some((a) => scoped.test(a))) continue;
+        checked += 1;
+        expect(([] as unknown[]).concat(statement.Resource), JSON.stringify(statement)).not.toContain('*');
+      }
+    }
+    // Every function has a Bedrock and an SSM statement.
+    expect(checked).toBeGreaterThanOrEqual(2 * Object.values(SERVICES).filter(has).length);
+  });
+
+  it("grants Bedrock on the model's profile and its destination regions only", () => {
+    const statements = JSON.stringify(resources('AWS::IAM::Policy'));
+    const base = project.modelId.replace(/^[a-z-]+\./, '');
+    if (project.modelId !== base) expect(statements).toContain(`inference-profile/${project.modelId}`);
+    for (const region of project.modelRegions) expect(statements).toContain(`bedrock:${region}::foundation-model/${base}`);
+    expect(statements).not.toMatch(/bedrock:\*/);
+  });
+
+  it('caps concurrency and keeps logs two weeks for every function', () => {
+    const functions = resources('AWS::Lambda::Function');
+    expect(functions).toHaveLength(Object.values(SERVICES).filter(has).length);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'provided.al2023',
+        Architectures: [project.arch],
+        ReservedConcurrentExecutions: project.reservedConcurrency,
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
+    }
+    for (const group of resources('AWS::Logs::LogGroup')) {
+      expect(group.Properties?.RetentionInDays).toBe(14);
+    }
+  });
+});
+
+describe('strategies', () => {
+  it('has each strategy stack exactly when the project has its service', () => {
+    for (const service of Object.values(SERVICES)) {
+      expect(templates.has(`${project.name}-${project.stage}-${service}`), service).toBe(has(service));
+    }
+  });
+
+  it.runIf(has(SERVICES.sse))('sse: Function URL with AWS_IAM auth and RESPONSE_STREAM', () => {
+    template(SERVICES.sse).hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
+  });
+
+  it.runIf(has(SERVICES.websocket))('websocket: routes, async messages, throttled stage', () => {
+    const ws = template(SERVICES.websocket);
+    ws.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    const keys = Object.values(ws.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', 'generate']);
+    ws.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      RequestParameters: { 'integration.request.header.X-Amz-Invocation-Type': "'Event'" },
+    });
+    ws.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it.runIf(has(SERVICES.rest))('rest: POST /generate validated, throttled, access-logged, errors in protocol shape', () => {
+    const rest = template(SERVICES.rest);
+    rest.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'generate' });
+    rest.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', RequestValidatorId: Match.anyValue() });
+    rest.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: Match.anyValue() })]),
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+    rest.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"THROTTLED"') },
+    });
+  });
+});
+
+describe('cdn', () => {
+  it('keeps the bucket private and TLS-only', () => {
+    const cdn = template('cdn');
+    cdn.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    cdn.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('serves the PROTOCOL.md path of each strategy present, and only those', () => {
+    const distribution = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0];
+    const config = distribution.Properties.DistributionConfig;
+    const patterns = (config.CacheBehaviors ?? []).map((b: { PathPattern: string }) => b.PathPattern).sort();
+    const expected = [
+      ...(has(SERVICES.rest) ? ['/api/*'] : []),
+      ...(has(SERVICES.sse) ? ['/sse', '/sse/*'] : []),
+      ...(has(SERVICES.websocket) ? ['/ws', '/ws/*'] : []),
+    ].sort();
+    expect(patterns).toEqual(expected);
+    expect(config.DefaultRootObject).toBe('index.html');
+    // Every behavior runs the router (stage rewrites, 404 for absent strategies, SPA routes)
+    // except SSE, whose Function URL answers on any path.
+    for (const behavior of [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])]) {
+      const routed = (behavior.FunctionAssociations ?? []).length > 0;
+      expect(routed, behavior.PathPattern ?? 'default').toBe(!String(behavior.PathPattern).startsWith('/sse'));
+    }
+  });
+
+  it.runIf(has(SERVICES.sse))('reaches the Function URL through OAC, invoke permissions scoped to the distribution', () => {
+    const cdn = template('cdn');
+    cdn.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 'lambda', SigningBehavior: 'always' }),
+    });
+    for (const action of ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction']) {
+      cdn.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: action,
+        Principal: 'cloudfront.amazonaws.com',
+        SourceArn: Match.anyValue(),
+      });
+    }
+    const sse = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig.CacheBehaviors.find(
+      (b: { PathPattern: string }) => b.PathPattern === '/sse',
+    );
+    expect(sse.Compress).toBe(false);
+  });
+
+  it.runIf(has(SERVICES.websocket))('forwards the WebSocket handshake headers', () => {
+    template('cdn').hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: Match.arrayWith(['Sec-WebSocket-Key', 'Sec-WebSocket-Version']) },
+      }),
+    });
+  });
+
+  it('sends security headers and publishes the allowed origin for the services', () => {
+    const cdn = template('cdn');
+    cdn.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: Match.objectLike({
+          ContentSecurityPolicy: Match.objectLike({ ContentSecurityPolicy: Match.stringLikeRegexp("default-src 'self'") }),
+          StrictTransportSecurity: Match.objectLike({ AccessControlMaxAgeSec: 63072000 }),
+        }),
+      }),
+    });
+    cdn.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${project.name}/test/config/allowed-origins` });
+  });
+});
+
+describe('tags', () => {
+  it('tags every stack with project, stage and owner', () => {
+    for (const t of templates.values()) {
+      const roles = Object.values(t.findResources('AWS::IAM::Role'));
+      for (const role of roles) {
+        expect(role.Properties.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: 'owner', Value: 'dev@example.com' },
+            { Key: 'project', Value: project.name },
+            { Key: 'stage', Value: 'test' },
+          ]),
+        );
+      }
+    }
+  });
+});

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Parameter overrides for `sam deploy` of one stack, as Key=Value words:
+
+  python3 parameters.py config|realtime-ws|stream-sse|sync-api|cdn
+
+From the answers in ../../.genai-scaffold.toml, the environment the Makefile sets (STAGE,
+AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID) and, at deploy time, AWS: the account id
+for the model's inference-profile ARN, and what the strategy stacks published in SSM for the
+CDN stack.
+"""
+
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Geography prefixes of cross-Region inference profile ids (us.amazon.nova-micro-v1:0).
+PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+
+
+def partition(region):
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def model_arns(model_id, model_regions, region, account):
+    """What bedrock:InvokeModelWithResponseStream needs for model_id: an inference profile
+    needs the profile and the foundation model in each region it routes to (a global profile
+    also the region-less foundation-model ARN); a foundation model id its own ARN."""
+    p = partition(region)
+    if model_id.startswith("arn:"):
+        return [model_id]
+    prefix, _, base = model_id.partition(".")
+    if prefix not in PROFILE_PREFIXES:
+        return [f"arn:{p}:bedrock:{region}::foundation-model/{model_id}"]
+    arns = [f"arn:{p}:bedrock:{region}:{account}:inference-profile/{model_id}"]
+    arns += [f"arn:{p}:bedrock:{r}::foundation-model/{base}" for r in model_regions]
+    if prefix == "global":
+        arns.append(f"arn:{p}:bedrock:::foundation-model/{base}")
+    return arns
+
+
+def answers():
+    with open(ROOT / ".genai-scaffold.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def parameters(stack, env, account=None, published=None):
+    """The parameters of `stack`. `account` and `published` (SSM values under the deploy
+    path, by relative name) are looked up in AWS when not given."""
+    a = answers()
+    common = {"Project": a["name"], "Stage": env.get("STAGE", "dev")}
+    model_id = env.get("MODEL_ID", a["model_id"])
+    region = env.get("AWS_REGION", a["region"])
+    if stack == "config":
+        return {**common, "ModelId": model_id}
+    if stack == "cdn":
+        published = published if published is not None else read_published(common, region)
+        strategies = sorted(k.split("/")[0] for k in published if k.endswith("/path"))
+        return {
+            **common,
+            "Strategies": ",".join(strategies),
+            "WebSocketDomain": published.get("websocket/domain", "none"),
+            "SseUrl": published.get("sse/url", "none"),
+            "SseFunctionArn": published.get("sse/function-arn", "none"),
+            "RestDomain": published.get("rest/domain", "none"),
+        }
+    account = account or caller_account(region)
+    return {
+        **common,
+        "ModelArns": ",".join(model_arns(model_id, a["model_regions"].split(","), region, account)),
+        "Arch": env.get("ARCH", a["arch"]),
+        "ReservedConcurrency": env.get("RESERVED_CONCURRENCY", "10"),
+    }
+
+
+def caller_account(region):
+    import boto3
+
+    return boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+
+
+def read_published(common, region):
+    import boto3
+
+    path = f"/{common['Project']}/{common['Stage']}/deploy"
+    found = {}
+    pages = boto3.client("ssm", region_name=region).get_paginator("get_parameters_by_path")
+    for page in pages.paginate(Path=path, Recursive=True):
+        for p in page["Parameters"]:
+            found[p["Name"][len(path) + 1 :]] = p["Value"]
+    return found
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: parameters.py config|<service>|cdn")
+    print(" ".join(f"{k}={v}" for k, v in parameters(sys.argv[1], os.environ).items()))

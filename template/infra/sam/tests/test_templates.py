@@ -1,0 +1,159 @@
+"""Assertions on this project's templates as CloudFormation sees them (tests/transform.py),
+with the parameters `make deploy` passes. The same tests run in every generated combination,
+so "present exactly when the strategy is" is checked against the service folders present."""
+
+import json
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import transform  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICES = {"websocket": "realtime-ws", "sse": "stream-sse", "rest": "sync-api"}
+
+
+def has(service):
+    return (ROOT / "services" / service / "Cargo.toml").is_file()
+
+
+def resources(template, kind):
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def resolve(value, conditions):
+    """Fn::If and AWS::NoValue resolved for the given condition values (enough for cdn.yaml)."""
+    if isinstance(value, dict):
+        if "Fn::If" in value:
+            name, then, otherwise = value["Fn::If"]
+            return resolve(then if conditions[name] else otherwise, conditions)
+        return {k: resolve(v, conditions) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [resolve(v, conditions) for v in value]
+        return [v for v in items if v != {"Ref": "AWS::NoValue"}]
+    return value
+
+
+class Templates(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.templates = {stack: transform.cloudformation(stack) for stack in transform.stacks()}
+
+    def test_each_strategy_template_exists_exactly_when_its_service_does(self):
+        for service in SERVICES.values():
+            self.assertEqual(service in self.templates, has(service), service)
+
+    def test_no_bedrock_execute_api_or_ssm_action_on_resource_star(self):
+        checked = 0
+        for stack, template in self.templates.items():
+            for role in resources(template, "AWS::IAM::Role"):
+                for policy in role["Properties"].get("Policies", []):
+                    for statement in policy["PolicyDocument"]["Statement"]:
+                        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                        if not any(a.split(":")[0] in ("bedrock", "execute-api", "ssm") for a in actions):
+                            continue
+                        checked += 1
+                        resource = statement["Resource"]
+                        self.assertNotIn("*", resource if isinstance(resource, list) else [resource], f"{stack}: {statement}")
+        self.assertGreaterEqual(checked, 2 * sum(map(has, SERVICES.values())))
+
+    def test_bedrock_is_granted_on_the_model_profile_and_destination_regions(self):
+        answers = transform.parameters.answers()
+        arns = transform.parameters.model_arns(answers["model_id"], answers["model_regions"].split(","), answers["region"], transform.ACCOUNT)
+        for service in filter(has, SERVICES.values()):
+            self.assertEqual(transform.stack_parameters(service)["ModelArns"].split(","), arns)
+        base = answers["model_id"].split(".", 1)[1] if answers["model_id"] != answers["model_id"].split(".", 1)[-1] else answers["model_id"]
+        for region in answers["model_regions"].split(","):
+            self.assertTrue(any(f"bedrock:{region}::foundation-model/" in a for a in arns), region)
+        self.assertTrue(all("*" not in a for a in arns), arns)
+        self.assertTrue(all(a.endswith(base) or "inference-profile" in a for a in arns), arns)
+
+    def test_functions_are_capped_logged_and_on_al2023(self):
+        for service in filter(has, SERVICES.values()):
+            (fn,) = resources(self.templates[service], "AWS::Lambda::Function")
+            props = fn["Properties"]
+            self.assertEqual(props["Runtime"], "provided.al2023")
+            self.assertEqual(props["ReservedConcurrentExecutions"], {"Fn::If": ["Reserved", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]})
+            self.assertEqual(transform.stack_parameters(service)["ReservedConcurrency"], "10")
+            self.assertEqual(props["LoggingConfig"]["LogFormat"], "JSON")
+            for group in resources(self.templates[service], "AWS::Logs::LogGroup"):
+                self.assertEqual(group["Properties"]["RetentionInDays"], 14)
+
+    @unittest.skipUnless(has("stream-sse"), "no SSE strategy")
+    def test_sse_function_url_is_aws_iam_and_response_stream(self):
+        (url,) = resources(self.templates["stream-sse"], "AWS::Lambda::Url")
+        self.assertEqual(url["Properties"]["AuthType"], "AWS_IAM")
+        self.assertEqual(url["Properties"]["InvokeMode"], "RESPONSE_STREAM")
+
+    @unittest.skipUnless(has("realtime-ws"), "no WebSocket strategy")
+    def test_websocket_routes_async_messages_and_throttling(self):
+        template = self.templates["realtime-ws"]
+        routes = sorted(r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route"))
+        self.assertEqual(routes, ["$connect", "$default", "$disconnect", "generate"])
+        asynchronous = [i for i in resources(template, "AWS::ApiGatewayV2::Integration") if "RequestParameters" in i["Properties"]]
+        self.assertEqual(asynchronous[0]["Properties"]["RequestParameters"], {"integration.request.header.X-Amz-Invocation-Type": "'Event'"})
+        (stage,) = resources(template, "AWS::ApiGatewayV2::Stage")
+        self.assertIn("ThrottlingRateLimit", stage["Properties"]["DefaultRouteSettings"])
+        self.assertIn("DestinationArn", stage["Properties"]["AccessLogSettings"])
+
+    @unittest.skipUnless(has("sync-api"), "no REST strategy")
+    def test_rest_is_validated_throttled_logged_and_answers_protocol_errors(self):
+        template = self.templates["sync-api"]
+        (stage,) = resources(template, "AWS::ApiGateway::Stage")
+        self.assertIn("ThrottlingRateLimit", stage["Properties"]["MethodSettings"][0])
+        self.assertIn("DestinationArn", stage["Properties"]["AccessLogSetting"])
+        self.assertTrue(resources(template, "AWS::ApiGateway::RequestValidator") or "x-amazon-apigateway-request-validators" in json.dumps(template))
+        responses = json.dumps(template)
+        self.assertIn('\\"code\\":\\"THROTTLED\\"', responses)
+
+    def test_bucket_is_private_and_tls_only(self):
+        cdn = self.templates["cdn"]
+        (bucket,) = resources(cdn, "AWS::S3::Bucket")
+        self.assertTrue(all(bucket["Properties"]["PublicAccessBlockConfiguration"].values()))
+        (policy,) = resources(cdn, "AWS::S3::BucketPolicy")
+        self.assertIn({"Bool": {"aws:SecureTransport": "false"}}, [s.get("Condition") for s in policy["Properties"]["PolicyDocument"]["Statement"]])
+
+    def test_cdn_serves_the_path_of_each_strategy_present_only(self):
+        params = transform.stack_parameters("cdn")
+        conditions = {
+            "HasWebSocket": params["WebSocketDomain"] != "none",
+            "HasSse": params["SseUrl"] != "none",
+            "HasRest": params["RestDomain"] != "none",
+        }
+        (distribution,) = resources(self.templates["cdn"], "AWS::CloudFront::Distribution")
+        config = resolve(distribution["Properties"]["DistributionConfig"], conditions)
+        patterns = sorted(b["PathPattern"] for b in config["CacheBehaviors"])
+        expected = sorted(
+            (["/api/*"] if has("sync-api") else [])
+            + (["/sse", "/sse/*"] if has("stream-sse") else [])
+            + (["/ws", "/ws/*"] if has("realtime-ws") else [])
+        )
+        self.assertEqual(patterns, expected)
+        self.assertEqual(params["Strategies"].split(",") if params["Strategies"] else [], sorted(n for n, s in SERVICES.items() if has(s)))
+        self.assertEqual(config["DefaultRootObject"], "index.html")
+        for behavior in config["CacheBehaviors"]:
+            if behavior["PathPattern"].startswith("/sse"):
+                self.assertFalse(behavior["Compress"])
+                self.assertNotIn("FunctionAssociations", behavior)
+            else:
+                self.assertIn("FunctionAssociations", behavior)
+        origins = {o["Id"]: o for o in config["Origins"]}
+        if has("stream-sse"):
+            self.assertIn("OriginAccessControlId", origins["sse"])
+
+    @unittest.skipUnless(has("stream-sse"), "no SSE strategy")
+    def test_cloudfront_may_invoke_the_function_url_only_from_this_distribution(self):
+        permissions = resources(self.templates["cdn"], "AWS::Lambda::Permission")
+        self.assertEqual(sorted(p["Properties"]["Action"] for p in permissions), ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"])
+        for permission in permissions:
+            self.assertEqual(permission["Properties"]["Principal"], "cloudfront.amazonaws.com")
+            self.assertIn("distribution/${Distribution}", permission["Properties"]["SourceArn"]["Fn::Sub"])
+
+    def test_services_accept_the_cdn_origin_only(self):
+        names = [r["Properties"]["Name"] for r in resources(self.templates["cdn"], "AWS::SSM::Parameter")]
+        self.assertIn({"Fn::Sub": "/${Project}/${Stage}/config/allowed-origins"}, names)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Each template of this folder as plain CloudFormation, offline: SAM templates through
+samtranslator (what `sam deploy` submits, transformed as CloudFormation would), with the
+parameters `make deploy` would pass for a sample account. Writes <out>/<stack>.json for
+cfn-lint and checkov, and is imported by test_templates.py.
+
+  python3 tests/transform.py OUT_DIR
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from samtranslator.public.translator import ManagedPolicyLoader
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+import parameters  # noqa: E402  (the deploy's own parameter logic)
+
+ACCOUNT = "123456789012"
+ENV = {"STAGE": "test"}
+# samtranslator fills AWS::Region from the default boto3 session.
+os.environ.setdefault("AWS_DEFAULT_REGION", parameters.answers()["region"])
+
+
+class NoManagedPolicies(ManagedPolicyLoader):
+    """The templates name no managed policies by name, so IAM is never asked."""
+
+    def __init__(self):
+        pass
+
+    def load(self):
+        return {}
+
+
+def services():
+    """The strategy stacks present: every template besides config and cdn."""
+    return sorted(p.stem for p in HERE.glob("*.yaml") if p.stem not in ("config", "cdn"))
+
+
+def published():
+    """What the strategy stacks present would publish in SSM."""
+    values = {}
+    for service in services():
+        template = yaml_parse((HERE / f"{service}.yaml").read_text())
+        for resource in template["Resources"].values():
+            name = resource.get("Properties", {}).get("Name", {})
+            if resource["Type"] == "AWS::SSM::Parameter" and "Fn::Sub" in name:
+                key = name["Fn::Sub"].split("/deploy/")[1]
+                value = resource["Properties"]["Value"]
+                values[key] = value if isinstance(value, str) else f"{key.replace('/', '-')}.example.com"
+    if "sse/url" in values:
+        values["sse/url"] = "https://abc.lambda-url.us-east-1.on.aws/"
+        values["sse/function-arn"] = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:app-test-stream-sse"
+    return values
+
+
+def stack_parameters(stack):
+    return parameters.parameters(stack, ENV, account=ACCOUNT, published=published())
+
+
+def cloudformation(stack):
+    """The template of `stack` as CloudFormation would see it after the SAM transform."""
+    template = yaml_parse((HERE / f"{stack}.yaml").read_text())
+    if "Transform" not in template:
+        return template
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # `sam deploy` uploads the zip and puts its S3 location here.
+            resource["Properties"]["CodeUri"] = f"s3://sam-artifacts/{stack}.zip"
+    return transform(template, stack_parameters(stack), NoManagedPolicies(), passthrough_metadata=True)
+
+
+def stacks():
+    return ["config", *services(), "cdn"]
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    for stack in stacks():
+        (out / f"{stack}.json").write_text(json.dumps(cloudformation(stack), indent=1))

@@ -1,0 +1,152 @@
+//! What the deploy targets of a generated project would run, read from `make -n` without
+//! touching AWS: the real commands, in order, for both IaC flavors, and absent strategies
+//! skipped with a message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
+    let out = common::run_in(
+        dir,
+        &[
+            "new",
+            name,
+            "--yes",
+            "--strategies",
+            strategies,
+            "--iac",
+            iac,
+        ],
+    );
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    dir.join(name)
+}
+
+/// `make -n GOAL` in `project` with a fixed stage and owner: the commands, one per line.
+fn plan(project: &Path, goal: &str) -> String {
+    let out = Command::new("make")
+        .args(["-n", "--no-print-directory", goal])
+        .args(["STAGE=prod", "OWNER=dev@example.com", "CONFIRM=yes"])
+        .current_dir(project)
+        .output()
+        .expect("make runs");
+    let (stdout, stderr) = common::text(&out);
+    assert!(out.status.success(), "make -n {goal}: {stdout}\n{stderr}");
+    stdout
+}
+
+/// The position of the first line containing `needle`, failing with the plan when absent.
+fn at(plan: &str, needle: &str) -> usize {
+    plan.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` is not in the plan:\n{plan}"))
+}
+
+#[test]
+fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "plan-cdk", "websocket,sse,rest", "cdk");
+    let plan = plan(&project, "deploy-all");
+    let order = [
+        "cdk deploy plan-cdk-prod-config",
+        "cargo lambda build --release --arm64 --output-format zip",
+        "cdk deploy plan-cdk-prod-cdn",
+        "npm --prefix client/web --no-audit --no-fund run build",
+        "infra/frontend.py deploy",
+        "infra/frontend.py outputs",
+    ];
+    let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{plan}"
+    );
+    // The strategies go between the build and the CDN, in any order (they run in parallel).
+    for service in ["realtime-ws", "stream-sse", "sync-api"] {
+        let step = at(&plan, &format!("cdk deploy plan-cdk-prod-{service}"));
+        assert!(
+            positions[1] < step && step < positions[2],
+            "{service}:\n{plan}"
+        );
+    }
+    // Strategies deploy in parallel, as in the original sample.
+    assert!(plan.contains("make -j 3 deploy-realtime-ws deploy-stream-sse deploy-sync-api"));
+    assert!(!plan.contains("Skipping"), "{plan}");
+    // The build packages the services only, not the local tools.
+    assert!(!plan.contains("--package local"), "{plan}");
+}
+
+#[test]
+fn deploy_all_with_sam_skips_absent_strategies_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "plan-sam", "websocket", "sam");
+    let plan = plan(&project, "deploy-all");
+    let order = [
+        "sam deploy --template-file config.yaml --stack-name plan-sam-prod-config",
+        "Skipping deploy-stream-sse: this project has no services/stream-sse.",
+        "sam deploy --template-file realtime-ws.yaml --stack-name plan-sam-prod-realtime-ws",
+        "sam deploy --template-file cdn.yaml --stack-name plan-sam-prod-cdn",
+        "infra/frontend.py deploy",
+    ];
+    let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{plan}"
+    );
+    assert!(plan.contains("Skipping deploy-sync-api: this project has no services/sync-api."));
+    assert!(plan.contains("--tags project=plan-sam stage=prod owner=dev@example.com"));
+    assert!(!plan.contains("stream-sse.yaml"), "{plan}");
+}
+
+#[test]
+fn destroy_removes_in_reverse_order_after_emptying_the_bucket() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (iac, delete) in [
+        ("cdk", "cdk destroy --force"),
+        ("sam", "sam delete --stack-name"),
+    ] {
+        let project = generate(tmp.path(), &format!("gone-{iac}"), "sse,rest", iac);
+        let plan = plan(&project, "destroy");
+        let name = format!("gone-{iac}-prod");
+        let order = [
+            "infra/frontend.py empty".to_string(),
+            format!("{delete} {name}-cdn"),
+            format!("{name}-stream-sse"),
+            format!("{name}-sync-api"),
+            format!("{delete} {name}-config"),
+        ];
+        let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{iac} out of order:\n{plan}"
+        );
+        assert!(!plan.contains("realtime-ws"), "{iac}: {plan}");
+    }
+}
+
+#[test]
+fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "parts", "sse", "cdk");
+    for (goal, command) in [
+        ("deploy-config", "cdk deploy parts-prod-config"),
+        ("deploy-stream-sse", "cdk deploy parts-prod-stream-sse"),
+        ("deploy-cdn", "cdk deploy parts-prod-cdn"),
+        ("deploy-frontend", "infra/frontend.py deploy"),
+        ("outputs", "infra/frontend.py outputs"),
+    ] {
+        at(&plan(&project, goal), command);
+    }
+    let out = Command::new("make")
+        .args(["deploy-sync-api", "STAGE=prod"])
+        .current_dir(&project)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("make runs");
+    assert!(!out.status.success());
+    let (_, stderr) = common::text(&out);
+    assert!(
+        stderr.contains("no REST strategy (services/sync-api). To add it, copy that folder"),
+        "{stderr}"
+    );
+}

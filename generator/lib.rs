@@ -168,7 +168,7 @@ fn summary(path: &Path, answers: &Answers, written: &write::Written) -> String {
         answers.arch.key(),
     ));
     out.push_str(&format!(
-        "\n{}\n  cd {}\n  make dev      run the app on loopback (fake Bedrock, no AWS account)\n  make test     build and test the workspace\n  make lint     rustfmt and clippy, warnings are errors\n  make help     every target and the strategies present\n",
+        "\n{}\n  cd {}\n  make dev      run the app on loopback (fake Bedrock, no AWS account)\n  make test     build and test the workspace\n  make lint     rustfmt and clippy, warnings are errors\n  make deploy-all OWNER=you@example.com   deploy to AWS (README: Deploy)\n  make help     every target and the strategies present\n",
         console::style("Next steps").bold(),
         shell_quote(&path.display().to_string())
     ));

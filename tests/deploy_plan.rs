@@ -43,23 +43,31 @@ fn at(plan: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` is not in the plan:\n{plan}"))
 }
 
+/// The positions of `steps` in `plan`, failing unless each comes after the one before.
+fn in_order<S: AsRef<str>>(plan: &str, steps: &[S]) -> Vec<usize> {
+    let positions: Vec<usize> = steps.iter().map(|s| at(plan, s.as_ref())).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{plan}"
+    );
+    positions
+}
+
 #[test]
 fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
     let tmp = tempfile::tempdir().unwrap();
     let project = generate(tmp.path(), "plan-cdk", "websocket,sse,rest", "cdk");
     let plan = plan(&project, "deploy-all");
-    let order = [
-        "cdk deploy plan-cdk-prod-config",
-        "cargo lambda build --release --arm64 --output-format zip",
-        "cdk deploy plan-cdk-prod-cdn",
-        "npm --prefix client/web --no-audit --no-fund run build",
-        "infra/frontend.py deploy",
-        "infra/frontend.py outputs",
-    ];
-    let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "out of order:\n{plan}"
+    let positions = in_order(
+        &plan,
+        &[
+            "cdk deploy plan-cdk-prod-config",
+            "cargo lambda build --release --arm64 --output-format zip",
+            "cdk deploy plan-cdk-prod-cdn",
+            "npm --prefix client/web --no-audit --no-fund run build",
+            "infra/frontend.py deploy",
+            "infra/frontend.py outputs",
+        ],
     );
     // The strategies go between the build and the CDN, in any order (they run in parallel).
     for service in ["realtime-ws", "stream-sse", "sync-api"] {
@@ -81,17 +89,15 @@ fn deploy_all_with_sam_skips_absent_strategies_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let project = generate(tmp.path(), "plan-sam", "websocket", "sam");
     let plan = plan(&project, "deploy-all");
-    let order = [
-        "sam deploy --template-file config.yaml --stack-name plan-sam-prod-config",
-        "Skipping deploy-stream-sse: this project has no services/stream-sse.",
-        "sam deploy --template-file realtime-ws.yaml --stack-name plan-sam-prod-realtime-ws",
-        "sam deploy --template-file cdn.yaml --stack-name plan-sam-prod-cdn",
-        "infra/frontend.py deploy",
-    ];
-    let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "out of order:\n{plan}"
+    in_order(
+        &plan,
+        &[
+            "sam deploy --template-file config.yaml --stack-name plan-sam-prod-config",
+            "Skipping deploy-stream-sse: this project has no services/stream-sse.",
+            "sam deploy --template-file realtime-ws.yaml --stack-name plan-sam-prod-realtime-ws",
+            "sam deploy --template-file cdn.yaml --stack-name plan-sam-prod-cdn",
+            "infra/frontend.py deploy",
+        ],
     );
     assert!(plan.contains("Skipping deploy-sync-api: this project has no services/sync-api."));
     assert!(plan.contains("--tags project=plan-sam stage=prod owner=dev@example.com"));
@@ -108,17 +114,15 @@ fn destroy_removes_in_reverse_order_after_emptying_the_bucket() {
         let project = generate(tmp.path(), &format!("gone-{iac}"), "sse,rest", iac);
         let plan = plan(&project, "destroy");
         let name = format!("gone-{iac}-prod");
-        let order = [
-            "infra/frontend.py empty".to_string(),
-            format!("{delete} {name}-cdn"),
-            format!("{name}-stream-sse"),
-            format!("{name}-sync-api"),
-            format!("{delete} {name}-config"),
-        ];
-        let positions: Vec<usize> = order.iter().map(|step| at(&plan, step)).collect();
-        assert!(
-            positions.windows(2).all(|w| w[0] < w[1]),
-            "{iac} out of order:\n{plan}"
+        in_order(
+            &plan,
+            &[
+                "infra/frontend.py empty".to_string(),
+                format!("{delete} {name}-cdn"),
+                format!("{name}-stream-sse"),
+                format!("{name}-sync-api"),
+                format!("{delete} {name}-config"),
+            ],
         );
         assert!(!plan.contains("realtime-ws"), "{iac}: {plan}");
     }

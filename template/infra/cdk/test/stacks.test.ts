@@ -123,7 +123,7 @@ describe('strategies', () => {
     });
     rest.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'THROTTLED',
-      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"THROTTLED"') },
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code": "THROTTLED"') },
     });
   });
 });
@@ -150,6 +150,15 @@ describe('cdn', () => {
     ].sort();
     expect(patterns).toEqual(expected);
     expect(config.DefaultRootObject).toBe('index.html');
+    // /config.json and the app come from the bucket; each strategy's origin is the endpoint
+    // its stack published in SSM, read when the CDN deploys.
+    const origins = new Map(config.Origins.map((o: { Id: string }) => [o.Id, o]));
+    expect(origins.get(config.DefaultCacheBehavior.TargetOriginId)).toHaveProperty('S3OriginConfig');
+    const published = Object.values(template('cdn').toJSON().Parameters ?? {}).map((p) => (p as { Default?: string }).Default);
+    const keys = { 'realtime-ws': 'websocket/domain', 'stream-sse': 'sse/url', 'sync-api': 'rest/domain' };
+    for (const [service, key] of Object.entries(keys)) {
+      expect(published.includes(`/${project.name}/test/deploy/${key}`), key).toBe(has(service));
+    }
     // Every behavior runs the router (stage rewrites, 404 for absent strategies, SPA routes)
     // except SSE, whose Function URL answers on any path.
     for (const behavior of [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])]) {

@@ -138,7 +138,15 @@ class Templates(unittest.TestCase):
                 self.assertNotIn("FunctionAssociations", behavior)
             else:
                 self.assertIn("FunctionAssociations", behavior)
+        # /config.json and the app come from the bucket; each strategy's origin is the
+        # endpoint its stack published (parameters.py reads it from SSM).
         origins = {o["Id"]: o for o in config["Origins"]}
+        self.assertIn("S3OriginConfig", origins[config["DefaultCacheBehavior"]["TargetOriginId"]])
+        self.assertEqual(sorted(origins), sorted(["web", *(n for n, s in SERVICES.items() if has(s))]))
+        if has("realtime-ws"):
+            self.assertEqual(origins["websocket"]["DomainName"], {"Ref": "WebSocketDomain"})
+        if has("sync-api"):
+            self.assertEqual(origins["rest"]["DomainName"], {"Ref": "RestDomain"})
         if has("stream-sse"):
             self.assertIn("OriginAccessControlId", origins["sse"])
 

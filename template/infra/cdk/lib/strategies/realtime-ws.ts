@@ -5,15 +5,15 @@
 // (X-Amz-Invocation-Type: Event): the service posts every frame to @connections itself, so a
 // generation may run past API Gateway's 29 s integration timeout and the client never sees
 // "Endpoint request timed out".
-import { App, Aws, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
+import { acknowledgeNag } from '../acknowledge.js';
+import { accessLogGroup } from '../access-logs.js';
 import { Project, resourceName } from '../project.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
@@ -60,13 +60,7 @@ class RealtimeWsStack extends Stack {
       sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.apiId}/${project.stage}/*`,
     });
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.TWO_WEEKS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeCheckov(accessLogs, [
-      { id: 'CKV_AWS_158', reason: 'Access logs hold request metadata only; AWS-owned encryption applies.' },
-    ]);
+    const accessLogs = accessLogGroup(this);
     const stage = new apigwv2.WebSocketStage(this, 'Stage', {
       webSocketApi: api,
       stageName: project.stage,

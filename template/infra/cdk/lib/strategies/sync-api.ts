@@ -1,13 +1,13 @@
 // REST strategy (services/sync-api): an API Gateway REST API with POST /generate. The service
 // answers before the 29 s integration timeout (its REST_DEADLINE_MS), and API Gateway's own
 // errors (throttling, a body that fails validation) come back in the protocol's error shape.
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
+import { accessLogGroup } from '../access-logs.js';
 import { Project, resourceName } from '../project.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
@@ -37,13 +37,7 @@ class SyncApiStack extends Stack {
       environment: { REST_DEADLINE_MS: '25000' },
     });
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.TWO_WEEKS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeCheckov(accessLogs, [
-      { id: 'CKV_AWS_158', reason: 'Access logs hold request metadata only; AWS-owned encryption applies.' },
-    ]);
+    const accessLogs = accessLogGroup(this);
     const api = new apigw.RestApi(this, 'Api', {
       restApiName: resourceName(project, service),
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },

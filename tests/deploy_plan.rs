@@ -77,6 +77,19 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
             "{service}:\n{plan}"
         );
     }
+    // cdk synthesizes the whole app for any stack: config and cdn, which hold no function
+    // code, use stand-in zips so they deploy before the build; strategies use the build's.
+    for (stack, placeholders) in [("config", true), ("realtime-ws", false), ("cdn", true)] {
+        let command = plan
+            .lines()
+            .find(|l| l.contains(&format!("cdk deploy plan-cdk-prod-{stack} ")))
+            .unwrap_or_else(|| panic!("no deploy of {stack}:\n{plan}"));
+        assert_eq!(
+            command.contains("cdk.placeholders"),
+            placeholders,
+            "{stack}: {command}"
+        );
+    }
     // Strategies deploy in parallel, as in the original sample.
     assert!(plan.contains("make -j 3 deploy-realtime-ws deploy-stream-sse deploy-sync-api"));
     assert!(!plan.contains("Skipping"), "{plan}");

@@ -1,7 +1,7 @@
 // Assertions on the synthesized stacks of this project, with placeholder zips standing in for
 // `make build`. The same tests run in every generated combination, so "present exactly when
 // the strategy is" is checked against the service folders this project has.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -9,6 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, discoverStrategies } from '../lib/app.js';
 import { loadProject, PROJECT_ROOT, Project } from '../lib/project.js';
+import { Strategy } from '../lib/strategy.js';
 
 interface Resource {
   Type: string;
@@ -19,6 +20,7 @@ const SERVICES = { websocket: 'realtime-ws', sse: 'stream-sse', rest: 'sync-api'
 const has = (service: string) => existsSync(path.join(PROJECT_ROOT, 'services', service, 'Cargo.toml'));
 
 let project: Project;
+let strategies: Strategy[];
 let templates: Map<string, Template>;
 
 function template(part: string): Template {
@@ -39,7 +41,8 @@ beforeAll(async () => {
     writeFileSync(path.join(lambdaDir, service, 'bootstrap.zip'), 'placeholder');
   }
   project = loadProject({ STAGE: 'test', OWNER: 'dev@example.com', LAMBDA_DIR: lambdaDir });
-  const app = buildApp(project, await discoverStrategies());
+  strategies = await discoverStrategies();
+  const app = buildApp(project, strategies);
   templates = new Map(
     app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, Template.fromStack(s)]),
   );
@@ -204,6 +207,21 @@ describe('cdn', () => {
       }),
     });
     cdn.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${project.name}/test/config/allowed-origins` });
+  });
+});
+
+describe('cdk-nag', () => {
+  // `cdk synth` fails on an unacknowledged error only; a warning would pass it silently.
+  it('leaves no AwsSolutions finding unacknowledged, error or warning', () => {
+    const assembly = buildApp(project, strategies, { outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')) }).synth();
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+    };
+    const open = report.pluginReports.flatMap((plugin) =>
+      plugin.violations.map((v) => `${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`),
+    );
+    expect(report.pluginReports.length).toBeGreaterThan(0);
+    expect(open).toEqual([]);
   });
 });
 

@@ -63,7 +63,8 @@ class Templates(unittest.TestCase):
         arns = transform.parameters.model_arns(answers["model_id"], answers["model_regions"].split(","), answers["region"], transform.ACCOUNT)
         for service in filter(has, SERVICES.values()):
             self.assertEqual(transform.stack_parameters(service)["ModelArns"].split(","), arns)
-        base = answers["model_id"].split(".", 1)[1] if answers["model_id"] != answers["model_id"].split(".", 1)[-1] else answers["model_id"]
+        prefix, _, rest = answers["model_id"].partition(".")
+        base = rest if prefix in transform.parameters.PROFILE_PREFIXES else answers["model_id"]
         for region in answers["model_regions"].split(","):
             self.assertTrue(any(f"bedrock:{region}::foundation-model/" in a for a in arns), region)
         self.assertTrue(all("*" not in a for a in arns), arns)

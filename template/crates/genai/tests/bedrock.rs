@@ -1,7 +1,7 @@
 //! The real Bedrock SDK client against the fake Bedrock, over a real socket: the text, usage
 //! and errors a strategy builds its answer from.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::config::{Config, Limits};
@@ -128,6 +128,28 @@ async fn each_fault_maps_to_its_protocol_code() {
     assert!(
         message.contains("us.amazon.nova-micro-v1:0") && message.contains("us-east-1"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_streams_at_the_rate_it_was_given() {
+    // 500 tokens at 5000/s take 100 ms: never less, and not a timer tick (1 ms) each.
+    let fake = FakeBedrock::start(Settings {
+        tokens_per_second: 5000,
+        tokens: 500,
+        ..fast()
+    })
+    .await
+    .expect("fake starts");
+    let genai = service(&fake).await;
+    let started = Instant::now();
+    let (text, done) = drain(&genai, "a quick one").await;
+    let took = started.elapsed();
+    assert_eq!(done.expect("completes").usage.completion_tokens, 500);
+    assert!(!text.is_empty());
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(450),
+        "{took:?}"
     );
 }
 

@@ -416,6 +416,9 @@ async fn stream_answer(
     }
     // Bedrock sends contentBlockStart only for tool use; a text answer starts with its delta.
     tokio::time::sleep(plan.ttft).await;
+    // Tokens are paced by the clock, not by one sleep each: the timer's millisecond
+    // resolution would cap that at 1000 tokens/s and let every sleep's overshoot add up.
+    let mut due = Instant::now();
     for (i, token) in plan.tokens.iter().enumerate() {
         if i == plan.after {
             match plan.fault {
@@ -435,12 +438,18 @@ async fn stream_answer(
                     .await;
                     return;
                 }
-                Some(Fault::Stall) => tokio::time::sleep(plan.stall).await,
+                Some(Fault::Stall) => {
+                    tokio::time::sleep(plan.stall).await;
+                    due = Instant::now();
+                }
                 _ => {}
             }
         }
         if i > 0 {
-            tokio::time::sleep(plan.interval).await;
+            due += plan.interval;
+            if due > Instant::now() {
+                tokio::time::sleep_until(due.into()).await;
+            }
         }
         let delta = json!({ "contentBlockIndex": 0, "delta": { "text": token } });
         if !send(event("contentBlockDelta", delta)).await {

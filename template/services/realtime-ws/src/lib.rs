@@ -8,8 +8,10 @@
 //!
 //! Streaming is adaptive: at most one post is in flight per request; text that arrives while
 //! a post is under way goes out together in the next frame. With a fast gateway every delta
-//! is its own frame; with a slow one frames grow instead of queueing, so the answer finishes
-//! at most about one post after the model does.
+//! is its own frame; with a slow one frames grow instead of queueing. When the model ends, up
+//! to one post is still in flight; a client that sent `"tailInSuccess": true` then gets the
+//! rest of the text inside the success frame, so its answer is complete at most two posts
+//! after the model's; other clients (the original sample's) get it as a last chunk first.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -100,6 +102,9 @@ struct ClientMessage {
     action: String,
     request_id: Option<String>,
     payload: Option<Value>,
+    /// The client reads the success frame's `tail` (PROTOCOL.md), which saves one post.
+    #[serde(default)]
+    tail_in_success: bool,
 }
 
 /// Handles one WebSocket event.
@@ -134,8 +139,11 @@ pub async fn handle(
         client: app.connections.client(&event),
         id: connection_id,
     };
-    let (request_id, request) = read_message(&event, &app.genai.config().limits);
-    let mut frames = Frames { request_id, seq: 0 };
+    let (message, request) = read_message(&event, &app.genai.config().limits);
+    let mut frames = Frames {
+        request_id: message.request_id,
+        seq: 0,
+    };
     let outcome = match request {
         Err(error) => Err(error),
         Ok(valid) => app.genai.generate(&valid).await,
@@ -146,7 +154,9 @@ pub async fn handle(
             let _ = connection.post(frames.error(&error)).await;
         }
         Ok(generation) => {
-            stream(&connection, generation.into_events(), &mut frames, received).await
+            let tail_in_success = message.tail_in_success;
+            let events = generation.into_events();
+            stream(&connection, events, &mut frames, received, tail_in_success).await
         }
     }
     Ok(respond(200))
@@ -159,14 +169,21 @@ fn is_ping(event: &ApiGatewayWebsocketProxyRequest) -> bool {
             .is_ok_and(|message| message.action == "ping")
 }
 
+/// What the handler keeps of a client message besides the request itself.
+#[derive(Default)]
+struct Heard {
+    request_id: Option<String>,
+    tail_in_success: bool,
+}
+
 /// Parses and checks a client message; a message that breaks a rule never reaches the model.
 fn read_message(
     event: &ApiGatewayWebsocketProxyRequest,
     limits: &genai::config::Limits,
-) -> (Option<String>, Result<genai::ValidRequest, ApiError>) {
+) -> (Heard, Result<genai::ValidRequest, ApiError>) {
     if event.is_base64_encoded {
         return (
-            None,
+            Heard::default(),
             Err(ApiError::bad_request(
                 "binary frames are not supported; send JSON text",
             )),
@@ -177,24 +194,28 @@ fn read_message(
             Ok(message) => message,
             Err(e) => {
                 return (
-                    None,
+                    Heard::default(),
                     Err(ApiError::bad_request(format!(
                         "the message is not valid JSON for this API: {e}"
                     ))),
                 );
             }
         };
+    let heard = Heard {
+        request_id: message.request_id,
+        tail_in_success: message.tail_in_success,
+    };
     if message.action != "generate" {
         let error = ApiError::bad_request(format!(
             "unknown action '{}'; send \"generate\"",
             message.action
         ));
-        return (message.request_id, Err(error));
+        return (heard, Err(error));
     }
     let request = serde_json::from_value::<GenerateRequest>(message.payload.unwrap_or(Value::Null))
         .map_err(|e| ApiError::bad_request(format!("payload is not a valid request: {e}")))
         .and_then(|request| genai::validate(request, limits));
-    (message.request_id, request)
+    (heard, request)
 }
 
 /// Numbers the frames of one request from 0, without gaps.
@@ -232,17 +253,34 @@ impl Frames {
         self.frame("chunk", json!({ "text": text }))
     }
 
-    fn success(&mut self, text: &str, done: &Completion, metrics: Metrics) -> Vec<u8> {
-        let payload = |text: &str| json!({ "text": text, "usage": done.usage, "metrics": metrics, "stopReason": done.stop_reason });
-        let whole = json!({ "type": "success", "requestId": self.request_id, "seq": self.seq, "payload": payload(text) });
-        if whole.to_string().len() <= MAX_FRAME_BYTES {
-            return self.frame("success", payload(text));
+    /// The success frame, with `tail` (the text not yet sent) for a client that asked for it;
+    /// `None` when even without the full text the tail does not fit: send a chunk first.
+    fn success(
+        &mut self,
+        text: &str,
+        tail: Option<&str>,
+        done: &Completion,
+        metrics: Metrics,
+    ) -> Option<Vec<u8>> {
+        let payload = |text: &str| {
+            let mut payload = json!({ "text": text, "usage": done.usage, "metrics": metrics, "stopReason": done.stop_reason });
+            if let Some(tail) = tail {
+                payload["tail"] = json!(tail);
+            }
+            payload
+        };
+        let fits = |payload: &Value| {
+            let frame = json!({ "type": "success", "requestId": self.request_id, "seq": self.seq, "payload": payload });
+            frame.to_string().len() <= MAX_FRAME_BYTES
+        };
+        let mut last = payload(text);
+        if !fits(&last) {
+            // The full text no longer fits in one frame: the client holds it, in order, from
+            // the chunks (and the tail), so the frame says so instead of breaking the limit.
+            last = payload("");
+            last["textInChunks"] = json!(true);
         }
-        // The full text no longer fits in one frame: the client already holds it, in order,
-        // from the chunks, so the final frame says so instead of breaking the frame limit.
-        let mut payload = payload("");
-        payload["textInChunks"] = json!(true);
-        self.frame("success", payload)
+        fits(&last).then(|| self.frame("success", last))
     }
 }
 
@@ -297,6 +335,7 @@ async fn stream(
     mut events: Events,
     frames: &mut Frames,
     received: Instant,
+    tail_in_success: bool,
 ) {
     let mut pending = String::new();
     let mut full = String::new();
@@ -304,22 +343,22 @@ async fn stream(
     let mut in_flight: Option<Post> = None;
     loop {
         if in_flight.is_none() {
-            if !pending.is_empty() {
-                in_flight = Some(connection.post(frames.chunk(&mut pending)));
-            } else if let Some(end) = ended.take() {
-                let last = match end {
-                    Ok(done) => {
-                        let metrics = Metrics::measure(
-                            received,
-                            events.first_token_at(),
-                            done.model_latency_ms,
-                        );
-                        frames.success(&full, &done, metrics)
-                    }
-                    Err(error) => frames.error(&error),
-                };
+            let last = match &ended {
+                Some(Ok(done)) if pending.is_empty() || tail_in_success => {
+                    let metrics =
+                        Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
+                    let tail = tail_in_success.then_some(pending.as_str());
+                    frames.success(&full, tail, done, metrics)
+                }
+                Some(Err(error)) if pending.is_empty() => Some(frames.error(error)),
+                _ => None,
+            };
+            if let Some(last) = last {
                 let _ = connection.post(last).await;
                 return;
+            }
+            if !pending.is_empty() {
+                in_flight = Some(connection.post(frames.chunk(&mut pending)));
             }
         }
         tokio::select! {

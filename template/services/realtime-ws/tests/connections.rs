@@ -27,6 +27,8 @@ async fn harness(settings: Settings, latency: Duration) -> Harness {
     let config = Config::from_lookup(|key| match key {
         "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
         "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
+        // Room for answers longer than one 32 KB frame.
+        "MAX_TOKENS" => Some("20000".into()),
         _ => None,
     });
     let app = App {
@@ -71,6 +73,12 @@ fn generate(request_id: &str, payload: Value) -> String {
     json!({ "action": "generate", "requestId": request_id, "payload": payload }).to_string()
 }
 
+/// A generate message from a client that reads the success frame's `tail` (PROTOCOL.md).
+fn generate_with_tail(request_id: &str, payload: Value) -> String {
+    json!({ "action": "generate", "requestId": request_id, "tailInSuccess": true, "payload": payload })
+        .to_string()
+}
+
 /// Checks `seq` runs 0.. without gaps and returns (chunk text, last frame).
 fn check_frames(frames: &[Value], request_id: &str) -> (String, Value) {
     let mut text = String::new();
@@ -83,6 +91,15 @@ fn check_frames(frames: &[Value], request_id: &str) -> (String, Value) {
         }
     }
     (text, frames.last().expect("at least one frame").clone())
+}
+
+/// 300 tokens at 200/s: against 20 ms per post, one post per token would need 300 posts.
+fn steady() -> Settings {
+    Settings {
+        time_to_first_token_ms: 5,
+        tokens_per_second: 200,
+        tokens: 300,
+    }
 }
 
 #[tokio::test]
@@ -102,6 +119,8 @@ async fn chunks_then_success_with_the_models_text_and_usage() {
     assert_eq!(text, expected);
     assert_eq!(last["type"], "success");
     assert_eq!(last["payload"]["text"], expected);
+    // A client that did not ask for the tail (the original sample's) gets every word in chunks.
+    assert!(last["payload"].get("tail").is_none(), "{last}");
     assert_eq!(last["payload"]["usage"]["completionTokens"], 25);
     assert_eq!(last["payload"]["stopReason"], "end_turn");
     let metrics = &last["payload"]["metrics"];
@@ -270,12 +289,7 @@ async fn connect_refuses_origins_outside_the_allow_list() {
 
 #[tokio::test]
 async fn a_slow_gateway_gets_fewer_larger_frames_not_a_queue() {
-    // 300 tokens at 200/s against 20 ms per post: one post per token would need 300 posts.
-    let settings = Settings {
-        time_to_first_token_ms: 5,
-        tokens_per_second: 200,
-        tokens: 300,
-    };
+    let settings = steady();
     let h = harness(settings.clone(), Duration::from_millis(20)).await;
     h.send(
         "slow",
@@ -294,4 +308,55 @@ async fn a_slow_gateway_gets_fewer_larger_frames_not_a_queue() {
         "{} frames for 300 tokens: deltas were not coalesced",
         frames.len()
     );
+}
+
+#[tokio::test]
+async fn a_client_that_asks_gets_the_last_text_in_the_success_frame() {
+    let settings = steady();
+    let h = harness(settings.clone(), Duration::from_millis(20)).await;
+    h.send(
+        "tail",
+        &generate_with_tail("r", json!({ "prompt": "coalesce", "maxTokens": 1000 })),
+    )
+    .await;
+    let frames = h.frames("tail");
+    let (chunks, last) = check_frames(&frames, "r");
+    assert_eq!(last["type"], "success");
+    let tail = last["payload"]["tail"]
+        .as_str()
+        .expect("a tail, even if empty");
+    // When the model ends a post is still in flight (posts take 20 ms, tokens come every
+    // 5 ms): the words that came meanwhile ride in the success frame, not a chunk of their own.
+    assert!(!tail.is_empty(), "{last}");
+    let expected = fake_bedrock::expected_text("coalesce", 1000, &settings);
+    assert_eq!(format!("{chunks}{tail}"), expected);
+    assert_eq!(last["payload"]["text"], expected);
+}
+
+#[tokio::test]
+async fn an_answer_longer_than_a_frame_is_split_and_never_lost() {
+    // About 50 KB of text as fast as the fake can, against a slow gateway: the pending text,
+    // and the tail, outgrow one 32 KB frame (the local gateway refuses larger frames).
+    let settings = Settings {
+        tokens_per_second: 1_000_000,
+        ..fast()
+    };
+    let h = harness(settings.clone(), Duration::from_millis(50)).await;
+    let payload = json!({ "prompt": "[tokens=9000] a long one", "maxTokens": 20000 });
+    let expected = fake_bedrock::expected_text("[tokens=9000] a long one", 20000, &settings);
+    assert!(expected.len() > 40_000, "{} bytes", expected.len());
+    for (connection, body) in [
+        ("chunks", generate("r", payload.clone())),
+        ("tail", generate_with_tail("r", payload.clone())),
+    ] {
+        h.send(connection, &body).await;
+        let frames = h.frames(connection);
+        let (chunks, last) = check_frames(&frames, "r");
+        assert_eq!(last["type"], "success", "{connection}: {last}");
+        assert_eq!(last["payload"]["textInChunks"], true, "{connection}");
+        assert_eq!(last["payload"]["text"], "", "{connection}");
+        let tail = last["payload"]["tail"].as_str().unwrap_or_default();
+        assert_eq!(format!("{chunks}{tail}"), expected, "{connection}");
+        assert_eq!(last["payload"]["usage"]["completionTokens"], 9000);
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
@@ -25,6 +25,8 @@ pub struct Gateway {
     pub gone_after: Mutex<HashMap<String, usize>>,
     /// Posts answered 410.
     pub posts_after_gone: Mutex<usize>,
+    /// When each frame was delivered, per connection id (the benchmark times posts with it).
+    pub delivered_at: Mutex<HashMap<String, Vec<Instant>>>,
     latency: Duration,
 }
 
@@ -67,6 +69,12 @@ async fn post_to_connection(
         body.len()
     );
     let frame: Value = serde_json::from_str(&body).expect("frames are JSON");
+    gw.delivered_at
+        .lock()
+        .expect("lock")
+        .entry(id.clone())
+        .or_default()
+        .push(Instant::now());
     gw.frames
         .lock()
         .expect("lock")

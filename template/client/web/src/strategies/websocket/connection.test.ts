@@ -9,7 +9,7 @@ const metrics = { firstTokenMs: 10, totalMs: 40 };
 class FakeSocket {
   static last: FakeSocket;
   readyState = 0;
-  sent: { requestId: string; action: string }[] = [];
+  sent: { requestId: string; action: string; tailInSuccess?: boolean }[] = [];
   closed?: number;
   onopen: (() => void) | null = null;
   onmessage: ((event: { data: string }) => void) | null = null;
@@ -23,7 +23,7 @@ class FakeSocket {
     });
   }
   send(data: string) {
-    this.sent.push(JSON.parse(data) as { requestId: string; action: string });
+    this.sent.push(JSON.parse(data) as FakeSocket['sent'][number]);
   }
   close(code: number) {
     this.closed = code;
@@ -85,6 +85,24 @@ describe('websocket Connection', () => {
     await expect(b).resolves.toMatchObject({ text: 'B1' });
     expect(texts).toEqual({ a: 'A1A2', b: 'B1' });
     expect(connection.inFlight).toBe(0);
+  });
+
+  it("appends the success frame's tail, also when the text outgrew the frame", async () => {
+    const connection = new Connection('ws://stack/ws', Socket);
+    let live = '';
+    const answer = connection.request({ prompt: 'p' }, { onChunk: (t) => (live += t) }, new AbortController().signal);
+    const [message] = await sent(() => FakeSocket.last, 1);
+    expect(message.tailInSuccess).toBe(true);
+    const { requestId } = message;
+    FakeSocket.last.frame({ type: 'chunk', requestId, seq: 0, payload: { text: 'Once' } });
+    FakeSocket.last.frame({
+      type: 'success',
+      requestId,
+      seq: 1,
+      payload: { text: '', textInChunks: true, tail: ' upon a time', usage, metrics },
+    });
+    await expect(answer).resolves.toMatchObject({ text: 'Once upon a time', usage });
+    expect(live).toBe('Once upon a time');
   });
 
   it.each([

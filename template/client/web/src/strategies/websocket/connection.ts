@@ -71,7 +71,8 @@ export class Connection {
         },
       });
       signal.addEventListener('abort', cancel, { once: true });
-      this.send(socket, { action: 'generate', requestId, payload: request });
+      // tailInSuccess: the last words ride in the success frame, one post sooner.
+      this.send(socket, { action: 'generate', requestId, tailInSuccess: true, payload: request });
     });
   }
 
@@ -134,8 +135,15 @@ export class Connection {
         pending.text += piece;
         pending.handlers.onChunk(piece);
       } else if (frame.type === 'success') {
+        const tail = typeof payload.tail === 'string' ? payload.tail : '';
+        if (tail) {
+          pending.text += tail;
+          pending.handlers.onChunk(tail);
+        }
+        // The chunks and the tail are the whole text, in order (the success frame's own
+        // `text` is empty when the answer outgrew one frame).
         pending.resolve({
-          text: typeof payload.text === 'string' ? payload.text : pending.text,
+          text: pending.text,
           usage: readUsage(payload.usage),
           metrics: readMetrics(payload.metrics),
           stopReason: typeof payload.stopReason === 'string' ? payload.stopReason : undefined,

@@ -3,7 +3,8 @@
 
 Runs each benchmark in turn, shows its full output, and ends with every target line gathered
 in one table: generation time beside cargo-generate; per-function release binary size, zipped
-size, start-up and RSS; what the local stack adds to time to first chunk; WebSocket total time
+size, start-up and RSS (and the arm64 zips `make build` deploys, where the aarch64 target is
+installed); what the local stack adds to time to first chunk; WebSocket total time
 with 20 ms posts, ours beside one post per delta; peak RSS with 200 concurrent streams.
 Every figure comes from this run. Exits 1 if a target line is missing (a benchmark broke),
 not when a target is missed: the report says which are.
@@ -65,6 +66,29 @@ def target_lines(output):
     return [line.strip() for line in output.splitlines() if re.search(r"\b(met|NOT MET)\b", line)]
 
 
+ZIP_TARGET_MB = 3
+
+
+def arm64_zips(project, target, env):
+    """The zips Lambda deploys by default (arm64, `make build`), when this machine can build them:
+    the rustup target aarch64-unknown-linux-gnu and cargo-lambda (with its zig) installed."""
+    installed = subprocess.run(["rustup", "target", "list", "--installed"], stdout=subprocess.PIPE, text=True)
+    venv_bin = os.path.join(os.environ.get("MATRIX_INFRA_VENV", ""), "bin")
+    path = os.pathsep.join([venv_bin, env.get("PATH", "")])
+    if "aarch64-unknown-linux-gnu" not in installed.stdout or not shutil.which("cargo-lambda", path=path):
+        print("\n== arm64 zips: skipped (needs `rustup target add aarch64-unknown-linux-gnu` and "
+              "cargo-lambda, from `make install-test-deps`)")
+        return []
+    run("arm64 zips, as `make build` makes them for deploying", ["make", "build", "ARCH=arm64"],
+        cwd=project, env=dict(env, PATH=path))
+    lines = []
+    for service in sorted(os.listdir(os.path.join(project, "services"))):
+        zipped = os.path.getsize(os.path.join(target, "lambda", service, "bootstrap.zip")) / 1e6
+        verdict = "met" if zipped <= ZIP_TARGET_MB else "NOT MET"
+        lines.append(f"{service:<12} zip {zipped:.2f}MB   zip<={ZIP_TARGET_MB}MB {verdict}")
+    return lines
+
+
 def main():
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
@@ -84,6 +108,9 @@ def main():
         [sys.executable, os.path.join(here, "bench-binaries.py"), os.path.join(target, "release")],
     )
     sections.append(("functions", target_lines(out)))
+    arm64 = arm64_zips(project, target, env)
+    if arm64:
+        sections.append(("arm64", arm64))
 
     # The two project benchmarks are examples: built with the release profile as it is, they
     # reuse every dependency of the release build above and only link themselves.

@@ -311,25 +311,30 @@ async fn a_slow_gateway_gets_fewer_larger_frames_not_a_queue() {
 }
 
 #[tokio::test]
-async fn a_client_that_asks_gets_the_last_text_in_the_success_frame() {
-    let settings = steady();
-    let h = harness(settings.clone(), Duration::from_millis(20)).await;
-    h.send(
-        "tail",
-        &generate_with_tail("r", json!({ "prompt": "coalesce", "maxTokens": 1000 })),
-    )
-    .await;
+async fn a_client_that_asks_gets_the_last_words_in_the_success_frame_one_post_sooner() {
+    // The first word goes out at once; the other 24 and the end all arrive while that post
+    // takes its 200 ms, so they are the tail.
+    let h = harness(fast(), Duration::from_millis(200)).await;
+    let payload = json!({ "prompt": "a short one" });
+    let expected = fake_bedrock::expected_text("a short one", 512, &fast());
+    let (chunks_only, with_tail) = (
+        generate("r", payload.clone()),
+        generate_with_tail("r", payload),
+    );
+    tokio::join!(h.send("chunks", &chunks_only), h.send("tail", &with_tail));
+
+    let frames = h.frames("chunks");
+    let types: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+    assert_eq!(types, ["chunk", "chunk", "success"]);
+    assert_eq!(check_frames(&frames, "r").0, expected);
+
     let frames = h.frames("tail");
-    let (chunks, last) = check_frames(&frames, "r");
-    assert_eq!(last["type"], "success");
-    let tail = last["payload"]["tail"]
-        .as_str()
-        .expect("a tail, even if empty");
-    // When the model ends a post is still in flight (posts take 20 ms, tokens come every
-    // 5 ms): the words that came meanwhile ride in the success frame, not a chunk of their own.
-    assert!(!tail.is_empty(), "{last}");
-    let expected = fake_bedrock::expected_text("coalesce", 1000, &settings);
-    assert_eq!(format!("{chunks}{tail}"), expected);
+    let types: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+    assert_eq!(types, ["chunk", "success"]);
+    let (first, last) = check_frames(&frames, "r");
+    let tail = last["payload"]["tail"].as_str().expect("a tail");
+    assert!(!first.is_empty() && !tail.is_empty(), "{frames:?}");
+    assert_eq!(format!("{first}{tail}"), expected);
     assert_eq!(last["payload"]["text"], expected);
 }
 

@@ -113,7 +113,7 @@ fn deploy_all_with_sam_skips_absent_strategies_with_a_message() {
         ],
     );
     assert!(plan.contains("Skipping deploy-sync-api: this project has no services/sync-api."));
-    assert!(plan.contains("--tags project=plan-sam stage=prod owner=dev@example.com"));
+    assert!(plan.contains("--tags project=plan-sam stage=prod Owner=dev@example.com"));
     assert!(!plan.contains("stream-sse.yaml"), "{plan}");
 }
 
@@ -166,4 +166,84 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
         stderr.contains("no REST strategy (services/sync-api). To add it, copy that folder"),
         "{stderr}"
     );
+}
+
+/// The infra Makefiles work on their own (`make -C infra/<iac> ...`): they read the project's
+/// name and region from its record's top-level answers, not from the `[generator]` table's
+/// `name`, and each CDK deploy synthesizes into a folder of its own, so the strategies'
+/// parallel deploys never share the CLI's locked output folder.
+#[test]
+fn the_infra_makefiles_alone_take_the_projects_name_from_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (iac, expected) in [
+        (
+            "sam",
+            "--stack-name alone-sam-dev-config --region us-east-1",
+        ),
+        ("cdk", "cdk deploy alone-cdk-dev-config --exclusively"),
+    ] {
+        let project = generate(
+            tmp.path(),
+            &format!("alone-{iac}"),
+            "websocket,sse,rest",
+            iac,
+        );
+        let out = Command::new("make")
+            .args(["-n", "deploy", "STACK=config"])
+            .current_dir(project.join("infra").join(iac))
+            .env_remove("PROJECT")
+            .env_remove("AWS_REGION")
+            .output()
+            .expect("make runs");
+        let (stdout, stderr) = common::text(&out);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains(expected), "{iac}: {stdout}");
+        assert!(!stdout.contains("genai-scaffold"), "{iac}: {stdout}");
+        if iac == "cdk" {
+            assert!(stdout.contains("--output cdk.deploy/config"), "{stdout}");
+        } else {
+            assert!(
+                stdout.contains("--tags project=alone-sam stage=dev Owner="),
+                "{stdout}"
+            );
+        }
+    }
+}
+
+/// `make clean` removes what builds and checks leave in the project, for real, and keeps the
+/// sources.
+#[test]
+fn clean_removes_local_build_outputs_and_keeps_the_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "clean-app", "websocket,sse,rest", "cdk");
+    let outputs = [
+        "target/debug/left",
+        "client/web/dist/index.html",
+        "infra/cdk/cdk.out/manifest.json",
+        "infra/cdk/cdk.deploy/config/manifest.json",
+        "infra/cdk/cdk.placeholders/realtime-ws/bootstrap.zip",
+    ];
+    for file in outputs {
+        let path = project.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "x").unwrap();
+    }
+    let out = Command::new("make")
+        .arg("clean")
+        .current_dir(&project)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("make runs");
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    for file in outputs {
+        assert!(!project.join(file).exists(), "{file} is still there");
+    }
+    for kept in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "client/web/src/App.tsx",
+        "infra/cdk/bin/app.ts",
+    ] {
+        assert!(project.join(kept).exists(), "{kept} was removed");
+    }
 }

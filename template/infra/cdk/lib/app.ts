@@ -51,7 +51,8 @@ export function buildApp(project: Project, strategies: Strategy[], props: AppPro
   new CdnStack(app, project, strategies);
   Tags.of(app).add('project', project.name);
   Tags.of(app).add('stage', project.stage);
-  Tags.of(app).add('owner', project.owner);
+  // `Owner`, as the original sample tags its stacks.
+  Tags.of(app).add('Owner', project.owner);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }

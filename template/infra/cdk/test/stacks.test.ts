@@ -232,7 +232,7 @@ describe('tags', () => {
       for (const role of roles) {
         expect(role.Properties.Tags).toEqual(
           expect.arrayContaining([
-            { Key: 'owner', Value: 'dev@example.com' },
+            { Key: 'Owner', Value: 'dev@example.com' },
             { Key: 'project', Value: project.name },
             { Key: 'stage', Value: 'test' },
           ]),

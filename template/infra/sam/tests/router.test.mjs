@@ -1,6 +1,6 @@
 // The CloudFront Function of cdn.yaml, run as CloudFront runs it: its inline code with the
 // stage and the strategies filled in, handler(event) on a viewer-request event.
-// `node --test tests/` (make check).
+// `node --test tests/router.test.mjs` (make check-synth).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';

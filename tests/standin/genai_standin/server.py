@@ -1,0 +1,617 @@
+"""moto's server, patched so the project's real deploy commands run against it.
+
+    python -m genai_standin.server --port 5000     # prints "ready: http://localhost:5000"
+
+It listens on 127.0.0.1 only. Point the CLIs at AWS_ENDPOINT_URL=http://localhost:PORT with
+dummy credentials: not at 127.0.0.1, since with an IP in the Host header moto's S3 takes the
+address for a bucket name and the CLIs' uploaded templates and assets are not found.
+What is patched, each against moto 5.2.x:
+
+1. CloudFormation resource types moto has no model for (moto skips them with a warning, then
+   fails any Fn::GetAtt on them) get one: from a table below, built by one class factory.
+   Where moto has a backend for the service (Lambda URL configs, S3 bucket policies,
+   CloudFront, API Gateway v1 and v2) the model calls it, so later API calls (frontend.py's
+   invalidation, get-function-url-config, get-apis ...) see the resource; otherwise it only
+   records its properties and makes up plausible attributes.
+2. CloudFormationBackend.execute_change_set (and DescribeChangeSet, DeleteChangeSet, which
+   lose StackName): stacks made through change sets (cdk deploy,
+   cdk bootstrap, sam deploy) never get Outputs or exports in moto; rebuilt after it runs.
+   A resource that fails is an HTTP 500 there, with the stack left looking fine: it becomes
+   a rolled-back stack with the error in its events, as in AWS.
+3. ResourceMap.build_resource_diff: a change set adds resources in template order, ignoring
+   DependsOn (an API Gateway Deployment before its Methods fails); DependsOn first.
+4. Templates with `Transform: AWS::Serverless-2016-10-31`: sam deploy sends the SAM template
+   untransformed (CloudFormation transforms it server-side); moto does not, so samtranslator
+   runs where moto parses a stack's or change set's template.
+5. moto's RestAPI model ignores `Body` (SAM's OpenAPI definition), so a SAM REST API has no
+   methods and its Deployment fails: the body is imported with put_rest_api.
+6. A missing AWS::SSM::Parameter::Value<...> parameter is an HTTP 500 in moto; it becomes the
+   ValidationError CloudFormation gives.
+7. AWS::SSM::Parameter Tags (a map in CloudFormation) reach moto's put_parameter as a list.
+8. moto's API Gateway Deployment gets a physical id (Ref), its RestAPI a delete.
+9. Deleting a stack whose bucket is not empty fails (DELETE_FAILED) as in AWS.
+10. Requests are served one at a time (the parallel deploys raced in moto's dicts).
+"""
+
+import argparse
+import inspect
+import json
+import logging
+import os
+import random
+import signal
+import string
+import threading
+import uuid
+from types import SimpleNamespace
+
+from moto.apigateway.models import Deployment, RestAPI, apigateway_backends
+from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.awslambda.models import lambda_backends
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult, EmptyResult
+from moto.cloudfront.models import cloudfront_backends
+from moto.core.common_models import CloudFormationModel
+from moto.iam.models import iam_backends
+from moto.s3.exceptions import BucketNotEmpty
+from moto.s3.models import FakeBucket, s3_backends
+from moto.ssm.models import Parameter as SsmParameter
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.server import ThreadedMotoServer
+from moto.utilities.utils import get_partition
+
+LOG = logging.getLogger("genai_standin")
+# moto's InstanceTrackerMeta files a model under cls.__module__.split(".")[1]: the module must
+# be dotted, also when run as `python -m` (where __name__ is "__main__").
+MODULE = __spec__.name if __spec__ else __name__
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+# --- 1. Models for the resource types moto lacks --------------------------------------------
+
+
+def _random_id(length=10):
+    return "".join(random.choices(string.ascii_lowercase + string.digits, k=length))
+
+
+def _pascal(snake):
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def _call(method, props, **given):
+    """Calls a moto backend method, each argument from `given` or else from the CloudFormation
+    property of the same name (integration_uri <- IntegrationUri), None when absent."""
+    names = [n for n in inspect.signature(method).parameters if n != "self"]
+    return method(**{n: given[n] if n in given else props.get(_pascal(n)) for n in names})
+
+
+class _Standin:
+    """What every model made by `_register` shares: the physical id (what Ref returns), the
+    attributes Fn::GetAtt reads, and how to undo the creation on delete."""
+
+    ATTRS: tuple = ()
+
+    def __init__(self, physical_id, attributes, properties, undo):
+        self.physical_id = physical_id
+        self.attributes = attributes
+        self.properties = properties
+        self.undo = undo
+
+    @property
+    def physical_resource_id(self):
+        return self.physical_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return any(attr == a or a.startswith(attr + ".") for a in cls.ATTRS)
+
+    def get_cfn_attribute(self, name):
+        # moto splits a YAML `!GetAtt Router.FunctionMetadata.FunctionARN` on every dot and asks
+        # for "FunctionMetadata"; samcli's parser asks for "FunctionMetadata.FunctionARN".
+        for key, value in self.attributes.items():
+            if key == name or key.startswith(name + "."):
+                return value
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json.get("Properties", {})
+        context = SimpleNamespace(
+            account=account_id,
+            region=region_name,
+            partition=get_partition(region_name),
+            name=resource_name,
+            logical_id=kwargs.get("LogicalId", "Resource"),
+        )
+        physical_id, attributes, undo = cls.CREATE(props, context)
+        return cls(physical_id, attributes, props, undo)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass  # never reached: ResourceMap._delete_resource calls the instance's delete() first
+
+    def delete(self, account_id, region_name):
+        # Tolerant: the parent (function, API, bucket) may be gone already, as in AWS.
+        try:
+            if self.undo:
+                self.undo()
+        except Exception as error:  # noqa: BLE001
+            LOG.info("delete of %s %s: %s", self.cloudformation_type(), self.physical_id, error)
+
+    def is_created(self):
+        return True
+
+
+def _stub(*attributes, arn=None):
+    """A model that calls nothing: Ref and each attribute give a made-up id, or `arn` filled
+    from the properties (p) and the context (c)."""
+
+    def create(props, context):
+        physical_id = arn.format(p=props, c=context, id=_random_id()) if arn else _random_id()
+        return physical_id, {a: physical_id for a in attributes}, None
+
+    return create
+
+
+def lambda_url(p, c):
+    backend = lambda_backends[c.account][c.region]
+    config = backend.create_function_url_config(p["TargetFunctionArn"], p)
+    config.url = config.url.rstrip("/") + "/"  # AWS's Function URLs end with a slash
+    arn = config.function.function_arn
+    undo = lambda: backend.delete_function_url_config(p["TargetFunctionArn"])  # noqa: E731
+    return arn, {"FunctionArn": arn, "FunctionUrl": config.url}, undo
+
+
+def bucket_policy(p, c):
+    # moto evaluates bucket policies without the request's context: a Deny with a Condition
+    # (the usual "TLS only" aws:SecureTransport=false) denies every request, uploads included
+    # (moto.iam.access_control.IAMPolicyStatement.is_action_permitted). Those statements are
+    # left out of what moto enforces.
+    backend = s3_backends[c.account][c.partition]
+    document = dict(p["PolicyDocument"])
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    document["Statement"] = [s for s in statements if not (s.get("Effect") == "Deny" and "Condition" in s)]
+    backend.put_bucket_policy(p["Bucket"], json.dumps(document).encode())
+    return p["Bucket"], {}, lambda: backend.delete_bucket_policy(p["Bucket"])
+
+
+def _moto_distribution_config(config, reference):
+    """CloudFormation's DistributionConfig in the shape moto's API parser produces."""
+
+    def behavior(b):
+        b = dict(b)
+        if "AllowedMethods" in b:
+            cached = b.pop("CachedMethods", ["GET", "HEAD"])
+            b["AllowedMethods"] = {"Items": b["AllowedMethods"], "CachedMethods": {"Items": cached}}
+        b.pop("FunctionAssociations", None)
+        return b
+
+    origins = []
+    for origin in config.get("Origins", []):
+        origin = dict(origin)
+        if "CustomOriginConfig" in origin:
+            custom = dict(origin["CustomOriginConfig"])
+            custom["OriginSslProtocols"] = {"Items": custom.pop("OriginSSLProtocols", ["TLSv1.2"])}
+            origin["CustomOriginConfig"] = custom
+        origins.append(origin)
+    behaviors = [behavior(b) for b in config.get("CacheBehaviors", [])]
+    keep = ("Comment", "Enabled", "DefaultRootObject", "PriceClass", "HttpVersion", "IsIPV6Enabled")
+    return {
+        **{k: config[k] for k in keep if k in config},
+        "CallerReference": reference,
+        "Origins": {"Quantity": len(origins), "Items": origins},
+        "DefaultCacheBehavior": behavior(config["DefaultCacheBehavior"]),
+        "CacheBehaviors": {"Quantity": len(behaviors), "Items": behaviors},
+    }
+
+
+def distribution(p, c):
+    backend = cloudfront_backends[c.account][c.partition]
+    config = _moto_distribution_config(p["DistributionConfig"], str(uuid.uuid4()))
+    dist, _, _ = backend.create_distribution(config, p.get("Tags", []))
+    undo = lambda: backend.delete_distribution(dist.id, if_match=True)  # noqa: E731
+    return dist.id, {"Id": dist.id, "DomainName": dist.domain_name}, undo
+
+
+def cloudfront_function(p, c):
+    backend = cloudfront_backends[c.account][c.partition]
+    function = backend.create_function(p["Name"], p.get("FunctionConfig", {}), p.get("FunctionCode", "").encode(), [])
+    if p.get("AutoPublish"):
+        function.stage = "LIVE"
+    attributes = {"FunctionARN": function.arn, "FunctionMetadata.FunctionARN": function.arn, "Stage": function.stage}
+    return function.arn, attributes, lambda: backend.delete_function(function.name, if_match=True)
+
+
+def origin_access_control(p, c):
+    backend = cloudfront_backends[c.account][c.partition]
+    control = backend.create_origin_access_control(p["OriginAccessControlConfig"])
+    return control.id, {"Id": control.id}, lambda: backend.delete_origin_access_control(control.id)
+
+
+def v2_api(p, c):
+    backend = apigatewayv2_backends[c.account][c.region]
+    api = _call(backend.create_api, p, tags=p.get("Tags") or {})
+    if api.protocol_type == "WEBSOCKET":
+        api.api_endpoint = f"wss://{api.api_id}.execute-api.{c.region}.amazonaws.com"
+    attributes = {"ApiId": api.api_id, "ApiEndpoint": api.api_endpoint}
+    return api.api_id, attributes, lambda: backend.delete_api(api.api_id)
+
+
+def v2_integration(p, c):
+    backend = apigatewayv2_backends[c.account][c.region]
+    integration = _call(backend.create_integration, p)
+    undo = lambda: backend.delete_integration(p["ApiId"], integration.id)  # noqa: E731
+    return integration.id, {"IntegrationId": integration.id}, undo
+
+
+def v2_route(p, c):
+    backend = apigatewayv2_backends[c.account][c.region]
+    route = _call(backend.create_route, p)
+    return route.route_id, {"RouteId": route.route_id}, lambda: backend.delete_route(p["ApiId"], route.route_id)
+
+
+def v2_stage(p, c):
+    backend = apigatewayv2_backends[c.account][c.region]
+
+    def camel(value):  # moto keeps the API's lowerCamel keys
+        if isinstance(value, dict):
+            return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
+        return value
+
+    stage = backend.create_stage(p["ApiId"], camel({k: v for k, v in p.items() if k not in ("ApiId", "Tags")}))
+    return stage.name, {}, lambda: backend.delete_stage(p["ApiId"], stage.name)
+
+
+def rest_stage(p, c):
+    backend = apigateway_backends[c.account][c.region]
+    backend.create_stage(
+        p["RestApiId"],
+        p["StageName"],
+        p["DeploymentId"],
+        variables=p.get("Variables"),
+        description=p.get("Description", ""),
+        tracing_enabled=p.get("TracingEnabled"),
+    )
+    return p["StageName"], {}, lambda: backend.delete_stage(p["RestApiId"], p["StageName"])
+
+
+def rest_account(p, c):
+    backend = apigateway_backends[c.account][c.region]
+    backend.update_account([{"op": "replace", "path": "/cloudwatchRoleArn", "value": p.get("CloudWatchRoleArn")}])
+    return f"{c.name}", {}, None  # the account setting outlives the stack, as in AWS
+
+
+def rest_request_validator(p, c):
+    backend = apigateway_backends[c.account][c.region]
+    name = p.get("Name") or c.name
+    v = backend.create_request_validator(p["RestApiId"], name, p.get("ValidateRequestBody"), p.get("ValidateRequestParameters"))
+    undo = lambda: backend.delete_request_validator(p["RestApiId"], v.id)  # noqa: E731
+    return v.id, {"RequestValidatorId": v.id}, undo
+
+
+def rest_gateway_response(p, c):
+    backend = apigateway_backends[c.account][c.region]
+    backend.put_gateway_response(
+        p["RestApiId"], p["ResponseType"], p.get("StatusCode"), p.get("ResponseParameters"), p.get("ResponseTemplates")
+    )
+    undo = lambda: backend.delete_gateway_response(p["RestApiId"], p["ResponseType"])  # noqa: E731
+    return _random_id(), {}, undo
+
+
+def rest_model(p, c):
+    backend = apigateway_backends[c.account][c.region]
+    name = p.get("Name") or f"{c.logical_id}{_random_id(6)}".replace("-", "")
+    schema = p.get("Schema", {})
+    schema = schema if isinstance(schema, str) else json.dumps(schema)
+    backend.create_model(p["RestApiId"], name, p.get("ContentType", "application/json"), p.get("Description", ""), schema)
+    return name, {}, lambda: backend.delete_model(p["RestApiId"], name)
+
+
+# type: (attributes Fn::GetAtt may read, how to create it)
+MODELS = {
+    "AWS::Lambda::Url": (("FunctionArn", "FunctionUrl"), lambda_url),
+    "AWS::Lambda::EventInvokeConfig": ((), _stub()),
+    "AWS::Lambda::Alias": (("AliasArn",), _stub("AliasArn", arn="{p[FunctionName]}:{p[Name]}")),
+    "AWS::S3::BucketPolicy": ((), bucket_policy),
+    "AWS::CloudFront::Distribution": (("Id", "DomainName"), distribution),
+    "AWS::CloudFront::Function": (("FunctionARN", "FunctionMetadata.FunctionARN", "Stage"), cloudfront_function),
+    "AWS::CloudFront::OriginAccessControl": (("Id",), origin_access_control),
+    "AWS::CloudFront::OriginRequestPolicy": (("Id",), _stub("Id")),
+    "AWS::CloudFront::ResponseHeadersPolicy": (("Id",), _stub("Id")),
+    "AWS::CloudFront::CachePolicy": (("Id",), _stub("Id")),
+    "AWS::ApiGatewayV2::Api": (("ApiId", "ApiEndpoint"), v2_api),
+    "AWS::ApiGatewayV2::Integration": (("IntegrationId",), v2_integration),
+    "AWS::ApiGatewayV2::Route": (("RouteId",), v2_route),
+    "AWS::ApiGatewayV2::Stage": ((), v2_stage),
+    "AWS::ApiGateway::Stage": ((), rest_stage),
+    "AWS::ApiGateway::Account": (("Id",), rest_account),
+    "AWS::ApiGateway::RequestValidator": (("RequestValidatorId",), rest_request_validator),
+    "AWS::ApiGateway::GatewayResponse": (("Id",), rest_gateway_response),
+    "AWS::ApiGateway::Model": ((), rest_model),
+    "AWS::Budgets::Budget": ((), _stub()),
+    "AWS::CloudWatch::Alarm": (("Arn",), _stub("Arn", arn="arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{c.name}")),
+    "AWS::CDK::Metadata": ((), _stub()),  # moto only warns; a model keeps the log readable
+}
+
+
+def _register(cfn_type, attributes, create):
+    # parsing.get_model_list is CloudFormationModel.__subclasses__(): direct subclasses only.
+    cls = type(
+        "Standin" + cfn_type.replace("::", ""),
+        (_Standin, CloudFormationModel),
+        {
+            "__module__": MODULE,
+            "ATTRS": attributes,
+            "CREATE": staticmethod(create),
+            "cloudformation_type": staticmethod(lambda: cfn_type),
+        },
+    )
+    return cls
+
+
+# --- 2.-9. Patches of moto's CloudFormation -------------------------------------------------
+
+
+def _depends_on_order(resources, names):
+    ordered, seen = [], set()
+
+    def visit(name):
+        if name in seen or name not in resources:
+            return
+        seen.add(name)
+        depends = resources[name].get("DependsOn", [])
+        for dependency in [depends] if isinstance(depends, str) else depends:
+            visit(dependency)
+        if name in names:
+            ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+_transform_lock = threading.Lock()
+
+
+def _sam_transform(owner, parameters, account_id, region_name):
+    """Replaces owner.template_dict (a Stack's or a ChangeSet's, just parsed from
+    owner.template) by samtranslator's output when it carries the SAM transform."""
+    transforms = owner.template_dict.get("Transform") if isinstance(owner.template_dict, dict) else None
+    if SAM_TRANSFORM not in (transforms if isinstance(transforms, list) else [transforms]):
+        return
+    from samtranslator.translator.arn_generator import ArnGenerator
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    iam = iam_backends[account_id][get_partition(region_name)]
+
+    class MotoManagedPolicies:  # the AWS managed policies moto knows, by name
+        def load(self):
+            return {p.name: arn for arn, p in iam.managed_policies.items()}
+
+    values = {
+        **(parameters or {}),
+        "AWS::Region": region_name,
+        "AWS::AccountId": account_id,
+        "AWS::Partition": get_partition(region_name),
+    }
+    with _transform_lock:
+        ArnGenerator.BOTO_SESSION_REGION_NAME = region_name
+        try:
+            owner.template_dict = transform(yaml_parse(owner.template), values, MotoManagedPolicies())
+        except Exception as error:  # InvalidDocumentException and friends: a template error
+            raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {error}") from error
+
+
+def install():
+    """Registers the models and applies the patches (once, before the server starts)."""
+    missing = {t: spec for t, spec in MODELS.items() if t not in parsing.get_model_map()}
+    for cfn_type, (attributes, create) in missing.items():
+        _register(cfn_type, attributes, create)
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+    # 2. Outputs of stacks executed from change sets. moto's execute_change_set applies the
+    # resources and sets stack.template, but the Stack kept the template_dict ({} for a new
+    # stack) and the OutputMap built when the change set was created.
+    execute_change_set = CloudFormationBackend.execute_change_set
+
+    def execute_with_outputs(self, change_set_name, stack_name=None):
+        # CDK names every stack's change set alike: prefer the one of this stack.
+        for arn, candidate in list(self.change_sets.items()):
+            if candidate.change_set_name == change_set_name and stack_name in (candidate.stack_name, candidate.stack_id):
+                change_set_name = arn
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        try:
+            execute_change_set(self, change_set_name, stack_name)
+        except Exception as error:
+            # moto answers HTTP 500 and leaves the stack as it was, which the CLIs may take for
+            # success. AWS answers 200, rolls back and reports the failure in the stack.
+            LOG.exception("change set %s of %s failed", change_set.change_set_name, stack.name)
+            kind = change_set.change_set_type
+            stack._add_stack_event(f"{kind}_FAILED", resource_status_reason=f"{type(error).__name__}: {error}")
+            if kind == "CREATE":
+                try:
+                    stack.resource_map.delete()
+                except Exception:  # noqa: BLE001 (what cannot be deleted stays, as in a failed rollback)
+                    LOG.exception("rollback of %s", stack.name)
+            stack.status = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack.template_dict = change_set.template_dict
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    CloudFormationBackend.execute_change_set = execute_with_outputs
+
+    # 2b. The same for DescribeChangeSet and DeleteChangeSet, whose handlers in moto's
+    # CloudFormationResponse drop StackName and take the first change set of that name: with
+    # the strategies deploying in parallel, each CDK CLI polled another stack's change set.
+    def by_stack(action):
+        def handler(self):
+            backend = self.cloudformation_backend
+            name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
+            for arn, candidate in list(backend.change_sets.items()):
+                if candidate.change_set_name == name and stack in (candidate.stack_name, candidate.stack_id):
+                    name = arn
+            if action == "describe":
+                return ActionResult(backend.describe_change_set(change_set_name=name))
+            backend.delete_change_set(change_set_name=name)
+            return EmptyResult()
+
+        return handler
+
+    CloudFormationResponse.describe_change_set = by_stack("describe")
+    CloudFormationResponse.delete_change_set = by_stack("delete")
+
+    # 3. Resources a change set adds: DependsOn before the dependent.
+    build_resource_diff = parsing.ResourceMap.build_resource_diff
+
+    def diff_in_dependency_order(self, other_template, parameters=None):
+        diff = build_resource_diff(self, other_template, parameters)
+        diff["Add"] = _depends_on_order(other_template["Resources"], diff["Add"])
+        return diff
+
+    parsing.ResourceMap.build_resource_diff = diff_in_dependency_order
+
+    # 4. The SAM transform, where moto parses a stack's or a change set's template: the
+    # processed template is what moto runs, the original text stays what GetTemplate returns
+    # (as in AWS; sam delete finds its uploaded <md5>.template by it). A Stack parses before
+    # it has its parameters and region (Stack.__init__), hence the stack id and getattr.
+    for cls in (Stack, ChangeSet):
+        parse_template = cls._parse_template
+
+        def parse_and_transform(self, _parse_template=parse_template):
+            _parse_template(self)
+            stack = self if isinstance(self, Stack) else self.stack
+            _sam_transform(self, getattr(self, "parameters", None), stack.account_id, stack.stack_id.split(":")[3])
+
+        cls._parse_template = parse_and_transform
+    # "Nothing changed" compares what was sent, not the processed template (as in AWS).
+    Stack.has_template = lambda self, other: self.parse_template(self.template) == self.parse_template(other)
+
+    # 5. A REST API's OpenAPI Body (SAM's AWS::Serverless::Api).
+    create_rest_api = RestAPI.create_from_cloudformation_json.__func__
+
+    def create_rest_api_with_body(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        api = create_rest_api(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        body = cloudformation_json["Properties"].get("Body")
+        if body:
+            backend = apigateway_backends[account_id][region_name]
+            backend.put_rest_api(api.id, body, fail_on_warnings=False, mode="overwrite")
+        return api
+
+    RestAPI.create_from_cloudformation_json = classmethod(create_rest_api_with_body)
+
+    # 6. SSM-typed parameters that do not resolve.
+    parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
+
+    def parse_ssm_parameter_or_fail(self, value, value_type):
+        try:
+            return parse_ssm_parameter(self, value, value_type)
+        except Exception as error:
+            raise ValidationError(
+                message=f"Unable to fetch parameters [{value}] from parameter store for this account."
+            ) from error
+
+    parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter_or_fail
+
+    # 7. AWS::SSM::Parameter's Tags is a map in CloudFormation (CDK tags every parameter);
+    # moto's Parameter.create_from_cloudformation_json hands it to put_parameter, which wants
+    # the API's [{Key, Value}] list (TypeError otherwise).
+    # (update_from_cloudformation_json calls create_from_cloudformation_json.)
+    create_parameter = SsmParameter.create_from_cloudformation_json.__func__
+
+    def create_parameter_with_tag_list(cls, resource_name, cloudformation_json, *args, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if isinstance(properties.get("Tags"), dict):
+            properties["Tags"] = [{"Key": k, "Value": v} for k, v in properties["Tags"].items()]
+        return create_parameter(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    SsmParameter.create_from_cloudformation_json = classmethod(create_parameter_with_tag_list)
+
+    # 8. moto's API Gateway Deployment model has no physical_resource_id, so Ref returns the
+    # Python object (a Stage's DeploymentId then breaks GetStages); RestAPI has no delete, so
+    # the API outlived its stack.
+    Deployment.physical_resource_id = property(lambda self: self.id)
+    RestAPI.delete = lambda self, account_id, region_name: apigateway_backends[account_id][region_name].delete_rest_api(self.id)
+
+    # 9. Stack deletion that AWS refuses. moto's FakeBucket.delete_from_cloudformation_json
+    # leaves a non-empty bucket behind and reports success (S3Backend.delete_bucket returns
+    # None); AWS fails the stack (DELETE_FAILED), which is what a destroy that forgot to empty
+    # the web app bucket must see. And when a resource fails, moto's delete_stack has already
+    # dropped the stack: it is put back, DELETE_FAILED, so the CLIs report it.
+    def delete_bucket_or_fail(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if backend.get_bucket(resource_name).keys:
+            raise BucketNotEmpty(resource_name)
+        backend.delete_bucket(resource_name)
+
+    FakeBucket.delete_from_cloudformation_json = classmethod(delete_bucket_or_fail)
+    delete_stack = CloudFormationBackend.delete_stack
+
+    def delete_stack_or_fail(self, name_or_stack_id):
+        stacks = [s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)]
+        try:
+            delete_stack(self, name_or_stack_id)
+        except Exception as error:
+            LOG.warning("delete of %s failed: %s", name_or_stack_id, error)
+            for stack in stacks:
+                self.deleted_stacks.pop(stack.stack_id, None)
+                self.stacks[stack.stack_id] = stack
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"{type(error).__name__}: {error}")
+                stack.status = "DELETE_FAILED"
+
+    CloudFormationBackend.delete_stack = delete_stack_or_fail
+
+    # 10. One request at a time. moto's backends are plain dicts that its handlers iterate and
+    # change without locks; the strategies' parallel deploys (three CLIs polling at once) are
+    # the only concurrency here, and each request is short.
+    dispatch = DomainDispatcherApplication.__call__
+    one_at_a_time = threading.Lock()
+
+    def dispatch_serialized(self, environ, start_response):
+        with one_at_a_time:
+            return dispatch(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = dispatch_serialized
+    return sorted(missing)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    logging.basicConfig(level=os.environ.get("STANDIN_LOG", "WARNING"))
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # metrics and feature-toggle chatter
+    # samtranslator asks boto3 for a region even when given AWS::Region.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"ready: http://localhost:{args.port}", flush=True)
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""What a rehearsal left on the stand-in: the stacks of PROJECT-STAGE that still exist and the
+web app's bucket, one per line; exits 1 when there are any. Run after `make destroy`.
+
+    python -m genai_standin.stacks PROJECT STAGE
+"""
+
+import sys
+
+import boto3
+
+
+def main():
+    project, stage = sys.argv[1:3]
+    prefix = f"{project}-{stage}-"
+    stacks = boto3.client("cloudformation").describe_stacks()["Stacks"]
+    left = [f"stack {s['StackName']} {s['StackStatus']}" for s in stacks if s["StackName"].startswith(prefix)]
+    buckets = boto3.client("s3").list_buckets()["Buckets"]
+    left += [f"bucket {b['Name']}" for b in buckets if b["Name"].startswith(prefix)]
+    print("\n".join(left) or f"nothing of {prefix}* is left")
+    sys.exit(1 if left else 0)
+
+
+if __name__ == "__main__":
+    main()

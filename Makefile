@@ -1,12 +1,17 @@
 # genai-scaffold: the two commands of the README, and the pieces they are made of.
 
 DEMO_DIR ?= $(CURDIR)/target/demo
-# The matrix shares one target folder across all combinations so dependencies build once.
-MATRIX_TARGET_DIR ?= $(CURDIR)/target/matrix
-# The generated projects' infrastructure tools (cfn-lint, checkov, SAM CLI, moto), installed
-# once by scripts/install-test-deps.sh; outside the clone so CI machines can keep it.
-MATRIX_INFRA_VENV ?= $(HOME)/.cache/genai-scaffold/infra-venv
-export MATRIX_TARGET_DIR MATRIX_INFRA_VENV
+# Caches that only save time, outside the clone so that a second CI run on the same machine
+# reuses them (cargo's fingerprints and the npm lock hashes keep them correct; a cold machine
+# runs the same checks): the generator's build, the matrix's shared target folder, its npm
+# installs and scratch projects, the infrastructure tools' virtualenv (cfn-lint, checkov, SAM
+# CLI, moto, made by scripts/install-test-deps.sh).
+CACHE ?= $(HOME)/.cache/genai-scaffold
+TEST_TARGET_DIR ?= $(CACHE)/target
+MATRIX_CACHE ?= $(CACHE)/matrix
+MATRIX_TARGET_DIR ?= $(MATRIX_CACHE)/target
+MATRIX_INFRA_VENV ?= $(CACHE)/infra-venv
+export MATRIX_CACHE MATRIX_TARGET_DIR MATRIX_INFRA_VENV
 
 .PHONY: demo test install-test-deps check matrix bench
 
@@ -22,13 +27,16 @@ test: install-test-deps check matrix ## Install test tools, then run every test
 install-test-deps:
 	bash scripts/install-test-deps.sh
 
+check: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
 check: ## The generator's own lints and tests
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test
 
-matrix: ## Build, lint and test all 14 generated combinations
-	cargo test --release --test matrix
+# The test profile, as `check` built it: the matrix only starts commands.
+matrix: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+matrix: ## Generate all 14 combinations; check each at the dimension it depends on
+	cargo test --test matrix
 
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 

@@ -1,59 +1,228 @@
-//! Builds every generated combination: 7 strategy subsets x 2 IaC flavors. For each, the
-//! checks a user's CI would run (`cargo fmt --check`, `cargo clippy -D warnings`, `cargo
-//! test`, and for the web app `make web` and `make web-test`: npm ci, the build with its size
-//! budget, tsc, ESLint, unit tests, the clients against the local stack), plus a release build
-//! of the all-strategies workspace and `make dev` in it, asked for an answer with `curl` as the
-//! README shows, and Playwright (`make e2e`) in the all-strategies project and a one-strategy
-//! one. All projects share one target folder (`MATRIX_TARGET_DIR`) so dependencies compile once.
-//! The infrastructure is checked offline in every combination: `synth` (CDK: tsc, unit tests,
-//! `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform, unit
-//! tests), then `cfn-lint` and `checkov` on the resulting CloudFormation, with the tools of
-//! `MATRIX_INFRA_VENV` (made by scripts/install-test-deps.sh). `deploy-fe` runs
-//! `make deploy-frontend` against moto's fake AWS, once per flavor.
+//! Builds and checks every generated combination: 7 strategy subsets x 2 IaC flavors. Every
+//! combination is generated and built; each check runs at the dimension it depends on.
 //!
-//! A plain program (harness = false): it prints a table of combination x check x seconds and
-//! fails on any red cell. `make matrix` runs it.
+//! - **Rust and web, once per strategy subset.** The CDK and SAM projects of a subset are the
+//!   same but for `infra/<iac>`, the answers record, the README and the Makefile's `IAC :=`
+//!   line (`the_two_flavors_differ_only_in_their_infrastructure` in tests/snapshots.rs keeps
+//!   that true), and none of those is read by these checks, so they run in the CDK project.
+//!   - Everywhere: `cargo fmt --check`, `cargo clippy --workspace --all-targets -D warnings`
+//!     (which compiles every test), `make web` (tsc, the build and its size budget), ESLint,
+//!     and the lock check.
+//!   - The complete suites where they can tell something new: the all-strategies project and
+//!     each one-strategy project (`cargo test --workspace`, `make web-test`). A strategy's code
+//!     that reaches into another strategy's fails in that strategy's one-strategy project, and
+//!     a strategy's own tests do not change with what else is present. The two-strategy
+//!     projects run the one test whose answer depends on the mix: the local stack's
+//!     discovery test (config.json lists exactly the strategies present, absent ones 404).
+//!   - The all-strategies project also gets the release build, `make dev` asked with `curl` as
+//!     the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
+//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too.
+//! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
+//!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
+//!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
+//!   scripts/install-test-deps.sh).
+//!
+//! Caches, all outside the clone and all only saving time (a cold machine runs the same
+//! checks): the projects share one cargo target folder (`MATRIX_TARGET_DIR`), so the
+//! dependencies compile once per machine (see `generate` for why that is correct), and each
+//! npm lock file is installed once per machine into `MATRIX_CACHE/node_modules/<hash of lock
+//! and Node version>` and hard-linked into every project that ships that lock. The projects
+//! are in `MATRIX_CACHE/projects`, kept until the next run.
+//!
+//! Every command runs with a time limit; one that outlives it is killed with its process group
+//! and its cell says what it was waiting for.
+//!
+//! A plain program (harness = false): it prints two tables of check x seconds with totals per
+//! check, and fails on any red cell. `make matrix` runs it; `MATRIX_ONLY="websocket sse,rest"`
+//! limits it to those subsets.
 
 mod common;
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use genai_scaffold::answers::{Iac, PartialAnswers, Strategy};
-
-/// One check: a name for the table and the cargo arguments.
-struct Check {
-    name: &'static str,
-    args: &'static [&'static str],
+/// The outcome of one check in one project.
+struct Cell {
+    check: &'static str,
+    ok: bool,
+    seconds: f64,
 }
 
-const CHECKS: &[Check] = &[
-    Check {
-        name: "fmt",
-        args: &["fmt", "--all", "--check"],
-    },
-    Check {
-        name: "clippy",
-        args: &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    },
-    Check {
-        name: "test",
-        args: &["test", "--workspace"],
-    },
-];
+/// Where the matrix keeps its projects, its target folder and its shared npm installs.
+struct Env {
+    target: PathBuf,
+    cache: PathBuf,
+    venv: PathBuf,
+    path: std::ffi::OsString,
+}
 
-const RELEASE: Check = Check {
-    name: "release",
-    args: &["build", "--workspace", "--release"],
-};
+impl Env {
+    fn new() -> Env {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("{name} is not set (make matrix sets it)"))
+        };
+        let venv = var("MATRIX_INFRA_VENV");
+        let path = std::env::join_paths(std::iter::once(venv.join("bin")).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .expect("PATH entries join");
+        Env {
+            target: var("MATRIX_TARGET_DIR"),
+            cache: var("MATRIX_CACHE"),
+            venv,
+            path,
+        }
+    }
+
+    /// `program` in `dir`, with the matrix's environment: its target folder, CI=true, the
+    /// infrastructure tools first on PATH.
+    fn command(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("CARGO_TERM_COLOR", "never")
+            .env("CI", "true")
+            .env("INFRA_VENV", &self.venv)
+            .env("PATH", &self.path);
+        cmd
+    }
+}
+
+/// Runs `cmd` in a process group of its own with stdin closed, for at most `limit`, and returns
+/// the tail of its stdout. On failure it returns what to print: the output's tail, or what the
+/// command was still doing when its time ran out (the whole group is killed then).
+fn run_limited(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let mut child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    let group = format!("-{}", child.id());
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ]
+    .into_iter()
+    .map(|mut pipe| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            let _ = tx.send(out);
+        });
+        rx
+    })
+    .collect();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => break None,
+        }
+    };
+    // Whatever the command left behind goes with it, so the pipes close and nothing outlives
+    // its cell.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.wait();
+    let tail = |bytes: Vec<u8>| {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(300)..].join("\n")
+    };
+    let output: Vec<String> = readers
+        .into_iter()
+        .map(|rx| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .map(tail)
+                .unwrap_or_else(|_| "(a process outside the group kept the pipe open)".into())
+        })
+        .collect();
+    match status {
+        Some(status) if status.success() => Ok(output[0].clone()),
+        Some(status) => Err(format!(
+            "exited with {status}\n{}\n{}",
+            output[0], output[1]
+        )),
+        None => Err(format!(
+            "timed out after {}s, still running; its output so far:\n{}\n{}",
+            limit.as_secs(),
+            output[0],
+            output[1]
+        )),
+    }
+}
+
+/// One check: runs each command in turn (stopping at the first failure) and times them.
+fn cell(check: &'static str, dir: &Path, limit: Duration, commands: Vec<Command>) -> Cell {
+    cell_expecting(check, dir, limit, commands, None)
+}
+
+/// [`cell`], also red unless the last command's stdout holds `expect`.
+fn cell_expecting(
+    check: &'static str,
+    dir: &Path,
+    limit: Duration,
+    commands: Vec<Command>,
+    expect: Option<&str>,
+) -> Cell {
+    let start = Instant::now();
+    let mut ok = true;
+    for mut cmd in commands {
+        if let Err(why) = run_limited(&mut cmd, limit).and_then(|stdout| {
+            // A test filter that matches nothing passes: the one that must run, ran.
+            match expect {
+                Some(text) if !stdout.contains(text) => {
+                    Err(format!("passed without printing `{text}`:\n{stdout}"))
+                }
+                _ => Ok(()),
+            }
+        }) {
+            eprintln!(
+                "--- {check} in {}: {:?} {why}",
+                dir.display(),
+                cmd.get_args().collect::<Vec<_>>()
+            );
+            ok = false;
+            break;
+        }
+    }
+    Cell {
+        check,
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn cargo(env: &Env, check: &'static str, dir: &Path, limit: Duration, args: &[&str]) -> Cell {
+    let mut cmd = env.command(env!("CARGO"), dir);
+    cmd.args(args);
+    cell(check, dir, limit, vec![cmd])
+}
+
+fn make(env: &Env, check: &'static str, dir: &Path, limit: Duration, goals: &[&str]) -> Cell {
+    let commands = goals
+        .iter()
+        .map(|goal| {
+            let mut cmd = env.command("make", dir);
+            cmd.arg(goal);
+            cmd
+        })
+        .collect();
+    cell(check, dir, limit, commands)
+}
 
 /// The template ships the all-strategies lock. In a subset Cargo drops the packages nobody
 /// uses (so `--locked` cannot be passed), but it must never pick a version the lock did not
@@ -91,115 +260,105 @@ fn lock_check(project: &Path) -> Cell {
     }
 }
 
-struct Cell {
-    check: &'static str,
-    ok: bool,
-    seconds: f64,
-}
-
-fn generate(dir: &Path, strategies: &str, iac: &str) -> PathBuf {
-    let answers = PartialAnswers {
-        name: Some(format!("m-{}-{iac}", strategies.replace(',', "-"))),
-        strategies: Some(
-            strategies
-                .split(',')
-                .map(|s| <Strategy as clap::ValueEnum>::from_str(s, false).expect("strategy"))
-                .collect(),
-        ),
-        iac: Some(<Iac as clap::ValueEnum>::from_str(iac, false).expect("iac")),
-        ..PartialAnswers::defaults()
+/// Generates project `name` into `dir/name`, afresh: whatever an earlier run left there goes.
+///
+/// Every file is new, so its time is later than anything in the shared target folder. That is
+/// what makes the sharing correct: Cargo hashes a workspace crate by its path relative to the
+/// workspace, so the same crate of two projects shares one artifact, and it tells the one
+/// project's sources from the other's only by their times (`local` even compiles its
+/// project's path in). Generate a project right before its checks, never ahead.
+fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
+    let root = dir.join(name);
+    if root.exists() {
+        std::fs::remove_dir_all(&root).expect("removes the last run's project");
     }
-    .resolve(genai_scaffold::catalog::REVIEWED)
-    .expect("valid answers");
-    let path = dir.join(answers.name.as_str());
-    let files = genai_scaffold::render(&answers).expect("renders");
-    genai_scaffold::write::write_project(&path, &files, false).expect("writes");
-    path
+    let files = genai_scaffold::render(&common::answers(strategies, iac, name)).expect("renders");
+    genai_scaffold::write::write_project(&root, &files, false).expect("writes");
+    root
 }
 
-fn run(project: &Path, target: &Path, check: &Check) -> Cell {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO"))
-        .args(check.args)
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_TERM_COLOR", "never")
+/// FNV-1a: a stable hash for cache keys (std's hasher may change between Rust releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Gives `dir` (a folder with a package-lock.json) its node_modules as `npm ci` would, from one
+/// install per lock file and Node version kept under the matrix's cache, hard-linked in. The
+/// project's Makefile runs `npm ci` when node_modules/.package-lock.json is older than the
+/// lock, so that file is a fresh copy, not a link.
+fn node_modules(env: &Env, dir: &Path) -> Result<(), String> {
+    // The code and infrastructure checks run side by side: one install at a time.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = std::fs::read(dir.join("package-lock.json")).map_err(|e| e.to_string())?;
+    let node = Command::new("node")
+        .arg("--version")
         .output()
-        .expect("cargo runs");
-    let ok = out.status.success();
-    if !ok {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        eprintln!(
-            "--- {} failed in {}:\n{stdout}\n{stderr}",
-            check.name,
-            project.display()
-        );
-    }
-    Cell {
-        check: check.name,
-        ok,
-        seconds: start.elapsed().as_secs_f64(),
-    }
-}
-
-/// The virtualenv with the infrastructure tools (cfn-lint, checkov, SAM CLI, moto).
-fn infra_venv() -> PathBuf {
-    std::env::var_os("MATRIX_INFRA_VENV")
-        .map(PathBuf::from)
-        .expect("MATRIX_INFRA_VENV names the tools' virtualenv (make matrix sets it)")
-}
-
-/// A `make` target of the generated project (or of a folder in it), as a user runs it.
-fn make(dir: &Path, target: &Path, name: &'static str, targets: &[&str]) -> Cell {
-    let start = Instant::now();
-    let mut ok = true;
-    let venv = infra_venv();
-    let path = std::env::join_paths(std::iter::once(venv.join("bin")).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .expect("PATH entries join");
-    for goal in targets {
-        let out = Command::new("make")
-            .arg(goal)
-            .current_dir(dir)
-            .env("CARGO_TARGET_DIR", target)
-            .env("CI", "true")
-            .env("INFRA_VENV", &venv)
-            .env("PATH", &path)
-            .output()
-            .expect("make runs");
-        if !out.status.success() {
-            eprintln!(
-                "--- make {goal} failed in {}:\n{}\n{}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            ok = false;
-            break;
+        .map_err(|e| format!("node: {e}"))?
+        .stdout;
+    let key = format!("{:016x}", fnv1a(&[lock, node].concat()));
+    let shared = env.cache.join("node_modules").join(&key);
+    if !shared.join("node_modules/.package-lock.json").exists() {
+        let staging = env
+            .cache
+            .join("node_modules")
+            .join(format!("{key}.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| e.to_string())?;
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(dir.join(file), staging.join(file)).map_err(|e| e.to_string())?;
         }
+        let mut ci = env.command("npm", &staging);
+        ci.args(["ci", "--no-audit", "--no-fund"]);
+        run_limited(&mut ci, 10 * MINUTE)?;
+        let _ = std::fs::remove_dir_all(&shared);
+        std::fs::rename(&staging, &shared).map_err(|e| e.to_string())?;
+    }
+    let target = dir.join("node_modules");
+    let _ = std::fs::remove_dir_all(&target);
+    let mut link = Command::new("cp");
+    link.arg("-al")
+        .arg(shared.join("node_modules"))
+        .arg(&target);
+    run_limited(&mut link, 5 * MINUTE)?;
+    let marker = target.join(".package-lock.json");
+    std::fs::remove_file(&marker).map_err(|e| e.to_string())?;
+    std::fs::copy(shared.join("node_modules/.package-lock.json"), &marker)
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A cell for installing node_modules in each of `dirs` that has a lock, red when that fails.
+fn install_node_modules(env: &Env, check: &'static str, dirs: &[PathBuf]) -> Cell {
+    let start = Instant::now();
+    let result = dirs
+        .iter()
+        .filter(|dir| dir.join("package-lock.json").exists())
+        .try_for_each(|dir| node_modules(env, dir).map_err(|why| (dir, why)));
+    if let Err((dir, why)) = &result {
+        eprintln!("--- npm install for {}: {why}", dir.display());
     }
     Cell {
-        check: name,
-        ok,
+        check,
+        ok: result.is_ok(),
         seconds: start.elapsed().as_secs_f64(),
     }
 }
 
 /// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
 /// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
-fn dev_check(project: &Path, target: &Path) -> Cell {
+fn dev_check(env: &Env, project: &Path) -> Cell {
     use std::io::{BufRead, BufReader};
-    use std::os::unix::process::CommandExt;
     let start = Instant::now();
-    let mut make = Command::new("make")
+    let mut make = env
+        .command("make", project)
         .args(["dev", "PORT=0"])
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
         .process_group(0)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("make runs");
     let stdout = make.stdout.take().expect("stdout");
@@ -220,9 +379,8 @@ fn dev_check(project: &Path, target: &Path) -> Cell {
             .unwrap_or_default()
     };
     let body = r#"{"prompt":"matrix [tokens=5]"}"#;
-    let answered = rx
-        .recv_timeout(std::time::Duration::from_secs(600))
-        .map(|url| {
+    let answered = match rx.recv_timeout(10 * MINUTE) {
+        Ok(url) => {
             let sse = curl(&["-N", "-X", "POST", &format!("{url}/sse"), "-d", body]);
             let rest = curl(&["-X", "POST", &format!("{url}/api/generate"), "-d", body]);
             let ok = sse.contains("event: complete") && rest.contains("\"completionTokens\":5");
@@ -230,16 +388,20 @@ fn dev_check(project: &Path, target: &Path) -> Cell {
                 eprintln!("--- make dev answered:\n{sse}\n{rest}");
             }
             ok
-        })
-        .unwrap_or(false);
+        }
+        Err(_) => {
+            eprintln!("--- make dev printed no `ready:` line within 10 minutes");
+            false
+        }
+    };
     let group = format!("-{}", make.id());
     let _ = Command::new("kill").args(["-INT", "--", &group]).status();
     let _ = make.wait();
     // Nothing of the group may outlive Ctrl-C.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(500));
     let left = Command::new("kill")
         .args(["-0", "--", &group])
-        .stderr(std::process::Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if left {
@@ -253,102 +415,345 @@ fn dev_check(project: &Path, target: &Path) -> Cell {
     }
 }
 
-fn main() {
-    let target = std::env::var_os("MATRIX_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join("target/matrix"));
-    let scratch = tempfile::tempdir().expect("scratch folder");
-    let started = Instant::now();
-    let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
-    for (strategies, iac) in common::combinations() {
-        let project = generate(scratch.path(), &strategies, iac);
-        let mut cells: Vec<Cell> = CHECKS.iter().map(|c| run(&project, &target, c)).collect();
-        cells.push(make(&project, &target, "web", &["web", "web-test"]));
-        if strategies == "websocket,sse,rest" && iac == "cdk" {
-            cells.push(run(&project, &target, &RELEASE));
-            cells.push(dev_check(&project, &target));
-        }
-        // The browser run: every strategy side by side, and one alone (no winners, one panel);
-        // deploy-frontend in the same two, once per IaC flavor.
-        let sampled = (strategies == "websocket,sse,rest" && iac == "cdk")
-            || (strategies == "websocket" && iac == "sam");
-        if sampled {
-            cells.push(make(&project, &target, "e2e", &["e2e"]));
-        }
-        let infra = project.join("infra").join(iac);
-        cells.push(make(&infra, &target, "synth", &["check-synth"]));
-        cells.push(make(&infra, &target, "cfn-lint", &["check-cfn-lint"]));
-        cells.push(make(&infra, &target, "checkov", &["check-checkov"]));
-        if sampled {
-            cells.push(make(
-                &project,
-                &target,
-                "deploy-fe",
-                &["infra-test-frontend"],
-            ));
-        }
-        cells.push(lock_check(&project));
-        let label = format!("{strategies} / {iac}");
-        let line: Vec<String> = cells
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {} {:.1}s",
-                    c.check,
-                    if c.ok { "ok" } else { "FAILED" },
-                    c.seconds
-                )
-            })
-            .collect();
-        eprintln!("{label:<28} {}", line.join("  "));
-        rows.push((label, cells));
-    }
-
-    const COLUMNS: [&str; 12] = [
-        "fmt",
-        "clippy",
-        "test",
-        "web",
-        "release",
-        "dev",
-        "e2e",
-        "synth",
-        "cfn-lint",
-        "checkov",
-        "deploy-fe",
-        "lock",
+/// The Rust and web checks of one strategy subset, in its CDK project.
+fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
+    let count = strategies.split(',').count();
+    let full = count == 1 || count == common::STRATEGIES.len();
+    let web = project.join("client/web");
+    let mut cells = vec![
+        cargo(env, "fmt", project, MINUTE, &["fmt", "--all", "--check"]),
+        cargo(
+            env,
+            "clippy",
+            project,
+            30 * MINUTE,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
     ];
-    print!("\n{:<28}", "combination");
-    for column in COLUMNS {
+    if full {
+        cells.push(cargo(
+            env,
+            "test",
+            project,
+            30 * MINUTE,
+            &["test", "--workspace"],
+        ));
+    } else {
+        // The whole workspace, as `clippy` and `test` select it: with `-p local` Cargo
+        // unifies features over fewer packages and compiles the dependencies again.
+        let mut discovery = env.command(env!("CARGO"), project);
+        discovery.args([
+            "test",
+            "--workspace",
+            "--test",
+            "stack",
+            "--",
+            "--exact",
+            "every_strategy_answers_external_clients_per_the_protocol",
+        ]);
+        cells.push(cell_expecting(
+            "discovery",
+            project,
+            20 * MINUTE,
+            vec![discovery],
+            Some("test result: ok. 1 passed"),
+        ));
+    }
+    cells.push(lock_check(project));
+    cells.push(install_node_modules(env, "npm", &[web.clone()]));
+    cells.push(make(env, "web", project, 10 * MINUTE, &["web"]));
+    if full {
+        cells.push(make(env, "web-test", project, 15 * MINUTE, &["web-test"]));
+    } else {
+        let mut lint = env.command("npm", &web);
+        lint.args(["run", "lint"]);
+        cells.push(cell("web-lint", project, 10 * MINUTE, vec![lint]));
+    }
+    if count == common::STRATEGIES.len() {
+        cells.push(cargo(
+            env,
+            "release",
+            project,
+            30 * MINUTE,
+            &["build", "--workspace", "--release"],
+        ));
+        cells.push(dev_check(env, project));
+    }
+    // The browser run: every strategy side by side, and one alone (no winners, one panel);
+    // deploy-frontend in the same two.
+    if count == common::STRATEGIES.len() || strategies == "websocket" {
+        cells.push(make(env, "e2e", project, 15 * MINUTE, &["e2e"]));
+        cells.push(make(
+            env,
+            "deploy-fe",
+            project,
+            10 * MINUTE,
+            &["infra-test-frontend"],
+        ));
+    }
+    cells
+}
+
+/// The infrastructure checks of one project.
+fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
+    let infra = project.join("infra").join(iac);
+    let mut cells = Vec::new();
+    if infra.join("package-lock.json").exists() {
+        cells.push(install_node_modules(env, "npm", &[infra.clone()]));
+    }
+    cells.push(make(env, "synth", &infra, 15 * MINUTE, &["check-synth"]));
+    cells.push(make(
+        env,
+        "cfn-lint",
+        &infra,
+        5 * MINUTE,
+        &["check-cfn-lint"],
+    ));
+    cells.push(make(env, "checkov", &infra, 5 * MINUTE, &["check-checkov"]));
+    cells
+}
+
+/// The deploy rehearsal: the README's deploy commands, each as a user types it (`make
+/// bootstrap`, `make deploy-all`, `make outputs`, then `destroy-cdn`, `destroy-services` and
+/// `destroy-all`, which is `destroy`), through the real Makefile
+/// with its parallel jobs, the real CDK or SAM CLI and `infra/frontend.py`, against moto's
+/// server patched where it lacks what the stacks use (tests/standin). Only the Lambda zips are
+/// stand-ins (`LAMBDA_BUILD`): the cross build is the release cell's business. Afterwards
+/// nothing of the stage may be left.
+fn rehearse(env: &Env, project: &Path) -> Cell {
+    use std::io::{BufRead, BufReader};
+    let start = Instant::now();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let standin_path = common::repo().join("tests/standin");
+    let mut standin = env
+        .command(&env.venv.join("bin/python").display().to_string(), project)
+        .args(["-m", "genai_standin.server", "--port", &port.to_string()])
+        .env("PYTHONPATH", &standin_path)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the stand-in starts");
+    let stdout = standin.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("ready: ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let ok = match rx.recv_timeout(2 * MINUTE) {
+        Err(_) => {
+            eprintln!("--- rehearse: the stand-in printed no `ready:` line within 2 minutes");
+            false
+        }
+        Ok(url) => {
+            let project_name = project.file_name().unwrap().to_string_lossy().into_owned();
+            // Every removal target, each on what the one before left: destroy-all (= destroy)
+            // then finds stacks already gone, as a second destroy would.
+            let commands = [
+                &["bootstrap"][..],
+                &["deploy-all"],
+                &["outputs"],
+                &["destroy-cdn", "CONFIRM=yes"],
+                &["destroy-services", "CONFIRM=yes"],
+                &["destroy-all", "CONFIRM=yes"],
+            ]
+            .into_iter()
+            .map(|args| {
+                let mut cmd = env.command("make", project);
+                cmd.args(args)
+                    .env("AWS_ENDPOINT_URL", &url)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_REGION", "us-east-1")
+                    .env("AWS_DEFAULT_REGION", "us-east-1")
+                    .env_remove("AWS_PROFILE")
+                    .env("PYTHONPATH", &standin_path)
+                    .env(
+                        "LAMBDA_BUILD",
+                        "python3 -m genai_standin.zips $(LAMBDA_DIR) $(SERVICES)",
+                    );
+                cmd
+            })
+            .chain(std::iter::once({
+                let mut cmd = env.command("python3", project);
+                cmd.args(["-m", "genai_standin.stacks", &project_name, "dev"])
+                    .env("AWS_ENDPOINT_URL", &url)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_DEFAULT_REGION", "us-east-1")
+                    .env("PYTHONPATH", &standin_path);
+                cmd
+            }))
+            .collect();
+            cell("rehearse", project, 15 * MINUTE, commands).ok
+        }
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{}", standin.id())])
+        .status();
+    let _ = standin.wait();
+    Cell {
+        check: "rehearse",
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Prints one table: a row per label, a column per check, a total per check.
+fn table(title: &str, columns: &[&str], rows: &[(String, Vec<Cell>)]) {
+    println!("\n{title}");
+    print!("{:<28}", "");
+    for column in columns {
         print!(" {column:>9}");
     }
     println!();
-    for (label, cells) in &rows {
-        let cell = |name: &str| {
-            cells
-                .iter()
-                .find(|c| c.check == name)
-                .map_or("-".to_string(), |c| {
+    let mut totals = vec![0.0; columns.len()];
+    for (label, cells) in rows {
+        print!("{label:<28}");
+        for (i, column) in columns.iter().enumerate() {
+            let text = match cells.iter().find(|c| c.check == *column) {
+                None => "-".to_string(),
+                Some(c) => {
+                    totals[i] += c.seconds;
                     if c.ok {
                         format!("{:.1}s", c.seconds)
                     } else {
                         format!("RED {:.0}s", c.seconds)
                     }
-                })
-        };
-        print!("{label:<28}");
-        for column in COLUMNS {
-            print!(" {:>9}", cell(column));
+                }
+            };
+            print!(" {text:>9}");
         }
         println!();
     }
-    let failed = rows
-        .iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.ok))
-        .count();
+    print!("{:<28}", "total");
+    for total in totals {
+        print!(" {:>9}", format!("{total:.0}s"));
+    }
+    println!();
+}
+
+fn main() {
+    let env = Env::new();
+    // In the cache's file system, so node_modules can be hard-linked; emptied first, so a
+    // failed run's projects stay for a look until the next one.
+    let projects = env.cache.join("projects");
+    if projects.exists() {
+        std::fs::remove_dir_all(&projects).expect("removes the last run's projects");
+    }
+    std::fs::create_dir_all(&projects).expect("projects folder");
+    let only: Option<Vec<String>> = std::env::var("MATRIX_ONLY")
+        .ok()
+        .map(|s| s.split_whitespace().map(String::from).collect());
+    let subsets: Vec<String> = common::subsets()
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.contains(s)))
+        .collect();
+    let started = Instant::now();
+    let name = |prefix: &str, strategies: &str, iac: &str| {
+        format!("{prefix}-{}-{iac}", strategies.replace(',', "-"))
+    };
+    // The code checks use both cores when they compile; the infrastructure checks mostly one
+    // (node, Python) or none (waiting on the stand-in): they run side by side, each in
+    // projects of its own.
+    let (code_rows, infra_rows) = std::thread::scope(|scope| {
+        let infra = scope.spawn(|| {
+            let mut rows = Vec::new();
+            for strategies in &subsets {
+                for iac in common::FLAVORS {
+                    let project = generate(&projects, &name("i", strategies, iac), strategies, iac);
+                    let mut cells = infra_checks(&env, &project, iac);
+                    if strategies.split(',').count() == common::STRATEGIES.len() {
+                        let project =
+                            generate(&projects, &name("r", strategies, iac), strategies, iac);
+                        let dirs = [project.join("client/web"), project.join("infra").join(iac)];
+                        cells.push(install_node_modules(&env, "npm-copy", &dirs));
+                        cells.push(rehearse(&env, &project));
+                    }
+                    let label = format!("{strategies} / {iac}");
+                    report(&label, &cells);
+                    rows.push((label, cells));
+                }
+            }
+            rows
+        });
+        // In the first flavor's project: the second's differs only in what these do not read.
+        let code: Vec<_> = subsets
+            .iter()
+            .map(|strategies| {
+                let iac = common::FLAVORS[0];
+                let project = generate(&projects, &name("c", strategies, iac), strategies, iac);
+                let cells = code_checks(&env, &project, strategies);
+                report(strategies, &cells);
+                (strategies.clone(), cells)
+            })
+            .collect();
+        (code, infra.join().expect("the infrastructure checks ran"))
+    });
+    table(
+        "Rust and web, once per strategy subset (seconds)",
+        &[
+            "fmt",
+            "clippy",
+            "test",
+            "discovery",
+            "lock",
+            "npm",
+            "web",
+            "web-test",
+            "web-lint",
+            "release",
+            "dev",
+            "e2e",
+            "deploy-fe",
+        ],
+        &code_rows,
+    );
+    table(
+        "Infrastructure, per subset and flavor (seconds)",
+        &[
+            "npm", "synth", "cfn-lint", "checkov", "npm-copy", "rehearse",
+        ],
+        &infra_rows,
+    );
+    let cells = code_rows.iter().chain(&infra_rows).flat_map(|(_, c)| c);
+    let (passed, failed) = cells.fold(
+        (0, 0),
+        |(p, f), c| if c.ok { (p + 1, f) } else { (p, f + 1) },
+    );
     println!("\nmatrix took {:.0}s", started.elapsed().as_secs_f64());
-    println!("matrix: {} passed, {failed} failed", rows.len() - failed);
+    println!("matrix: {passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);
     }
+}
+
+/// One progress line per project, as its checks finish.
+fn report(label: &str, cells: &[Cell]) {
+    let line: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {:.1}s",
+                c.check,
+                if c.ok { "ok" } else { "FAILED" },
+                c.seconds
+            )
+        })
+        .collect();
+    eprintln!("{label:<28} {}", line.join("  "));
 }

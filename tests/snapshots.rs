@@ -3,24 +3,10 @@
 
 mod common;
 
-use genai_scaffold::answers::{Iac, PartialAnswers, Strategy};
 use genai_scaffold::template::RenderedFile;
 
 fn render(strategies: &str, iac: &str) -> Vec<RenderedFile> {
-    let strategies = strategies
-        .split(',')
-        .map(|s| <Strategy as clap::ValueEnum>::from_str(s, false).unwrap())
-        .collect();
-    let iac = <Iac as clap::ValueEnum>::from_str(iac, false).unwrap();
-    let answers = PartialAnswers {
-        name: Some("snap-app".into()),
-        strategies: Some(strategies),
-        iac: Some(iac),
-        ..PartialAnswers::defaults()
-    }
-    .resolve(genai_scaffold::catalog::REVIEWED)
-    .unwrap();
-    genai_scaffold::render(&answers).unwrap()
+    genai_scaffold::render(&common::answers(strategies, iac, "snap-app")).unwrap()
 }
 
 #[test]
@@ -56,5 +42,56 @@ fn full_contents_of_the_all_strategies_projects() {
             all.push_str(&String::from_utf8_lossy(&f.contents));
         }
         insta::assert_snapshot!(format!("contents-all-{iac}"), all);
+    }
+}
+
+/// The matrix (tests/matrix.rs) runs the Rust and web checks once per strategy subset, in the
+/// CDK project, and only the infrastructure checks in both flavors. That is sound because the
+/// flavors' projects are the same but for `infra/<iac>`, the record of the answers, the README
+/// and the Makefile's `IAC :=` line, none of which those checks read.
+#[test]
+fn the_two_flavors_differ_only_in_their_infrastructure() {
+    use std::collections::BTreeMap;
+    for strategies in common::subsets() {
+        let tree = |iac| -> BTreeMap<String, (Vec<u8>, bool)> {
+            render(&strategies, iac)
+                .into_iter()
+                .map(|f| (f.path.display().to_string(), (f.contents, f.executable)))
+                .collect()
+        };
+        let (cdk, sam) = (tree("cdk"), tree("sam"));
+        let differing: Vec<&String> = cdk
+            .keys()
+            .chain(sam.keys())
+            .filter(|path| cdk.get(*path) != sam.get(*path))
+            .filter(|path| {
+                let infra = path.starts_with("infra/cdk/") || path.starts_with("infra/sam/");
+                let read_by_neither =
+                    ["README.md", ".genai-scaffold.toml", "Makefile"].contains(&path.as_str());
+                !infra && !read_by_neither
+            })
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{strategies}: the CDK and SAM projects also differ in {differing:?}, so the matrix must \
+             run the Rust and web checks in both flavors"
+        );
+        let lines = |tree: &BTreeMap<String, (Vec<u8>, bool)>| -> Vec<String> {
+            String::from_utf8_lossy(&tree["Makefile"].0)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        let changed: Vec<(String, String)> = lines(&cdk)
+            .into_iter()
+            .zip(lines(&sam))
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(
+            changed,
+            [("IAC := cdk".to_string(), "IAC := sam".to_string())],
+            "{strategies}: the Makefiles differ in more than the IaC flavor"
+        );
+        assert_eq!(lines(&cdk).len(), lines(&sam).len());
     }
 }

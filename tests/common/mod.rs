@@ -54,19 +54,54 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The 14 combinations: every non-empty strategy subset with each IaC flavor, as
-/// (`websocket,sse`-style list, iac).
+/// The strategies, in the order subsets and combinations list them.
+pub const STRATEGIES: [&str; 3] = ["websocket", "sse", "rest"];
+
+/// Every non-empty strategy subset, as a `websocket,sse`-style list: all of them first (the
+/// project most checks run in), then the rest by bit mask.
+pub fn subsets() -> Vec<String> {
+    let all = (1u8 << STRATEGIES.len()) - 1;
+    std::iter::once(all)
+        .chain((1..all).filter(|mask| *mask != all))
+        .map(|mask| {
+            STRATEGIES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+/// The IaC flavors.
+pub const FLAVORS: [&str; 2] = ["cdk", "sam"];
+
+/// Every combination: each strategy subset with each IaC flavor, as (`websocket,sse`-style
+/// list, iac).
 pub fn combinations() -> Vec<(String, &'static str)> {
-    let strategies = ["websocket", "sse", "rest"];
-    let mut out = Vec::new();
-    for iac in ["cdk", "sam"] {
-        for mask in 1..8u8 {
-            let chosen: Vec<&str> = (0..3)
-                .filter(|i| mask & (1 << i) != 0)
-                .map(|i| strategies[i])
-                .collect();
-            out.push((chosen.join(","), iac));
-        }
+    FLAVORS
+        .iter()
+        .flat_map(|iac| subsets().into_iter().map(move |s| (s, *iac)))
+        .collect()
+}
+
+/// The resolved answers for a `websocket,sse`-style list, an IaC flavor and a project name;
+/// everything else as `--yes` gives it.
+pub fn answers(strategies: &str, iac: &str, name: &str) -> genai_scaffold::answers::Answers {
+    use genai_scaffold::answers::{Iac, PartialAnswers, Strategy};
+    PartialAnswers {
+        name: Some(name.into()),
+        strategies: Some(
+            strategies
+                .split(',')
+                .map(|s| <Strategy as clap::ValueEnum>::from_str(s, false).expect("strategy"))
+                .collect(),
+        ),
+        iac: Some(<Iac as clap::ValueEnum>::from_str(iac, false).expect("iac")),
+        ..PartialAnswers::defaults()
     }
-    out
+    .resolve(genai_scaffold::catalog::REVIEWED)
+    .expect("valid answers")
 }

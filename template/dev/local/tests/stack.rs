@@ -191,7 +191,11 @@ async fn http(url: &str, method: &str, path: &str, body: &str) -> (u16, String) 
     );
     socket.write_all(request.as_bytes()).await.expect("send");
     let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.expect("read");
+    // Every answer here is short: a stack that stops sending fails the test, not CI.
+    tokio::time::timeout(Duration::from_secs(60), socket.read_to_end(&mut response))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no end of the response within 60 s"))
+        .expect("read");
     let response = String::from_utf8(response).expect("utf-8");
     let (head, body) = response.split_once("\r\n\r\n").expect("head");
     let status = head
@@ -205,7 +209,13 @@ async fn http(url: &str, method: &str, path: &str, body: &str) -> (u16, String) 
 /// `curl`, as a user would run it.
 fn curl(args: &[&str]) -> String {
     let output = Command::new("curl")
-        .args(["--silent", "--show-error", "--no-buffer"])
+        .args([
+            "--silent",
+            "--show-error",
+            "--no-buffer",
+            "--max-time",
+            "60",
+        ])
         .args(args)
         .output()
         .expect("curl is installed");

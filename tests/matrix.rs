@@ -16,7 +16,9 @@
 //!     discovery test (config.json lists exactly the strategies present, absent ones 404).
 //!   - The all-strategies project also gets the release build, `make dev` asked with `curl` as
 //!     the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
-//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too.
+//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too. These run
+//!     in a copy of the project kept between runs, with a release target folder of its own
+//!     (`release_checks`), so a second run links nothing again.
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
@@ -52,6 +54,7 @@ struct Cell {
 }
 
 /// Where the matrix keeps its projects, its target folder and its shared npm installs.
+#[derive(Clone)]
 struct Env {
     target: PathBuf,
     cache: PathBuf,
@@ -277,6 +280,46 @@ fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
     root
 }
 
+/// Generates project `name` into `dir/name` for a target folder of its own: the tree ends up
+/// exactly as a fresh generation writes it (whatever generation would not write, build
+/// outputs included, is removed), but a file whose bytes did not change keeps its time, so
+/// that folder's fingerprints let the next run reuse what it built.
+fn generate_kept(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
+    use std::collections::HashSet;
+    use std::os::unix::fs::PermissionsExt;
+    let root = dir.join(name);
+    let files = genai_scaffold::render(&common::answers(strategies, iac, name)).expect("renders");
+    let wanted: HashSet<PathBuf> = files.iter().map(|f| root.join(&f.path)).collect();
+    let wanted_dirs: HashSet<&Path> = wanted.iter().flat_map(|p| p.ancestors()).collect();
+    fn prune(dir: &Path, wanted: &HashSet<PathBuf>, wanted_dirs: &HashSet<&Path>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.map(|e| e.expect("entry")) {
+            let path = entry.path();
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() && wanted_dirs.contains(path.as_path()) {
+                prune(&path, wanted, wanted_dirs);
+            } else if kind.is_dir() {
+                std::fs::remove_dir_all(&path).expect("removes a folder");
+            } else if !wanted.contains(&path) {
+                std::fs::remove_file(&path).expect("removes a file");
+            }
+        }
+    }
+    prune(&root, &wanted, &wanted_dirs);
+    for file in &files {
+        let path = root.join(&file.path);
+        if std::fs::read(&path).ok().as_deref() != Some(&file.contents[..]) {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+            std::fs::write(&path, &file.contents).expect("writes");
+        }
+        let mode = if file.executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("mode");
+    }
+    root
+}
+
 /// FNV-1a: a stable hash for cache keys (std's hasher may change between Rust releases).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
@@ -476,28 +519,49 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
         lint.args(["run", "lint"]);
         cells.push(cell("web-lint", project, 10 * MINUTE, vec![lint]));
     }
-    if count == common::STRATEGIES.len() {
+    cells
+}
+
+/// The release build and what runs on it, in the projects that have them: the
+/// all-strategies one (release, `make dev` asked with `curl`, Playwright, deploy-frontend) and
+/// a one-strategy one (Playwright alone: no winners, one panel; deploy-frontend).
+///
+/// Each such project has a release target folder of its own and is kept between runs by
+/// [`generate_kept`]: the release profile's fat LTO links every service again whenever a
+/// workspace crate changes, and sharing one folder across projects would make that every
+/// run (see [`generate`]).
+fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
+    let iac = common::FLAVORS[0];
+    let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
+    let kept = env.cache.join("kept");
+    let project = generate_kept(&kept, &name, strategies, iac);
+    let env = Env {
+        target: kept.join(format!("{name}.target")),
+        ..env.clone()
+    };
+    let mut cells = vec![install_node_modules(
+        &env,
+        "npm-e2e",
+        &[project.join("client/web")],
+    )];
+    if strategies.split(',').count() == common::STRATEGIES.len() {
         cells.push(cargo(
-            env,
+            &env,
             "release",
-            project,
+            &project,
             30 * MINUTE,
             &["build", "--workspace", "--release"],
         ));
-        cells.push(dev_check(env, project));
+        cells.push(dev_check(&env, &project));
     }
-    // The browser run: every strategy side by side, and one alone (no winners, one panel);
-    // deploy-frontend in the same two.
-    if count == common::STRATEGIES.len() || strategies == "websocket" {
-        cells.push(make(env, "e2e", project, 15 * MINUTE, &["e2e"]));
-        cells.push(make(
-            env,
-            "deploy-fe",
-            project,
-            10 * MINUTE,
-            &["infra-test-frontend"],
-        ));
-    }
+    cells.push(make(&env, "e2e", &project, 15 * MINUTE, &["e2e"]));
+    cells.push(make(
+        &env,
+        "deploy-fe",
+        &project,
+        10 * MINUTE,
+        &["infra-test-frontend"],
+    ));
     cells
 }
 
@@ -697,7 +761,12 @@ fn main() {
             .map(|strategies| {
                 let iac = common::FLAVORS[0];
                 let project = generate(&projects, &name("c", strategies, iac), strategies, iac);
-                let cells = code_checks(&env, &project, strategies);
+                let mut cells = code_checks(&env, &project, strategies);
+                if strategies.split(',').count() == common::STRATEGIES.len()
+                    || strategies == "websocket"
+                {
+                    cells.extend(release_checks(&env, strategies));
+                }
                 report(strategies, &cells);
                 (strategies.clone(), cells)
             })
@@ -716,6 +785,7 @@ fn main() {
             "web",
             "web-test",
             "web-lint",
+            "npm-e2e",
             "release",
             "dev",
             "e2e",

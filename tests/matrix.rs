@@ -390,21 +390,18 @@ fn install_node_modules(env: &Env, check: &'static str, dirs: &[PathBuf]) -> Cel
     }
 }
 
-/// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
-/// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
-fn dev_check(env: &Env, project: &Path) -> Cell {
+/// Starts `cmd` in a process group of its own (so it can be stopped with everything it
+/// starts) and hands over the URL of the first `ready: <url>` line it prints.
+fn start_until_ready(mut cmd: Command) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
-    let start = Instant::now();
-    let mut make = env
-        .command("make", project)
-        .args(["dev", "PORT=0"])
+    let mut child = cmd
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("make runs");
-    let stdout = make.stdout.take().expect("stdout");
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -413,6 +410,16 @@ fn dev_check(env: &Env, project: &Path) -> Cell {
             }
         }
     });
+    (child, rx)
+}
+
+/// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
+/// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
+fn dev_check(env: &Env, project: &Path) -> Cell {
+    let start = Instant::now();
+    let mut dev = env.command("make", project);
+    dev.args(["dev", "PORT=0"]);
+    let (mut make, rx) = start_until_ready(dev);
     let curl = |args: &[&str]| {
         Command::new("curl")
             .args(["--silent", "--max-time", "30"])
@@ -592,32 +599,17 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 /// stand-ins (`LAMBDA_BUILD`): the cross build is the release cell's business. Afterwards
 /// nothing of the stage may be left.
 fn rehearse(env: &Env, project: &Path) -> Cell {
-    use std::io::{BufRead, BufReader};
     let start = Instant::now();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let standin_path = common::repo().join("tests/standin");
-    let mut standin = env
-        .command(&env.venv.join("bin/python").display().to_string(), project)
+    let mut server = env.command(&env.venv.join("bin/python").display().to_string(), project);
+    server
         .args(["-m", "genai_standin.server", "--port", &port.to_string()])
-        .env("PYTHONPATH", &standin_path)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the stand-in starts");
-    let stdout = standin.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("ready: ") {
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
+        .env("PYTHONPATH", &standin_path);
+    let (mut standin, rx) = start_until_ready(server);
     let ok = match rx.recv_timeout(2 * MINUTE) {
         Err(_) => {
             eprintln!("--- rehearse: the stand-in printed no `ready:` line within 2 minutes");
@@ -625,6 +617,17 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
         }
         Ok(url) => {
             let project_name = project.file_name().unwrap().to_string_lossy().into_owned();
+            // The stand-in's endpoint and dummy credentials, never a profile of the machine's.
+            let aws = |mut cmd: Command| {
+                cmd.env("AWS_ENDPOINT_URL", &url)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_REGION", "us-east-1")
+                    .env("AWS_DEFAULT_REGION", "us-east-1")
+                    .env_remove("AWS_PROFILE")
+                    .env("PYTHONPATH", &standin_path);
+                cmd
+            };
             // Every removal target, each on what the one before left: destroy-all (= destroy)
             // then finds stacks already gone, as a second destroy would.
             let commands = [
@@ -637,29 +640,16 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
             ]
             .into_iter()
             .map(|args| {
-                let mut cmd = env.command("make", project);
-                cmd.args(args)
-                    .env("AWS_ENDPOINT_URL", &url)
-                    .env("AWS_ACCESS_KEY_ID", "testing")
-                    .env("AWS_SECRET_ACCESS_KEY", "testing")
-                    .env("AWS_REGION", "us-east-1")
-                    .env("AWS_DEFAULT_REGION", "us-east-1")
-                    .env_remove("AWS_PROFILE")
-                    .env("PYTHONPATH", &standin_path)
-                    .env(
-                        "LAMBDA_BUILD",
-                        "python3 -m genai_standin.zips $(LAMBDA_DIR) $(SERVICES)",
-                    );
+                let mut cmd = aws(env.command("make", project));
+                cmd.args(args).env(
+                    "LAMBDA_BUILD",
+                    "python3 -m genai_standin.zips $(LAMBDA_DIR) $(SERVICES)",
+                );
                 cmd
             })
             .chain(std::iter::once({
-                let mut cmd = env.command("python3", project);
-                cmd.args(["-m", "genai_standin.stacks", &project_name, "dev"])
-                    .env("AWS_ENDPOINT_URL", &url)
-                    .env("AWS_ACCESS_KEY_ID", "testing")
-                    .env("AWS_SECRET_ACCESS_KEY", "testing")
-                    .env("AWS_DEFAULT_REGION", "us-east-1")
-                    .env("PYTHONPATH", &standin_path);
+                let mut cmd = aws(env.command("python3", project));
+                cmd.args(["-m", "genai_standin.stacks", &project_name, "dev"]);
                 cmd
             }))
             .collect();

@@ -27,11 +27,17 @@ test: install-test-deps check matrix ## Install test tools, then run every test
 install-test-deps:
 	bash scripts/install-test-deps.sh
 
+# A hung test fails the run instead of stalling it; cargo test has by then named each test
+# running for over 60 s.
+CHECK_TIMEOUT ?= 20m
+
 check: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
 check: ## The generator's own lints and tests
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cargo test
+	timeout $(CHECK_TIMEOUT) cargo test || { status=$$?; [ $$status -ne 124 ] || \
+		echo "error: cargo test ran past $(CHECK_TIMEOUT); the tests it names above as running long are the ones to look at" >&2; \
+		exit $$status; }
 
 # The test profile, as `check` built it: the matrix only starts commands.
 matrix: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)

@@ -171,12 +171,14 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, s)| s.trim_start().starts_with('Z'))
-    })
+/// The process's start time (clock ticks after boot), while it runs: a pid together with its
+/// start time names one process, even on a busy machine that hands the pid on.
+fn started_at(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ... starttime is the 22nd field, the 20th after ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    (fields.first() != Some(&"Z")).then_some(())?;
+    fields.get(19)?.parse().ok()
 }
 
 /// A plain HTTP/1.0 exchange over a socket: the server closes at the end of the body, so a
@@ -639,7 +641,11 @@ async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model(
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_every_process_the_stack_started() {
     let mut stack = Stack::start(&[]);
-    let pids = stack.instance_pids();
+    let pids: Vec<(u32, Option<u64>)> = stack
+        .instance_pids()
+        .into_iter()
+        .map(|pid| (pid, started_at(pid)))
+        .collect();
     assert_eq!(
         pids.len(),
         services().len(),
@@ -653,7 +659,11 @@ async fn sigterm_stops_every_process_the_stack_started() {
         assert!(Instant::now() < deadline, "local did not exit on SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let left: Vec<u32> = pids.into_iter().filter(|&pid| alive(pid)).collect();
+    let left: Vec<u32> = pids
+        .into_iter()
+        .filter(|&(pid, started)| started_at(pid) == started)
+        .map(|(pid, _)| pid)
+        .collect();
     assert!(left.is_empty(), "processes left running: {left:?}");
 }
 

@@ -122,18 +122,24 @@ async fn main() {
             local::discover::Trigger::WebSocket => {}
         }
     }
+    // The handlers are in place before `ready:` is printed: a signal sent right after it must
+    // stop the instances too, not kill `local` by the default action and orphan them.
+    let stop = stop_signal();
     println!("ready: {url}");
     println!("Ctrl-C stops every process the stack started.");
-    wait_for_stop().await;
+    stop.await;
     stack.stop().await;
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_stop() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+/// Installs the Ctrl-C (SIGINT) and SIGTERM handlers now; the future ends on either signal.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     }
 }

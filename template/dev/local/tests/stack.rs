@@ -519,52 +519,60 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
             .as_u64()
             .expect("count");
         let pids_before: HashSet<u32> = stack.instance_pids().into_iter().collect();
-        let killer = {
-            let name = service.name.clone();
-            let local = stack.child.id();
-            move || {
-                // Wait until the model is streaming, then kill the busy instance of `name`.
-                std::thread::sleep(Duration::from_millis(600));
-                for pid in children(local) {
-                    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-                    if exe.file_name().is_some_and(|f| f == name.as_str()) {
-                        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                    }
+        let calls_before = stack.status().await["bedrock"]["calls"]
+            .as_u64()
+            .expect("calls");
+        // Kill the instance of this function once it is busy and the model is streaming to it
+        // (told by the status page, not by a sleep, so a loaded machine cannot reorder it).
+        let kill = async {
+            let name = service.name.as_str();
+            stack
+                .wait_for(&format!("{name} busy with a model call"), |s| {
+                    s["functions"][name]["busy"].as_u64() >= Some(1)
+                        && s["bedrock"]["calls"].as_u64() > Some(calls_before)
+                })
+                .await;
+            for pid in stack.instance_pids() {
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                if exe.file_name().is_some_and(|f| f == name) {
+                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
                 }
             }
         };
-        let kill = std::thread::spawn(killer);
         let body = json!({ "prompt": slow }).to_string();
         let started = Instant::now();
-        match service.trigger {
-            Trigger::FunctionUrlStreaming => {
-                let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
-                let events = sse_events(&text);
-                let last = events.last().expect("events");
-                assert_eq!(last.1, "error", "{text}");
-                assert_eq!(last.2["error"]["code"], "INTERNAL_ERROR");
+        let ask_doomed = async {
+            match service.trigger {
+                Trigger::FunctionUrlStreaming => {
+                    let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
+                    let events = sse_events(&text);
+                    let last = events.last().expect("events");
+                    assert_eq!(last.1, "error", "{text}");
+                    assert_eq!(last.2["error"]["code"], "INTERNAL_ERROR");
+                }
+                Trigger::Rest => {
+                    let (status, text) = http(&stack.url, "POST", &service.route, &body).await;
+                    assert_eq!(status, 500, "{text}");
+                    let answer: Value = serde_json::from_str(&text).expect("JSON");
+                    assert_eq!(answer["error"]["code"], "INTERNAL_ERROR");
+                }
+                Trigger::WebSocket => {
+                    let (mut socket, _) =
+                        tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+                            .await
+                            .expect("open");
+                    let frames = ws_generate(&mut socket, "doomed", slow).await;
+                    let last = frames.last().expect("frames");
+                    assert_eq!(last["type"], "error", "{frames:?}");
+                    assert_eq!(last["requestId"], "doomed");
+                    assert_eq!(last["payload"]["code"], "INTERNAL_ERROR");
+                }
             }
-            Trigger::Rest => {
-                let (status, text) = http(&stack.url, "POST", &service.route, &body).await;
-                assert_eq!(status, 500, "{text}");
-                let answer: Value = serde_json::from_str(&text).expect("JSON");
-                assert_eq!(answer["error"]["code"], "INTERNAL_ERROR");
-            }
-            Trigger::WebSocket => {
-                let (mut socket, _) =
-                    tokio_tungstenite::connect_async(stack.ws_url(&service.route))
-                        .await
-                        .expect("open");
-                let frames = ws_generate(&mut socket, "doomed", slow).await;
-                let last = frames.last().expect("frames");
-                assert_eq!(last["type"], "error", "{frames:?}");
-                assert_eq!(last["requestId"], "doomed");
-                assert_eq!(last["payload"]["code"], "INTERNAL_ERROR");
-            }
-        }
-        kill.join().expect("killer");
-        // Not a hang: the error comes as soon as the process is gone.
-        assert!(started.elapsed() < Duration::from_secs(10));
+        };
+        tokio::join!(kill, ask_doomed);
+        // Not a hang: the error comes when the process is gone, well before the 20 s the whole
+        // answer (400 tokens at 20 a second) would take.
+        assert!(started.elapsed() < Duration::from_secs(15));
         stack
             .wait_for("the killed instance is replaced", |s| {
                 s["functions"][&service.name]["replaced"].as_u64() > Some(before)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The web app's side of a deployed stage, for both IaC flavors.
 
-  deploy   write /config.json from SSM, upload client/web/dist, invalidate the CDN
+  deploy   write /config.json from SSM, upload client/web/dist, invalidate the CDN; the hashed
+           assets of earlier releases stay a while for pages opened before (RELEASE_RETENTION)
   empty    delete every object of the web app bucket (make destroy, before the CDN stack)
   outputs  print the app's URL and the strategies it serves
 
@@ -15,6 +16,7 @@ import mimetypes
 import os
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -25,6 +27,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # fetched again after a deploy.
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+# Vite's hashed output, loaded by the page that references it, lazily too (the race chart): the
+# only files kept across a deploy. The rest (index.html, config.json, public/) is replaced.
+ASSETS = "assets/"
+# A page loaded before a deploy still runs the old release, and imports that release's chunks
+# when it needs them, possibly hours later. So a deploy keeps the assets of every release that
+# was replaced less than RELEASE_RETENTION ago, which always includes the one it replaces. New
+# page loads get the new release within the invalidation's minute or two: browsers revalidate
+# index.html on every load (no-cache), CloudFront keeps it a second (CachingOptimized's minimum
+# TTL) and the deploy invalidates /*. What remains is how long a tab stays open: a week covers
+# one left open over a weekend or through a week of deploys, for a few hundred kB per release.
+# An older tab fails to load a chunk until reloaded.
+RELEASE_RETENTION = timedelta(days=7)
+# Each release's assets and when it went live, oldest first. CloudFront serves it like any file
+# (it holds asset names the served JS references anyway, and deploy times); `empty` removes it.
+RELEASES = ".releases.json"
 
 
 def fail(message):
@@ -75,13 +92,14 @@ def deploy(project, stage, region, session):
     bucket = deploy_params["cdn/bucket"]
     s3 = session.client("s3")
     uploaded = set()
-    for file in sorted(p for p in dist.rglob("*") if p.is_file()):
-        key = file.relative_to(dist).as_posix()
-        # config.json is written below; .vite/ holds the build manifest, not for browsers.
-        if key == "config.json" or key.startswith(".vite/"):
+    files = [(p.relative_to(dist).as_posix(), p) for p in dist.rglob("*") if p.is_file()]
+    # Assets first: an index.html is never live before the chunks it references.
+    for key, file in sorted(files, key=lambda entry: (not entry[0].startswith(ASSETS), entry[0])):
+        # config.json and the release record are written below; .vite/ holds the build manifest.
+        if key in ("config.json", RELEASES) or key.startswith(".vite/"):
             continue
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        cache = IMMUTABLE if key.startswith("assets/") else REVALIDATE
+        cache = IMMUTABLE if key.startswith(ASSETS) else REVALIDATE
         s3.upload_file(str(file), bucket, key, ExtraArgs={"ContentType": content_type, "CacheControl": cache})
         uploaded.add(key)
     s3.put_object(
@@ -92,16 +110,81 @@ def deploy(project, stage, region, session):
         CacheControl=REVALIDATE,
     )
     uploaded.add("config.json")
-    stale = [key for key in list_keys(s3, bucket) if key not in uploaded]
+
+    present = set(list_keys(s3, bucket))
+    new_assets = {key for key in uploaded if key.startswith(ASSETS)}
+    releases, kept_releases = record_release(
+        read_releases(s3, bucket), present, new_assets, datetime.now(timezone.utc)
+    )
+    s3.put_object(
+        Bucket=bucket,
+        Key=RELEASES,
+        Body=json.dumps({"releases": releases}, indent=1).encode(),
+        ContentType="application/json",
+        CacheControl=REVALIDATE,
+    )
+    keep = uploaded | {RELEASES} | {key for release in releases for key in release["assets"]}
+    stale = sorted(present - keep)
     delete_keys(s3, bucket, stale)
+    kept = ({key for release in releases[:-1] for key in release["assets"]} & present) - new_assets
+    removed_assets = sum(key.startswith(ASSETS) for key in stale)
     invalidation = session.client("cloudfront").create_invalidation(
         DistributionId=deploy_params["cdn/distribution-id"],
         InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": str(time.time_ns())},
     )
-    print(f"uploaded {len(uploaded)} files to s3://{bucket} ({len(stale)} stale removed)")
+    print(f"uploaded {len(uploaded)} files to s3://{bucket}")
+    print(
+        f"kept {len(kept)} assets of {kept_releases} earlier release(s) for pages opened before"
+        f" (replaced less than {RELEASE_RETENTION.days} days ago); removed {removed_assets} older assets"
+        f" and {len(stale) - removed_assets} other stale files"
+    )
     print(f"config.json: strategies {', '.join(document['strategies'])}; model {document['model']}")
     print(f"invalidation {invalidation['Invalidation']['Id']} started: the new version is live in a minute or two")
     print(f"open {deploy_params.get('cdn/url', '(cdn/url not published)')}")
+
+
+def read_releases(s3, bucket):
+    """The releases recorded by earlier deploys, oldest first; none if unreadable."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=RELEASES)["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return []
+        raise
+    try:
+        releases = json.loads(body)["releases"]
+        for release in releases:
+            deployed = datetime.fromisoformat(release["deployed"])
+            deployed = deployed if deployed.tzinfo else deployed.replace(tzinfo=timezone.utc)
+            release["deployed"] = deployed.isoformat(timespec="seconds")
+            release["assets"] = sorted(set(release["assets"]))
+        return releases
+    except (ValueError, KeyError, TypeError) as error:
+        print(f"warning: s3://{bucket}/{RELEASES} unreadable ({error!r}): starting it anew", file=sys.stderr)
+        return []
+
+
+def record_release(releases, present, new_assets, now):
+    """The releases to keep, the new one last, and how many earlier ones are among them.
+
+    Release i was replaced when release i + 1 went live; it is kept while that is less than
+    RELEASE_RETENTION ago, so the release this deploy replaces always is. Assets in the bucket
+    that no release records (a deploy from before this record, or one that failed before
+    writing it) count as part of the release being replaced.
+    """
+    releases = [dict(release) for release in releases]
+    recorded = {key for release in releases for key in release["assets"]}
+    unknown = {key for key in present if key.startswith(ASSETS)} - recorded - new_assets
+    if unknown and releases:
+        releases[-1]["assets"] = sorted(set(releases[-1]["assets"]) | unknown)
+    elif unknown:
+        releases.append({"deployed": now.isoformat(timespec="seconds"), "assets": sorted(unknown)})
+    releases.append({"deployed": now.isoformat(timespec="seconds"), "assets": sorted(new_assets)})
+    replaced = [datetime.fromisoformat(release["deployed"]) for release in releases[1:]]
+    kept = [
+        release for release, replaced_at in zip(releases, replaced) if now - replaced_at < RELEASE_RETENTION
+    ]
+    return kept + releases[-1:], len(kept)
 
 
 def list_keys(s3, bucket):

@@ -3,10 +3,13 @@ CloudFront invalidation, through the real Makefile, script and boto3 clients."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import unittest
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -23,7 +26,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-class DeployFrontend(unittest.TestCase):
+class FakeAws(unittest.TestCase):
+    """A moto server for the class, and what the stacks of a stage publish in it."""
+
     @classmethod
     def setUpClass(cls):
         port = free_port()
@@ -64,7 +69,8 @@ class DeployFrontend(unittest.TestCase):
         ssm, s3 = self.client("ssm"), self.client("s3")
         bucket = f"{PROJECT}-{stage}-web"
         s3.create_bucket(Bucket=bucket)
-        s3.put_object(Bucket=bucket, Key="assets/old-123.js", Body=b"stale")
+        s3.put_object(Bucket=bucket, Key="assets/old-123.js", Body=b"previous release")
+        s3.put_object(Bucket=bucket, Key="old-page.html", Body=b"stale")
         origin = {
             "Id": "s3",
             "DomainName": f"{bucket}.s3.amazonaws.com",
@@ -98,6 +104,8 @@ class DeployFrontend(unittest.TestCase):
             ssm.put_parameter(Name=f"/{PROJECT}/{stage}/{name}", Value=value, Type="String")
         return bucket, distribution["Id"]
 
+
+class DeployFrontend(FakeAws):
     def test_writes_config_uploads_the_app_and_invalidates(self):
         strategies = {"sse": "/sse", "websocket": "/ws"}
         bucket, distribution = self.deploy_stage("one", strategies)
@@ -118,7 +126,8 @@ class DeployFrontend(unittest.TestCase):
         assets = [k for k in keys if k.startswith("assets/") and k.endswith(".js")]
         self.assertTrue(assets, keys)
         self.assertIn("immutable", s3.head_object(Bucket=bucket, Key=assets[0])["CacheControl"])
-        self.assertNotIn("assets/old-123.js", keys, "files of the previous version are removed")
+        self.assertIn("assets/old-123.js", keys, "the previous version's assets stay for open pages")
+        self.assertNotIn("old-page.html", keys, "its other files are removed")
 
         invalidations = self.client("cloudfront").list_invalidations(DistributionId=distribution)
         self.assertEqual(invalidations["InvalidationList"]["Quantity"], 1)
@@ -140,6 +149,117 @@ class DeployFrontend(unittest.TestCase):
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.client("s3").list_objects_v2(Bucket=bucket)["KeyCount"], 0)
+
+
+class Releases(FakeAws):
+    """Redeploys keep the hashed assets that pages opened before still import, for a while.
+
+    frontend.py runs from a copy in a temporary project, so each release's dist is made up here
+    (no npm build)."""
+
+    def setUp(self):
+        temporary = tempfile.TemporaryDirectory()
+        self.addCleanup(temporary.cleanup)
+        self.project = Path(temporary.name)
+        (self.project / "infra").mkdir()
+        shutil.copy(ROOT / "infra" / "frontend.py", self.project / "infra" / "frontend.py")
+
+    def frontend(self, command, stage):
+        result = subprocess.run(
+            [sys.executable, "infra/frontend.py", command],
+            cwd=self.project,
+            env={**self.env, "PROJECT": PROJECT, "STAGE": stage},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result.stdout
+
+    def build(self, release):
+        """A dist as Vite makes it: the entry and a lazy chunk named by release, a shared style."""
+        dist = self.project / "client" / "web" / "dist"
+        shutil.rmtree(dist, ignore_errors=True)
+        (dist / "assets").mkdir(parents=True)
+        (dist / ".vite").mkdir()
+        files = {
+            "index.html": f'<script type="module" src="/assets/index-{release}.js"></script>',
+            f"assets/index-{release}.js": f'import("./RaceChart-{release}.js") // release {release}',
+            f"assets/RaceChart-{release}.js": f"chart of release {release}",
+            "assets/style-shared.css": "body {}",
+            ".vite/manifest.json": "{}",
+        }
+        for name, text in files.items():
+            (dist / name).write_text(text)
+        return [f"assets/index-{release}.js", f"assets/RaceChart-{release}.js"]
+
+    def deploy(self, stage, release):
+        chunks = self.build(release)
+        return chunks, self.frontend("deploy", stage)
+
+    def keys(self, bucket):
+        pages = self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+    def backdate(self, bucket, *days):
+        """Say the recorded releases, oldest first, went live that many days ago."""
+        s3 = self.client("s3")
+        record = json.loads(s3.get_object(Bucket=bucket, Key=".releases.json")["Body"].read())
+        self.assertEqual(len(record["releases"]), len(days), record)
+        now = datetime.now(timezone.utc)
+        for release, ago in zip(record["releases"], days):
+            release["deployed"] = (now - timedelta(days=ago)).isoformat()
+        s3.put_object(Bucket=bucket, Key=".releases.json", Body=json.dumps(record).encode())
+
+    def test_a_redeploy_keeps_the_assets_pages_opened_before_import(self):
+        bucket, _ = self.deploy_stage("releases", {"sse": "/sse"})
+        s3 = self.client("s3")
+        first, _ = self.deploy("releases", "1")
+        second, out = self.deploy("releases", "2")
+
+        keys = self.keys(bucket)
+        self.assertLessEqual({*first, *second, "assets/style-shared.css", "assets/old-123.js"}, keys)
+        self.assertNotIn(".vite/manifest.json", keys)
+        # A tab opened on release 1 imports its chart after release 2 went live.
+        chart = s3.get_object(Bucket=bucket, Key="assets/RaceChart-1.js")["Body"].read()
+        self.assertEqual(chart, b"chart of release 1")
+        index = s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+        self.assertIn("index-2.js", index, "index.html is replaced")
+        # Release 1's two chunks, and the asset found before any release was recorded.
+        self.assertIn("kept 3 assets of 2 earlier release(s)", out)
+
+        # Release 1 was replaced minutes ago: kept through the next deploy too.
+        third, _ = self.deploy("releases", "3")
+        self.assertLessEqual({*first, *second, *third}, self.keys(bucket))
+
+        # Say the releases before 3 were replaced 20 and 8 days ago, release 3 a day ago.
+        self.backdate(bucket, 30, 20, 8, 1)
+        fourth, out = self.deploy("releases", "4")
+        keys = self.keys(bucket)
+        self.assertTrue(keys.isdisjoint({*first, "assets/old-123.js"}), keys)
+        self.assertLessEqual({*second, *third, *fourth, "assets/style-shared.css"}, keys)
+        self.assertIn("removed 3 older assets", out)
+
+        # The release a deploy replaces stays however old it is.
+        self.backdate(bucket, 30, 30, 30)
+        fifth, out = self.deploy("releases", "5")
+        keys = self.keys(bucket)
+        self.assertTrue(keys.isdisjoint({*second, *third}), keys)
+        self.assertEqual(
+            keys,
+            {*fourth, *fifth, "assets/style-shared.css", "index.html", "config.json", ".releases.json"},
+        )
+        self.assertIn("kept 2 assets of 1 earlier release(s)", out)
+
+    def test_destroy_removes_every_release_and_their_record(self):
+        bucket, _ = self.deploy_stage("emptied", {"rest": "/api/generate"})
+        self.deploy("emptied", "1")
+        self.deploy("emptied", "2")
+        self.assertIn(".releases.json", self.keys(bucket))
+        self.assertIn("assets/RaceChart-1.js", self.keys(bucket))
+        out = self.frontend("empty", "emptied")
+        self.assertEqual(self.keys(bucket), set())
+        self.assertIn("emptied s3://", out)
 
 
 if __name__ == "__main__":

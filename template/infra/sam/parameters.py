@@ -25,21 +25,27 @@ def partition(region):
     return "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
-def model_arns(model_id, model_regions, region, account):
-    """What bedrock:InvokeModelWithResponseStream needs for model_id: an inference profile
-    needs the profile and the foundation model in each region it routes to (a global profile
-    also the region-less foundation-model ARN); a foundation model id its own ARN."""
+def bedrock_arns(model_id, region, account):
+    """(ModelArn, FoundationModelArn) for model_id, the resources of the two statements
+    granting bedrock:InvokeModelWithResponseStream, in the form of "Prerequisites for inference
+    profiles" in the Bedrock user guide
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+
+    ModelArn is what the function invokes: the inference profile, the foundation model, or
+    model_id itself when it is an ARN. For a profile, FoundationModelArn is its foundation
+    model in any region (`*`, which also matches the region-less ARN of global profiles), so
+    the grant survives AWS adding a destination region; the templates allow it only through
+    the profile (bedrock:InferenceProfileArn). "none" otherwise: no second statement."""
     p = partition(region)
     if model_id.startswith("arn:"):
-        return [model_id]
+        return model_id, "none"
     prefix, _, base = model_id.partition(".")
     if prefix not in PROFILE_PREFIXES:
-        return [f"arn:{p}:bedrock:{region}::foundation-model/{model_id}"]
-    arns = [f"arn:{p}:bedrock:{region}:{account}:inference-profile/{model_id}"]
-    arns += [f"arn:{p}:bedrock:{r}::foundation-model/{base}" for r in model_regions]
-    if prefix == "global":
-        arns.append(f"arn:{p}:bedrock:::foundation-model/{base}")
-    return arns
+        return f"arn:{p}:bedrock:{region}::foundation-model/{model_id}", "none"
+    return (
+        f"arn:{p}:bedrock:{region}:{account}:inference-profile/{model_id}",
+        f"arn:{p}:bedrock:*::foundation-model/{base}",
+    )
 
 
 def answers():
@@ -67,10 +73,11 @@ def parameters(stack, env, account=None, published=None):
             "SseFunctionArn": published.get("sse/function-arn", "none"),
             "RestDomain": published.get("rest/domain", "none"),
         }
-    account = account or caller_account(region)
+    model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))
     return {
         **common,
-        "ModelArns": ",".join(model_arns(model_id, a["model_regions"].split(","), region, account)),
+        "ModelArn": model_arn,
+        "FoundationModelArn": foundation_model_arn,
         "Arch": env.get("ARCH", a["arch"]),
         "ReservedConcurrency": env.get("RESERVED_CONCURRENCY", "10"),
     }

@@ -18,8 +18,6 @@ export interface Project {
   region: string;
   /** The Bedrock model or inference-profile id the services invoke. */
   modelId: string;
-  /** Regions Bedrock may serve that id from (the profile's destinations). */
-  modelRegions: string[];
   arch: 'arm64' | 'x86_64';
   /** Where `make build` put the zips: <dir>/<service>/bootstrap.zip. */
   lambdaDir: string;
@@ -41,7 +39,7 @@ export function readAnswers(file: string): Record<string, string> {
 /** The project as configured by the answers file and the environment the Makefile sets. */
 export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): Project {
   const answers = readAnswers(path.join(root, '.genai-scaffold.toml'));
-  for (const key of ['name', 'region', 'model_id', 'model_regions', 'arch']) {
+  for (const key of ['name', 'region', 'model_id', 'arch']) {
     if (!answers[key]) {
       throw new Error(`.genai-scaffold.toml has no ${key}; regenerate the project or add the line`);
     }
@@ -60,7 +58,6 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
     owner: env.OWNER || 'unknown',
     region: env.AWS_REGION ?? answers.region,
     modelId: env.MODEL_ID ?? answers.model_id,
-    modelRegions: answers.model_regions.split(','),
     arch: (env.ARCH ?? answers.arch) === 'x86_64' ? 'x86_64' : 'arm64',
     lambdaDir: path.resolve(root, env.LAMBDA_DIR ?? 'target/lambda'),
     reservedConcurrency: reserved,

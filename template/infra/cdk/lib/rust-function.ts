@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeCheckov } from './acknowledge.js';
+import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
 import { configPath, Project, resourceName } from './project.js';
 
 export interface RustFunctionProps {
@@ -23,22 +23,39 @@ export interface RustFunctionProps {
 
 /** Geography prefixes of cross-Region inference profile ids (`us.amazon.nova-micro-v1:0`). */
 const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\./;
+const INVOKE = ['bedrock:InvokeModelWithResponseStream'];
 
 /**
- * The ARNs `bedrock:InvokeModelWithResponseStream` needs for `modelId`: an inference profile
- * needs the profile and the foundation model in each region it routes to (a `global.` profile
- * also the region-less foundation-model ARN); a foundation model id needs its own ARN.
+ * What `bedrock:InvokeModelWithResponseStream` needs for the project's model id, in the form
+ * of "Prerequisites for inference profiles" in the Bedrock user guide
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+ * An inference profile needs the profile, and the foundation model in whichever region the
+ * profile sends the request to. That second grant names any region (`*`, which also matches
+ * the region-less ARN of `global.` profiles) so it survives AWS adding a destination region,
+ * and holds only for requests made through this profile (`bedrock:InferenceProfileArn`), so
+ * the foundation model cannot be called directly. A foundation model id, or an ARN, needs
+ * its own ARN.
  */
-export function modelArns(project: Project, partition: string, account: string): string[] {
+export function bedrockStatements(project: Project, partition: string, account: string): iam.PolicyStatement[] {
   const id = project.modelId;
-  if (id.startsWith('arn:')) return [id];
+  if (id.startsWith('arn:')) return [new iam.PolicyStatement({ actions: INVOKE, resources: [id] })];
   const profile = PROFILE_PREFIX.exec(id);
-  if (!profile) return [`arn:${partition}:bedrock:${project.region}::foundation-model/${id}`];
-  const base = id.slice(profile[0].length);
+  if (!profile) {
+    return [
+      new iam.PolicyStatement({
+        actions: INVOKE,
+        resources: [`arn:${partition}:bedrock:${project.region}::foundation-model/${id}`],
+      }),
+    ];
+  }
+  const profileArn = `arn:${partition}:bedrock:${project.region}:${account}:inference-profile/${id}`;
   return [
-    `arn:${partition}:bedrock:${project.region}:${account}:inference-profile/${id}`,
-    ...project.modelRegions.map((r) => `arn:${partition}:bedrock:${r}::foundation-model/${base}`),
-    ...(profile[1] === 'global' ? [`arn:${partition}:bedrock:::foundation-model/${base}`] : []),
+    new iam.PolicyStatement({ actions: INVOKE, resources: [profileArn] }),
+    new iam.PolicyStatement({
+      actions: INVOKE,
+      resources: [`arn:${partition}:bedrock:*::foundation-model/${id.slice(profile[0].length)}`],
+      conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+    }),
   ];
 }
 
@@ -67,12 +84,19 @@ export class RustFunction extends Construct {
       description: `${name}: Bedrock on the project's model, its SSM path, its log group`,
     });
     logGroup.grantWrite(role);
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['bedrock:InvokeModelWithResponseStream'],
-        resources: modelArns(project, stack.partition, stack.account),
-      }),
-    );
+    for (const statement of bedrockStatements(project, stack.partition, stack.account)) role.addToPolicy(statement);
+    // cdk-nag names a resource with its references as `<AWS::Partition>`: the same statements
+    // written that way name the wildcard resources to acknowledge.
+    for (const statement of bedrockStatements(project, '<AWS::Partition>', '<AWS::AccountId>')) {
+      for (const resource of statement.resources.filter((r) => r.includes('*'))) {
+        acknowledgeNag(role, [
+          {
+            id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
+            reason: "The profile's foundation model in any region it routes to, only through that profile (bedrock:InferenceProfileArn).",
+          },
+        ]);
+      }
+    }
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParametersByPath'],

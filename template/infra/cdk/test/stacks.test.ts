@@ -48,30 +48,66 @@ beforeAll(async () => {
   );
 });
 
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** The statements of every IAM policy, one list per policy. */
+function statements(): Statement[][] {
+  return resources('AWS::IAM::Policy').map((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actions = (statement: Statement) => ([] as string[]).concat(statement.Action);
+
 describe('least privilege', () => {
   const scoped = /^(bedrock|execute-api|ssm):/;
 
   it('grants no bedrock, execute-api or ssm action on Resource "*"', () => {
     let checked = 0;
-    for (const policy of resources('AWS::IAM::Policy')) {
-      const document = policy.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
-      for (const statement of document.Statement) {
-        const actions = ([] as string[]).concat(statement.Action);
-        if (!actions.some((a) => scoped.test(a))) continue;
-        checked += 1;
-        expect(([] as unknown[]).concat(statement.Resource), JSON.stringify(statement)).not.toContain('*');
-      }
+    for (const statement of statements().flat()) {
+      if (!actions(statement).some((a) => scoped.test(a))) continue;
+      checked += 1;
+      expect(([] as unknown[]).concat(statement.Resource), JSON.stringify(statement)).not.toContain('*');
     }
     // Every function has a Bedrock and an SSM statement.
     expect(checked).toBeGreaterThanOrEqual(2 * Object.values(SERVICES).filter(has).length);
   });
 
-  it("grants Bedrock on the model's profile and its destination regions only", () => {
-    const statements = JSON.stringify(resources('AWS::IAM::Policy'));
-    const base = project.modelId.replace(/^[a-z-]+\./, '');
-    if (project.modelId !== base) expect(statements).toContain(`inference-profile/${project.modelId}`);
-    for (const region of project.modelRegions) expect(statements).toContain(`bedrock:${region}::foundation-model/${base}`);
-    expect(statements).not.toMatch(/bedrock:\*/);
+  it("grants Bedrock on the model's profile, and on its foundation model through that profile only", () => {
+    const profile = /^(us|us-gov|eu|apac|jp|au|ca|global)\./.exec(project.modelId);
+    const base = project.modelId.slice(profile?.[0].length ?? 0);
+    const policies = statements()
+      .map((policy) => policy.filter((s) => actions(s).some((a) => a.startsWith('bedrock:'))))
+      .filter((bedrock) => bedrock.length > 0);
+    expect(policies).toHaveLength(Object.values(SERVICES).filter(has).length);
+    for (const bedrock of policies) {
+      for (const statement of bedrock) expect(statement.Action).toBe('bedrock:InvokeModelWithResponseStream');
+      const text = (s: Statement) => JSON.stringify(s.Resource);
+      if (project.modelId.startsWith('arn:')) {
+        expect(bedrock.map((s) => s.Resource)).toEqual([project.modelId]);
+        continue;
+      }
+      if (!profile) {
+        expect(bedrock).toHaveLength(1);
+        expect(text(bedrock[0])).toContain(`:bedrock:${project.region}::foundation-model/${base}`);
+        expect(bedrock[0].Condition).toBeUndefined();
+        continue;
+      }
+      // The profile itself, unconditionally; the foundation model in any region (a new
+      // destination region included) only when the request comes through that profile.
+      expect(bedrock).toHaveLength(2);
+      const invoked = bedrock.find((s) => text(s).includes(`:inference-profile/${project.modelId}`));
+      expect(invoked, JSON.stringify(bedrock)).toBeDefined();
+      expect(invoked!.Condition).toBeUndefined();
+      const foundation = bedrock.find((s) => text(s).includes(`:bedrock:*::foundation-model/${base}`));
+      expect(foundation, JSON.stringify(bedrock)).toBeDefined();
+      expect(foundation!.Condition).toEqual({ StringEquals: { 'bedrock:InferenceProfileArn': invoked!.Resource } });
+      for (const statement of bedrock.filter((s) => text(s).includes('foundation-model/'))) {
+        expect(statement.Condition, JSON.stringify(statement)).toEqual(foundation!.Condition);
+      }
+    }
   });
 
   it('caps concurrency and keeps logs two weeks for every function', () => {

@@ -23,7 +23,7 @@ def resources(template, kind):
 
 
 def resolve(value, conditions):
-    """Fn::If and AWS::NoValue resolved for the given condition values (enough for cdn.yaml)."""
+    """Fn::If and AWS::NoValue resolved for the given condition values."""
     if isinstance(value, dict):
         if "Fn::If" in value:
             name, then, otherwise = value["Fn::If"]
@@ -33,6 +33,24 @@ def resolve(value, conditions):
         items = [resolve(v, conditions) for v in value]
         return [v for v in items if v != {"Ref": "AWS::NoValue"}]
     return value
+
+
+def conditions(stack, template):
+    """The template's conditions for the parameters `make deploy` passes (each one is
+    !Not [!Equals [!Ref Parameter, value]])."""
+    params = transform.stack_parameters(stack)
+    values = {}
+    for name, condition in template.get("Conditions", {}).items():
+        ref, value = condition["Fn::Not"][0]["Fn::Equals"]
+        values[name] = params[ref["Ref"]] != str(value)
+    return values
+
+
+def statements(stack, template):
+    """The statements of the roles' inline policies, as deployed with those parameters."""
+    for role in resources(template, "AWS::IAM::Role"):
+        for policy in resolve(role["Properties"].get("Policies", []), conditions(stack, template)):
+            yield from policy["PolicyDocument"]["Statement"]
 
 
 class Templates(unittest.TestCase):
@@ -47,28 +65,49 @@ class Templates(unittest.TestCase):
     def test_no_bedrock_execute_api_or_ssm_action_on_resource_star(self):
         checked = 0
         for stack, template in self.templates.items():
-            for role in resources(template, "AWS::IAM::Role"):
-                for policy in role["Properties"].get("Policies", []):
-                    for statement in policy["PolicyDocument"]["Statement"]:
-                        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                        if not any(a.split(":")[0] in ("bedrock", "execute-api", "ssm") for a in actions):
-                            continue
-                        checked += 1
-                        resource = statement["Resource"]
-                        self.assertNotIn("*", resource if isinstance(resource, list) else [resource], f"{stack}: {statement}")
+            for statement in statements(stack, template):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if not any(a.split(":")[0] in ("bedrock", "execute-api", "ssm") for a in actions):
+                    continue
+                checked += 1
+                resource = statement["Resource"]
+                self.assertNotIn("*", resource if isinstance(resource, list) else [resource], f"{stack}: {statement}")
         self.assertGreaterEqual(checked, 2 * sum(map(has, SERVICES.values())))
 
-    def test_bedrock_is_granted_on_the_model_profile_and_destination_regions(self):
+    def test_bedrock_is_granted_on_the_model_and_its_foundation_model_through_the_profile_only(self):
         answers = transform.parameters.answers()
-        arns = transform.parameters.model_arns(answers["model_id"], answers["model_regions"].split(","), answers["region"], transform.ACCOUNT)
+        model_id, region = answers["model_id"], answers["region"]
+        p = transform.parameters.partition(region)
+        prefix, _, base = model_id.partition(".")
+        profile = not model_id.startswith("arn:") and prefix in transform.parameters.PROFILE_PREFIXES
+        if model_id.startswith("arn:"):
+            expected = {"ModelArn": model_id, "FoundationModelArn": "none"}
+        elif profile:
+            # Any region, so a destination region AWS adds is covered.
+            expected = {
+                "ModelArn": f"arn:{p}:bedrock:{region}:{transform.ACCOUNT}:inference-profile/{model_id}",
+                "FoundationModelArn": f"arn:{p}:bedrock:*::foundation-model/{base}",
+            }
+        else:
+            expected = {"ModelArn": f"arn:{p}:bedrock:{region}::foundation-model/{model_id}", "FoundationModelArn": "none"}
+        invoke = {"Effect": "Allow", "Action": "bedrock:InvokeModelWithResponseStream"}
+        profile = {"Ref": "ModelArn"}
+        through_profile = {"StringEquals": {"bedrock:InferenceProfileArn": profile}}
         for service in filter(has, SERVICES.values()):
-            self.assertEqual(transform.stack_parameters(service)["ModelArns"].split(","), arns)
-        prefix, _, rest = answers["model_id"].partition(".")
-        base = rest if prefix in transform.parameters.PROFILE_PREFIXES else answers["model_id"]
-        for region in answers["model_regions"].split(","):
-            self.assertTrue(any(f"bedrock:{region}::foundation-model/" in a for a in arns), region)
-        self.assertTrue(all("*" not in a for a in arns), arns)
-        self.assertTrue(all(a.endswith(base) or "inference-profile" in a for a in arns), arns)
+            params = transform.stack_parameters(service)
+            self.assertEqual({k: params[k] for k in expected}, expected, service)
+            bedrock = [s for s in statements(service, self.templates[service]) if "bedrock:" in json.dumps(s["Action"])]
+            # The model (or profile) itself; for a profile, its foundation model only when
+            # the request comes through that profile.
+            self.assertEqual(
+                bedrock,
+                [{**invoke, "Resource": {"Ref": "ModelArn"}}]
+                + ([{**invoke, "Resource": {"Ref": "FoundationModelArn"}, "Condition": through_profile}] if profile else []),
+                service,
+            )
+            for statement in bedrock:
+                if profile and "foundation-model/" in params[statement["Resource"]["Ref"]]:
+                    self.assertEqual(statement.get("Condition"), through_profile, f"{service}: {statement}")
 
     def test_functions_are_capped_logged_and_on_al2023(self):
         for service in filter(has, SERVICES.values()):

@@ -50,6 +50,27 @@ impl Transport {
     }
 }
 
+/// Endpoints of the stage, from its `config.json`; relative URLs are taken from `base`.
+pub fn endpoints(config: &Value, base: &str) -> Vec<(String, Transport, String)> {
+    let Some(strategies) = config["strategies"].as_object() else {
+        return Vec::new();
+    };
+    strategies
+        .iter()
+        .filter_map(|(name, entry)| {
+            let url = entry["url"].as_str()?;
+            let url = if url.contains("://") {
+                url.to_string()
+            } else if Transport::of(name, url) == Some(Transport::WebSocket) {
+                format!("{}{url}", base.replacen("http", "ws", 1))
+            } else {
+                format!("{base}{url}")
+            };
+            Some((name.clone(), Transport::of(name, &url)?, url))
+        })
+        .collect()
+}
+
 /// A measurement in progress.
 struct Timing {
     start: Instant,
@@ -131,6 +152,18 @@ pub async fn measure(
     timing.finish(strategy, mode, outcome.err())
 }
 
+/// The hex SHA-256 of a request body. CloudFront signs a request to a Lambda Function URL
+/// origin (origin access control) but cannot hash a POST body: the client sends it in
+/// `x-amz-content-sha256`, or the Function URL refuses the POST. Other origins ignore it.
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html>
+pub fn content_sha256(body: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `POST`s the prompt as JSON; the clock starts here.
 async fn post(
     http: &reqwest::Client,
@@ -138,9 +171,12 @@ async fn post(
     prompt: &Prompt,
     timing: &mut Timing,
 ) -> Result<reqwest::Response, String> {
+    let body = prompt.body().to_string();
     timing.start = Instant::now();
     http.post(url)
-        .json(&prompt.body())
+        .header("content-type", "application/json")
+        .header("x-amz-content-sha256", content_sha256(&body))
+        .body(body)
         .send()
         .await
         .map_err(|_| "CONNECTION".to_string())

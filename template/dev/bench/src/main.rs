@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bench::client::{self, Prompt, Transport};
+use bench::client::{self, Prompt, endpoints};
 use bench::{Mode, Sample};
 use futures_util::StreamExt;
 use local::gateway::Latencies;
@@ -122,27 +122,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// Endpoints of the stage, from its `config.json`; relative URLs are taken from `base`.
-fn endpoints(config: &Value, base: &str) -> Vec<(String, Transport, String)> {
-    let Some(strategies) = config["strategies"].as_object() else {
-        return Vec::new();
-    };
-    strategies
-        .iter()
-        .filter_map(|(name, entry)| {
-            let url = entry["url"].as_str()?;
-            let url = if url.contains("://") {
-                url.to_string()
-            } else if Transport::of(name, url) == Some(Transport::WebSocket) {
-                format!("{}{url}", base.replacen("http", "ws", 1))
-            } else {
-                format!("{base}{url}")
-            };
-            Some((name.clone(), Transport::of(name, &url)?, url))
-        })
-        .collect()
 }
 
 fn peak_rss_mib() -> Option<f64> {

@@ -31,6 +31,8 @@ What is patched, each against moto 5.2.x:
 8. moto's API Gateway Deployment gets a physical id (Ref), its RestAPI a delete.
 9. Deleting a stack whose bucket is not empty fails (DELETE_FAILED) as in AWS.
 10. Requests are served one at a time (the parallel deploys raced in moto's dicts).
+11. The preflight's Lambda GetAccountSettings and Bedrock GetFoundationModelAvailability,
+    which moto lacks, answer as for a fresh account with model access.
 """
 
 import argparse
@@ -587,11 +589,38 @@ def install():
     one_at_a_time = threading.Lock()
 
     def dispatch_serialized(self, environ, start_response):
+        answer = _preflight_answer(environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", ""))
+        if answer is not None:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(answer).encode()]
         with one_at_a_time:
             return dispatch(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = dispatch_serialized
     return sorted(missing)
+
+
+def _preflight_answer(method, path):
+    """11. The two reads of `make deploy-all`'s preflight (infra/preflight.py) that moto lacks,
+    answered as a fresh account with model access would: Lambda's GetAccountSettings (the
+    default 1,000 concurrent executions, none reserved) and Bedrock's
+    GetFoundationModelAvailability. Their failing answers are the preflight's own tests."""
+    if method != "GET":
+        return None
+    if path.rstrip("/") == "/2016-08-19/account-settings":
+        return {
+            "AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000},
+            "AccountUsage": {"FunctionCount": 0, "TotalCodeSize": 0},
+        }
+    if path.startswith("/foundation-model-availability/"):
+        return {
+            "modelId": path.rsplit("/", 1)[1],
+            "agreementAvailability": {"status": "AVAILABLE"},
+            "authorizationStatus": "AUTHORIZED",
+            "entitlementAvailability": "AVAILABLE",
+            "regionAvailability": "AVAILABLE",
+        }
+    return None
 
 
 def main():

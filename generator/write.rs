@@ -3,8 +3,10 @@
 //! Every file is first written into a temporary folder beside the target (same file system,
 //! so the final step is a rename). Only when all of them are written does the project move
 //! into place: one rename of the whole folder for a new or empty target, or one rename per
-//! file over an existing folder with `--force`. A failure before that point removes the
-//! temporary folder and leaves the target as it was.
+//! file over an existing folder with `--force`. With `--force`, each file it replaces is
+//! first renamed into a backup folder beside the target; a failure while moving puts every
+//! replaced file back, removes the files and folders it added, and deletes both temporary
+//! folders. Either way a failure leaves the target as it was.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -99,13 +101,22 @@ pub fn write_project(target: &Path, files: &[RenderedFile], force: bool) -> Resu
     write_project_with(target, files, force, |_| Ok(()))
 }
 
-/// [`write_project`], calling `before_each` with each file's relative path before writing it
-/// into the staging folder. Tests use it to inject a failure at any point.
+/// A step of a write, for [`write_project_with`]'s fault hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// Writing a file (relative path) into the staging folder.
+    Stage(&'a Path),
+    /// Moving a staged file (relative path) over the target's, with `--force`.
+    Move(&'a Path),
+}
+
+/// [`write_project`], calling `before` ahead of each step; an error it returns fails that
+/// step. Tests use it to inject a failure at any point.
 pub fn write_project_with(
     target: &Path,
     files: &[RenderedFile],
     force: bool,
-    mut before_each: impl FnMut(&Path) -> io::Result<()>,
+    mut before: impl FnMut(Step) -> io::Result<()>,
 ) -> Result<Written> {
     let replaced = check_target(target, files, force)?;
     let parent = match target.parent() {
@@ -117,7 +128,7 @@ pub fn write_project_with(
 
     let staged = (|| -> Result<()> {
         for file in files {
-            before_each(&file.path)
+            before(Step::Stage(&file.path))
                 .map_err(|e| Error::io("writing", &target.join(&file.path), e))?;
             write_file(&staging.join(&file.path), file)?;
         }
@@ -129,7 +140,7 @@ pub fn write_project_with(
     }
 
     let moved = if dir_has_entries(target) {
-        move_files_into(&staging, target, files)
+        move_files_into(&parent, &staging, target, files, &mut before)
     } else {
         // A new target, or an empty folder: rename(2) replaces an empty directory.
         fs::rename(&staging, target).map_err(|e| Error::io("moving the project to", target, e))
@@ -146,7 +157,7 @@ fn dir_has_entries(path: &Path) -> bool {
     fs::read_dir(path).is_ok_and(|mut d| d.next().is_some())
 }
 
-/// Creates a fresh staging folder beside the target: `.<name>.genai-scaffold-<pid>-<n>`.
+/// Creates a fresh temporary folder beside the target: `.<name>.genai-scaffold-<pid>-<n>`.
 fn staging_dir(parent: &Path, target: &Path) -> Result<PathBuf> {
     let name = target
         .file_name()
@@ -181,17 +192,84 @@ fn write_file(path: &Path, file: &RenderedFile) -> Result<()> {
     Ok(())
 }
 
-/// `--force` into a non-empty folder: each staged file replaces its counterpart by rename.
-/// Nothing else in the folder is touched.
-fn move_files_into(staging: &Path, target: &Path, files: &[RenderedFile]) -> Result<()> {
-    for file in files {
-        let to = target.join(&file.path);
-        if let Some(dir) = to.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+/// What `--force` changed in the target so far, to undo on a failure.
+#[derive(Default)]
+struct Journal {
+    /// Folders it created, parents first.
+    created_dirs: Vec<PathBuf>,
+    /// Files it moved in (relative), and whether each replaced one now in the backup.
+    moved: Vec<(PathBuf, bool)>,
+}
+
+/// `--force` into a non-empty folder: each staged file replaces its counterpart by rename,
+/// the counterpart first renamed into a backup folder. Nothing else in the folder is touched.
+/// On a failure every step is undone (see the module docs).
+fn move_files_into(
+    parent: &Path,
+    staging: &Path,
+    target: &Path,
+    files: &[RenderedFile],
+    before: &mut impl FnMut(Step) -> io::Result<()>,
+) -> Result<()> {
+    let backup = staging_dir(parent, target)?;
+    let mut journal = Journal::default();
+    let outcome = (|| -> Result<()> {
+        for file in files {
+            let to = target.join(&file.path);
+            before(Step::Move(&file.path)).map_err(|e| Error::io("writing", &to, e))?;
+            if let Some(dir) = to.parent() {
+                create_dirs(dir, &mut journal.created_dirs)?;
+            }
+            let replaces = to.symlink_metadata().is_ok();
+            if replaces {
+                let kept = backup.join(&file.path);
+                if let Some(dir) = kept.parent() {
+                    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+                }
+                fs::rename(&to, &kept).map_err(|e| Error::io("backing up", &to, e))?;
+            }
+            // Recorded before the rename: undoing a move that did not happen only restores.
+            journal.moved.push((file.path.clone(), replaces));
+            fs::rename(staging.join(&file.path), &to).map_err(|e| Error::io("writing", &to, e))?;
         }
-        fs::rename(staging.join(&file.path), &to).map_err(|e| Error::io("writing", &to, e))?;
+        Ok(())
+    })();
+    if outcome.is_err() {
+        undo(target, &backup, &journal);
+    }
+    let _ = fs::remove_dir_all(&backup);
+    outcome
+}
+
+/// Creates `dir` and its missing parents, recording each one it created.
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| a.symlink_metadata().is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        fs::create_dir(dir).map_err(|e| Error::io("creating", dir, e))?;
+        created.push(dir.to_path_buf());
     }
     Ok(())
+}
+
+/// Puts the target back as it was before [`move_files_into`]: best effort, last step first.
+fn undo(target: &Path, backup: &Path, journal: &Journal) {
+    for (path, replaced) in journal.moved.iter().rev() {
+        let at = target.join(path);
+        let kept = backup.join(path);
+        if *replaced {
+            if kept.symlink_metadata().is_ok() {
+                let _ = fs::rename(&kept, &at);
+            }
+        } else {
+            let _ = fs::remove_file(&at);
+        }
+    }
+    for dir in journal.created_dirs.iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
 }
 
 /// The `--dry-run` listing: each file with its size, then a total.

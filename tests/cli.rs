@@ -339,11 +339,70 @@ fn a_failure_mid_write_leaves_no_partial_tree() {
             !target.exists(),
             "partial project left after failing at file {fail_at}"
         );
-        assert!(files_below(tmp.path()).is_empty(), "staging left behind");
+        assert!(
+            common::tree_below(tmp.path()).is_empty(),
+            "staging (files or folders) left behind"
+        );
     }
     // And the same files write fine without the fault.
     genai_scaffold::write::write_project(&target, &files, false).unwrap();
     assert_eq!(files_below(&target).len(), files.len());
+}
+
+#[test]
+fn a_failure_while_force_moves_files_in_leaves_the_folder_exactly_as_it_was() {
+    use genai_scaffold::write::Step;
+    let tmp = scratch();
+    let answers = genai_scaffold::answers::PartialAnswers {
+        name: Some("app".into()),
+        ..genai_scaffold::answers::PartialAnswers::defaults()
+    }
+    .resolve(genai_scaffold::catalog::REVIEWED)
+    .unwrap();
+    let files = genai_scaffold::render(&answers).unwrap();
+    let target = tmp.path().join("app");
+    // A user's folder: their own files, and some the project replaces (one in a subfolder).
+    fs::create_dir_all(target.join("notes")).unwrap();
+    fs::write(target.join("notes/todo.md"), "mine").unwrap();
+    fs::write(target.join("README.md"), "my readme").unwrap();
+    fs::create_dir_all(target.join("crates/genai")).unwrap();
+    fs::write(target.join("crates/genai/Cargo.toml"), "my manifest").unwrap();
+    let before = common::tree_below(tmp.path());
+    for fail_at in [0, 1, files.len() / 2, files.len() - 1] {
+        let mut moves = 0;
+        let result =
+            genai_scaffold::write::write_project_with(&target, &files, true, |step| match step {
+                Step::Move(_) if moves == fail_at => Err(std::io::Error::other("injected fault")),
+                Step::Move(_) => {
+                    moves += 1;
+                    Ok(())
+                }
+                Step::Stage(_) => Ok(()),
+            });
+        let err = result.expect_err("the fault surfaces");
+        assert!(err.to_string().contains("injected fault"), "{err}");
+        // Same entries, folders included (no staging or backup folder beside it), same bytes.
+        assert!(
+            common::tree_below(tmp.path()) == before,
+            "the folder changed after failing at move {fail_at}"
+        );
+    }
+    // Without the fault, --force writes the project and keeps the user's own file.
+    genai_scaffold::write::write_project(&target, &files, true).unwrap();
+    assert_eq!(
+        fs::read_to_string(target.join("notes/todo.md")).unwrap(),
+        "mine"
+    );
+    assert_ne!(
+        fs::read_to_string(target.join("README.md")).unwrap(),
+        "my readme"
+    );
+    assert!(
+        common::tree_below(tmp.path())
+            .iter()
+            .all(|(path, _)| !path.starts_with('.')),
+        "no temporary folder left"
+    );
 }
 
 #[test]

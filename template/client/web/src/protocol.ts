@@ -43,7 +43,7 @@ export interface Completion {
  * Codes the client adds to the protocol's own: what can go wrong between the browser and the
  * service, as opposed to what the service reports.
  */
-export type ClientCode = 'NETWORK' | 'SEQUENCE' | 'CANCELLED' | 'BAD_RESPONSE';
+export type ClientCode = 'NETWORK' | 'SEQUENCE' | 'CANCELLED' | 'BAD_RESPONSE' | 'CLIENT_TIMEOUT';
 
 /** An error with the protocol's code (or a client code), shown as such in the panel. */
 export class ProtocolError extends Error {

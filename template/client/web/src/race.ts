@@ -2,10 +2,18 @@
 // and reports progress per strategy as it streams.
 import type { AppConfig } from './config';
 import { sampleOf, type Sample } from './metrics';
-import { asProtocolError, type Completion, type GenerateRequest } from './protocol';
+import { asProtocolError, ProtocolError, type Completion, type GenerateRequest } from './protocol';
 import type { StrategyClient } from './strategies/types';
 
 export type Mode = 'parallel' | 'sequential';
+
+/**
+ * How long a request may go without a word (no first chunk, or no next one) before the page
+ * gives up on it: an answer that never comes ends in an error, not a spinner. Longer than the
+ * services' own limits (REST answers or fails within API Gateway's 29 s; a model that stalls
+ * mid-stream gets the protocol's error first), so it only fires when nothing will arrive.
+ */
+export const STALL_MS = 60_000;
 
 /** A point of the race chart: ms since the request, characters received so far. */
 export type Point = [number, number];
@@ -29,6 +37,8 @@ export interface RaceOptions {
   signal: AbortSignal;
   onLane(strategy: string, lane: Lane): void;
   now?: () => number;
+  /** Overrides {@link STALL_MS} (tests). */
+  stallMs?: number;
 }
 
 export interface RaceResult {
@@ -41,10 +51,22 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
   const now = options.now ?? (() => performance.now());
   const result: RaceResult = { samples: [], errors: [] };
 
+  const stallMs = options.stallMs ?? STALL_MS;
+
   const one = async (client: StrategyClient, run: number): Promise<void> => {
     const url = config.strategies[client.name];
     const lane: Lane = { status: 'waiting', run, text: '', points: [[0, 0]] };
     onLane(client.name, { ...lane });
+    // This request's own signal: the race's Stop, or a stall.
+    const perRequest = new AbortController();
+    const stop = () => perRequest.abort();
+    signal.addEventListener('abort', stop);
+    let stalled = false;
+    const onStall = () => {
+      stalled = true;
+      perRequest.abort();
+    };
+    let timer = setTimeout(onStall, stallMs);
     const startedAt = now();
     let firstChunkAt: number | undefined;
     try {
@@ -53,6 +75,8 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
         request,
         {
           onChunk(text) {
+            clearTimeout(timer);
+            timer = setTimeout(onStall, stallMs);
             const at = now();
             firstChunkAt ??= at;
             lane.status = 'streaming';
@@ -61,16 +85,21 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
             onLane(client.name, { ...lane });
           },
         },
-        signal,
+        perRequest.signal,
       );
       const endedAt = now();
       result.samples.push(sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion));
       onLane(client.name, { ...lane, status: 'done', text: completion.text, completion });
     } catch (thrown) {
-      const error = asProtocolError(thrown);
+      const error = stalled
+        ? ProtocolError.client('CLIENT_TIMEOUT', `no answer for ${Math.round(stallMs / 1000)} s; the request was given up`)
+        : asProtocolError(thrown);
       const status = error.code === 'CANCELLED' ? 'cancelled' : 'error';
       result.errors.push({ strategy: client.name, run, code: error.code, message: error.message });
       onLane(client.name, { ...lane, status, error: { code: error.code, message: error.message } });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
     }
   };
 

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { AppConfig } from './config';
+import { ProtocolError, type Completion } from './protocol';
+import { race, type Lane } from './race';
+import type { StrategyClient } from './strategies/types';
+
+const completion: Completion = {
+  text: 'hi',
+  usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+  metrics: { firstTokenMs: 1, totalMs: 2 },
+};
+
+/** A client that sends `chunks` chunks `gapMs` apart, then completes; aborting rejects it. */
+function client(name: string, chunks: number, gapMs: number): StrategyClient {
+  return {
+    name,
+    label: name,
+    order: 0,
+    run: (_url, _request, handlers, signal) =>
+      new Promise((resolve, reject) => {
+        let sent = 0;
+        const tick = setInterval(() => {
+          if (sent === chunks) {
+            clearInterval(tick);
+            resolve(completion);
+            return;
+          }
+          sent += 1;
+          handlers.onChunk('x');
+        }, gapMs);
+        signal.addEventListener('abort', () => {
+          clearInterval(tick);
+          reject(ProtocolError.client('CANCELLED', 'cancelled'));
+        });
+      }),
+  };
+}
+
+const config = { strategies: { silent: '/silent', steady: '/steady' } } as unknown as AppConfig;
+
+describe('race', () => {
+  it('gives up on a request that goes silent, and not on one that keeps streaming', async () => {
+    const lanes = new Map<string, Lane>();
+    const result = await race({
+      // Never a word vs. a chunk every 20 ms for longer than the stall limit in all.
+      clients: [client('silent', 0, 10_000), client('steady', 10, 20)],
+      config,
+      request: { prompt: 'x' },
+      mode: 'parallel',
+      runs: 1,
+      signal: new AbortController().signal,
+      onLane: (strategy, lane) => lanes.set(strategy, lane),
+      stallMs: 100,
+    });
+    expect(lanes.get('silent')?.status).toBe('error');
+    expect(result.errors).toEqual([expect.objectContaining({ strategy: 'silent', code: 'CLIENT_TIMEOUT' })]);
+    expect(lanes.get('steady')?.status).toBe('done');
+    expect(result.samples.map((s) => s.strategy)).toEqual(['steady']);
+  });
+
+  it('reports Stop as cancelled, not as a timeout', async () => {
+    const stop = new AbortController();
+    const lanes = new Map<string, Lane>();
+    const running = race({
+      clients: [client('silent', 0, 10_000)],
+      config,
+      request: { prompt: 'x' },
+      mode: 'parallel',
+      runs: 1,
+      signal: stop.signal,
+      onLane: (strategy, lane) => lanes.set(strategy, lane),
+      stallMs: 1_000,
+    });
+    stop.abort();
+    const result = await running;
+    expect(result.errors).toEqual([expect.objectContaining({ code: 'CANCELLED' })]);
+    expect(lanes.get('silent')?.status).toBe('cancelled');
+  });
+});

@@ -148,12 +148,13 @@ pub fn validate(
             "prompt is required and must not be empty",
         ));
     }
-    if request.prompt.len() > limits.max_prompt_bytes {
+    // The system prompt is input the model reads and bills like the prompt: one limit for both.
+    let size = request.prompt.len() + request.system.as_ref().map_or(0, String::len);
+    if size > limits.max_prompt_bytes {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
             format!(
-                "prompt is {} bytes; the limit is {}",
-                request.prompt.len(),
+                "prompt and system are {size} bytes; the limit is {}",
                 limits.max_prompt_bytes
             ),
         ));
@@ -180,6 +181,69 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any body, JSON or not, of any size around the limits: a valid request or the
+    /// protocol's 400/413, never a panic; a valid one is within every limit. Prints its count.
+    #[test]
+    fn any_body_is_a_valid_request_or_the_protocols_error() {
+        const CASES: u32 = 1024;
+        let limits = config::Limits::default();
+        // Short strings of any characters, and long ones that reach past the size limit.
+        let text = |max: usize| {
+            prop_oneof![
+                any::<String>(),
+                proptest::collection::vec(any::<char>(), 0..max).prop_map(String::from_iter),
+            ]
+        };
+        let body = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..2048),
+            (text(20_000), proptest::option::of(text(20_000)), any::<Option<u32>>(), any::<Option<f32>>()).prop_map(
+                |(prompt, system, max_tokens, temperature)| {
+                    serde_json::to_vec(&serde_json::json!({
+                        "prompt": prompt, "system": system, "maxTokens": max_tokens, "temperature": temperature
+                    }))
+                    .expect("JSON")
+                }
+            ),
+        ];
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(CASES));
+        let ran = std::cell::Cell::new(0u32);
+        let outcome = runner.run(&body, |body| {
+            ran.set(ran.get() + 1);
+            match parse_request(&body, &limits) {
+                Ok(valid) => {
+                    prop_assert!(!valid.prompt.trim().is_empty());
+                    let size = valid.prompt.len() + valid.system.as_ref().map_or(0, String::len);
+                    prop_assert!(size <= limits.max_prompt_bytes);
+                    prop_assert!((1..=limits.max_tokens).contains(&valid.max_tokens));
+                    prop_assert!((0.0..=1.0).contains(&valid.temperature));
+                }
+                Err(error) => prop_assert!(matches!(
+                    error.code,
+                    ErrorCode::BadRequest | ErrorCode::PayloadTooLarge
+                )),
+            }
+            Ok(())
+        });
+        if let Err(failure) = outcome {
+            panic!("{failure}");
+        }
+        println!(
+            "request parsing: {} cases, none failed or panicked",
+            ran.get()
+        );
+        assert!(ran.get() >= CASES);
+    }
+
+    #[test]
+    fn a_system_prompt_counts_toward_the_size_limit() {
+        let limits = config::Limits::default();
+        let half = "s".repeat(limits.max_prompt_bytes / 2 + 1);
+        let body = serde_json::json!({ "prompt": half, "system": half }).to_string();
+        let error = parse_request(body.as_bytes(), &limits).expect_err("over the limit");
+        assert_eq!(error.code, ErrorCode::PayloadTooLarge);
+    }
 
     fn check(body: &str) -> Result<ValidRequest, ApiError> {
         parse_request(body.as_bytes(), &config::Limits::default())

@@ -487,6 +487,17 @@ async fn bad_requests_get_the_protocols_error_through_the_stack() {
         let frame: Value = serde_json::from_str(frame.as_str()).expect("JSON");
         assert_eq!(frame["type"], "error");
         assert_eq!(frame["payload"]["code"], "BAD_REQUEST");
+        // A requestId that fills a frame: refused, and the instance lives (no replacement).
+        let long_id = json!({ "action": "generate", "requestId": "r".repeat(32_600), "payload": { "prompt": "x" } });
+        socket
+            .send(Message::Text(long_id.to_string().into()))
+            .await
+            .expect("send");
+        let Some(Ok(Message::Text(frame))) = socket.next().await else {
+            panic!("no answer to a 32,600-byte requestId");
+        };
+        let frame: Value = serde_json::from_str(frame.as_str()).expect("JSON");
+        assert_eq!(frame["payload"]["code"], "BAD_REQUEST", "{frame}");
         // API Gateway's frame limit: a 40 KB frame closes the socket (1009, message too big).
         let big = "x".repeat(40 * 1024);
         let _ = socket.send(Message::Text(big.into())).await;
@@ -508,6 +519,13 @@ async fn bad_requests_get_the_protocols_error_through_the_stack() {
         status["bedrock"]["calls"], 0,
         "bad requests never reach the model: {status}"
     );
+    for service in services() {
+        assert_eq!(
+            status["functions"][&service.name]["replaced"], 0,
+            "no bad request crashes {}: {status}",
+            service.name
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

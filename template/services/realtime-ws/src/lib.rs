@@ -30,6 +30,10 @@ use serde_json::{Value, json};
 /// API Gateway's WebSocket frame limit; no frame we post is larger.
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 
+/// The longest `requestId` a client may send (PROTOCOL.md). Every frame of a request echoes
+/// it, so an unbounded id could leave no room under [`MAX_FRAME_BYTES`] for the answer.
+pub const MAX_REQUEST_ID_BYTES: usize = 128;
+
 /// What the handler needs, made once per container.
 pub struct App {
     /// The shared GenAI service.
@@ -201,6 +205,17 @@ fn read_message(
                 );
             }
         };
+    if message
+        .request_id
+        .as_ref()
+        .is_some_and(|id| id.len() > MAX_REQUEST_ID_BYTES)
+    {
+        // Not echoed: the error frame itself must fit.
+        let error = ApiError::bad_request(format!(
+            "requestId is longer than {MAX_REQUEST_ID_BYTES} bytes; send a short id (a UUID fits)"
+        ));
+        return (Heard::default(), Err(error));
+    }
     let heard = Heard {
         request_id: message.request_id,
         tail_in_success: message.tail_in_success,
@@ -243,10 +258,10 @@ impl Frames {
             let size = json!({ "type": "chunk", "requestId": self.request_id, "seq": self.seq, "payload": { "text": text } })
                 .to_string()
                 .len();
-            if size <= MAX_FRAME_BYTES || take <= 1 {
+            if size <= MAX_FRAME_BYTES || take <= first_char_len(pending) {
                 break;
             }
-            take = floor_char_boundary(pending, take / 2);
+            take = cut_point(pending, take / 2);
         }
         let rest = pending.split_off(take);
         let text = std::mem::replace(pending, rest);
@@ -284,11 +299,18 @@ impl Frames {
     }
 }
 
-fn floor_char_boundary(s: &str, mut index: usize) -> usize {
-    while index > 0 && !s.is_char_boundary(index) {
+fn first_char_len(s: &str) -> usize {
+    s.chars().next().map_or(0, char::len_utf8)
+}
+
+/// Where to cut `s` at or below `index`: on a character boundary, and after the first
+/// character at least, so a cut never splits a character and always makes progress.
+fn cut_point(s: &str, index: usize) -> usize {
+    let mut index = index.min(s.len());
+    while !s.is_char_boundary(index) {
         index -= 1;
     }
-    index.max(1).min(s.len())
+    index.max(first_char_len(s))
 }
 
 type Post = Pin<Box<dyn Future<Output = Result<(), Delivery>> + Send>>;
@@ -348,9 +370,25 @@ async fn stream(
                     let metrics =
                         Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
                     let tail = tail_in_success.then_some(pending.as_str());
-                    frames.success(&full, tail, done, metrics)
+                    let last = frames.success(&full, tail, done, metrics).or_else(|| {
+                        // With a bounded requestId an empty success frame always fits; should
+                        // it not, the client still gets the request's end, never silence.
+                        pending.is_empty().then(|| {
+                            frames.error(&ApiError::new(
+                                ErrorCode::InternalError,
+                                "the answer's last frame does not fit API Gateway's frame limit",
+                            ))
+                        })
+                    });
+                    if last.is_some() {
+                        genai::log::finished("websocket", &metrics, done);
+                    }
+                    last
                 }
-                Some(Err(error)) if pending.is_empty() => Some(frames.error(error)),
+                Some(Err(error)) if pending.is_empty() => {
+                    genai::log::failed("websocket", error);
+                    Some(frames.error(error))
+                }
                 _ => None,
             };
             if let Some(last) = last {
@@ -387,6 +425,10 @@ async fn stream(
                 Some(Err(error)) => ended = Some(Err(error)),
                 None => ended = Some(Err(ApiError::new(ErrorCode::ModelError, "the model stream ended early"))),
             },
+            // Unreachable: a request that has ended always has a last frame or a post in
+            // flight above. Were it reached, returning ends the request; a panic would abort
+            // the instance and every answer in it.
+            else => return,
         }
     }
 }
@@ -395,4 +437,126 @@ fn respond(status: i64) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frames(request_id: Option<String>) -> Frames {
+        Frames { request_id, seq: 0 }
+    }
+
+    fn message(body: &str) -> ApiGatewayWebsocketProxyRequest {
+        let mut event = ApiGatewayWebsocketProxyRequest::default();
+        event.body = Some(body.to_string());
+        event
+    }
+
+    #[test]
+    fn a_request_id_over_the_bound_is_a_bad_request_and_not_echoed() {
+        let id = "r".repeat(32_600);
+        let body = json!({ "action": "generate", "requestId": id, "payload": { "prompt": "x" } });
+        let (heard, request) = read_message(&message(&body.to_string()), &Default::default());
+        let error = request.expect_err("refused");
+        assert_eq!(error.code, ErrorCode::BadRequest);
+        assert_eq!(heard.request_id, None);
+        let frame = frames(heard.request_id).error(&error);
+        assert!(frame.len() < 1024, "{} bytes", frame.len());
+    }
+
+    #[test]
+    fn a_chunk_never_splits_a_character_even_when_one_barely_fits() {
+        // The longest id the protocol allows, and text of 4-byte characters.
+        let mut f = frames(Some("r".repeat(MAX_REQUEST_ID_BYTES)));
+        let mut pending = "😀".repeat(MAX_FRAME_BYTES);
+        let mut out = String::new();
+        while !pending.is_empty() {
+            let frame = f.chunk(&mut pending);
+            assert!(frame.len() <= MAX_FRAME_BYTES, "{} bytes", frame.len());
+            let frame: Value = serde_json::from_slice(&frame).expect("JSON");
+            out.push_str(frame["payload"]["text"].as_str().expect("text"));
+        }
+        assert_eq!(out, "😀".repeat(MAX_FRAME_BYTES));
+    }
+
+    /// Cases per property: enough to reach every size class below, seconds in a debug build.
+    const CASES: u32 = 512;
+
+    /// Runs `property` on `CASES` values of `strategy` and prints how many ran. A failing or
+    /// panicking case fails the test with its shrunk input.
+    fn check<S: Strategy>(
+        name: &str,
+        strategy: S,
+        property: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) where
+        S::Value: std::fmt::Debug,
+    {
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(CASES));
+        let ran = std::cell::Cell::new(0u32);
+        let outcome = runner.run(&strategy, |value| {
+            ran.set(ran.get() + 1);
+            property(value)
+        });
+        if let Err(failure) = outcome {
+            panic!("{name}: {failure}");
+        }
+        println!("{name}: {} cases, none failed or panicked", ran.get());
+        assert!(ran.get() >= CASES, "{name} ran {} cases", ran.get());
+    }
+
+    /// Any text, split into chunks: every frame under the limit, no character split, the
+    /// chunks in order give the text back. Sizes reach past one frame.
+    #[test]
+    fn chunks_of_any_text_fit_and_give_it_back() {
+        let text = prop_oneof![
+            any::<String>(),
+            "\\PC{0,40000}",
+            (0usize..3, 8000usize..12000).prop_map(|(w, n)| ["é", "€", "😀"][w].repeat(n)),
+        ];
+        let id = proptest::option::of("[ -~]{0,128}");
+        check("chunks", (text, id), |(text, id)| {
+            let mut f = frames(id);
+            let mut pending = text.clone();
+            let mut out = String::new();
+            while !pending.is_empty() {
+                let frame = f.chunk(&mut pending);
+                prop_assert!(frame.len() <= MAX_FRAME_BYTES, "{} bytes", frame.len());
+                let frame: Value = serde_json::from_slice(&frame).expect("JSON");
+                out.push_str(frame["payload"]["text"].as_str().expect("text"));
+            }
+            prop_assert_eq!(out, text);
+            Ok(())
+        });
+    }
+
+    /// Any message body, any id: a valid request or the protocol's error, never a panic; an id
+    /// that is kept is within the bound.
+    #[test]
+    fn any_message_is_read_without_panic() {
+        let body = prop_oneof![
+            any::<String>(),
+            ("\\PC{0,300}", "\\PC{0,200}", any::<bool>()).prop_map(|(id, prompt, tail)| {
+                json!({ "action": "generate", "requestId": id, "tailInSuccess": tail,
+                        "payload": { "prompt": prompt } })
+                .to_string()
+            }),
+        ];
+        check("messages", body, |body| {
+            let (heard, request) = read_message(&message(&body), &Default::default());
+            prop_assert!(
+                heard
+                    .request_id
+                    .is_none_or(|id| id.len() <= MAX_REQUEST_ID_BYTES)
+            );
+            if let Err(error) = request {
+                prop_assert!(matches!(
+                    error.code,
+                    ErrorCode::BadRequest | ErrorCode::PayloadTooLarge
+                ));
+            }
+            Ok(())
+        });
+    }
 }

@@ -104,6 +104,7 @@ fn steady() -> Settings {
 
 #[tokio::test]
 async fn chunks_then_success_with_the_models_text_and_usage() {
+    let logs = genai::log::capture();
     let h = harness(fast(), Duration::ZERO).await;
     h.send(
         "c1",
@@ -128,6 +129,12 @@ async fn chunks_then_success_with_the_models_text_and_usage() {
         metrics["firstTokenMs"].as_u64().expect("firstTokenMs")
             <= metrics["totalMs"].as_u64().expect("totalMs")
     );
+    // One log line for the request, with its outcome and numbers, never the prompt.
+    let finished = logs.finished("websocket");
+    assert_eq!(finished.len(), 1, "{}", logs.text());
+    assert_eq!(finished[0]["completion_tokens"], 25);
+    assert_eq!(finished[0]["total_ms"], metrics["totalMs"]);
+    assert!(!logs.text().contains("Tell me a story"), "{}", logs.text());
 }
 
 #[tokio::test]
@@ -190,6 +197,35 @@ async fn bad_messages_get_one_error_frame_and_never_reach_the_model() {
     realtime_ws::handle(&h.app, binary).await.expect("handled");
     assert_eq!(h.frames("bin")[0]["payload"]["code"], "BAD_REQUEST");
     assert_eq!(h.fake.stats().calls, 0);
+}
+
+/// A client-controlled field near the frame limit: a `requestId` of 32,600 bytes still fits one
+/// 32 KB frame, and every frame of the answer would echo it. Refused, not echoed, no panic.
+#[tokio::test]
+async fn a_request_id_near_the_frame_limit_is_refused_without_a_crash() {
+    let h = harness(fast(), Duration::ZERO).await;
+    let id = "r".repeat(32_600);
+    h.send("long-id", &generate(&id, json!({ "prompt": "x" })))
+        .await;
+    let frames = h.frames("long-id");
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "error");
+    assert_eq!(frames[0]["payload"]["code"], "BAD_REQUEST");
+    assert_eq!(frames[0]["requestId"], Value::Null);
+    // The longest id the protocol allows still gets its whole answer, every frame in bounds
+    // (the gateway asserts each frame's size).
+    let longest = "r".repeat(realtime_ws::MAX_REQUEST_ID_BYTES);
+    h.send(
+        "max-id",
+        &generate(
+            &longest,
+            json!({ "prompt": "é ü 😀 [tokens=2000]", "maxTokens": 2000 }),
+        ),
+    )
+    .await;
+    let (_, last) = check_frames(&h.frames("max-id"), &longest);
+    assert_eq!(last["type"], "success", "{last}");
+    assert_eq!(h.fake.stats().calls, 1);
 }
 
 #[tokio::test]

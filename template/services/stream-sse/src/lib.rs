@@ -87,12 +87,25 @@ async fn stream(
     keep_alive: KeepAlive,
     mut out: Sender,
 ) {
-    let mut events = match genai.generate(request).await {
-        Ok(generation) => generation.into_events(),
-        Err(error) => {
-            genai::log::failed("sse", &error);
-            let _ = out.send_data(error_event(&error).into()).await;
-            return;
+    // Keep-alives from the first byte: a model slow to answer (the call itself, before any
+    // event) must not leave the stream silent past CloudFront's origin read timeout, or the
+    // browser's EventSource retries and each retry is a new paid generation.
+    let generation = genai.generate(request);
+    tokio::pin!(generation);
+    let mut events = loop {
+        match tokio::time::timeout(keep_alive.0, &mut generation).await {
+            Err(_silent) => {
+                if out.send_data(": ping\n\n".into()).await.is_err() {
+                    genai::log::client_left("sse");
+                    return;
+                }
+            }
+            Ok(Ok(generation)) => break generation.into_events(),
+            Ok(Err(error)) => {
+                genai::log::failed("sse", &error);
+                let _ = out.send_data(error_event(&error).into()).await;
+                return;
+            }
         }
     };
     let mut id: u64 = 0;
@@ -111,6 +124,7 @@ async fn stream(
             Ok(Some(Ok(Event::Done(done)))) => {
                 let metrics =
                     Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
+                genai::log::finished("sse", &metrics, &done);
                 let complete = json!({
                     "status": "done",
                     "usage": done.usage,

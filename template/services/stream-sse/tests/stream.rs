@@ -85,6 +85,7 @@ const QUIET: KeepAlive = KeepAlive(Duration::from_secs(30));
 
 #[tokio::test]
 async fn chunks_arrive_in_order_then_complete_with_usage_and_metrics() {
+    let logs = genai::log::capture();
     let fake = FakeBedrock::start(settings()).await.expect("fake");
     let (status, text) = read_all(
         service(&fake).await,
@@ -127,6 +128,12 @@ async fn chunks_arrive_in_order_then_complete_with_usage_and_metrics() {
             .expect("firstTokenMs")
             <= total
     );
+    // One log line for the request, with its outcome and numbers, never the prompt.
+    let finished = logs.finished("sse");
+    assert_eq!(finished.len(), 1, "{}", logs.text());
+    assert_eq!(finished[0]["completion_tokens"], 15);
+    assert_eq!(finished[0]["total_ms"], total);
+    assert!(!logs.text().contains("Tell me a story"), "{}", logs.text());
 }
 
 #[tokio::test]
@@ -208,6 +215,23 @@ async fn a_stall_gets_keep_alive_comments() {
         text.contains("event: complete"),
         "the stream goes on after the stall"
     );
+}
+
+/// A model slow to start (time to first token past the keep-alive) gets pings from the first
+/// byte, so CloudFront's 30 s origin read timeout never sees a silent stream.
+#[tokio::test]
+async fn a_slow_first_token_gets_keep_alive_comments_before_any_event() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let body = serde_json::json!({ "prompt": "slow start [ttft=400] [tokens=3]" }).to_string();
+    let (_, text) = read_all(
+        service(&fake).await,
+        KeepAlive(Duration::from_millis(100)),
+        post(&body),
+    )
+    .await;
+    let events = parse(&text);
+    assert_eq!(events.first(), Some(&Sse::Comment("ping".into())), "{text}");
+    assert!(text.contains("event: complete"), "{text}");
 }
 
 #[tokio::test]

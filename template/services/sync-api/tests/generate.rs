@@ -53,6 +53,7 @@ const LONG: Deadline = Deadline(Duration::from_secs(10));
 
 #[tokio::test]
 async fn answers_with_the_models_text_usage_and_meta() {
+    let logs = genai::log::capture();
     let fake = FakeBedrock::start(settings()).await.expect("fake");
     let genai = service(&fake).await;
     let (status, body, allow) = post(
@@ -75,6 +76,11 @@ async fn answers_with_the_models_text_usage_and_meta() {
     let first = body["meta"]["firstTokenMs"].as_u64().expect("first token");
     assert!(first <= latency, "{body}");
     assert_eq!(allow.as_deref(), Some("https://app.example.com"));
+    // One log line for the request, with its outcome and numbers, never the prompt.
+    let finished = logs.finished("rest");
+    assert_eq!(finished.len(), 1, "{}", logs.text());
+    assert_eq!(finished[0]["completion_tokens"], 20);
+    assert!(!logs.text().contains("Tell me a story"), "{}", logs.text());
 }
 
 #[tokio::test]

@@ -92,6 +92,9 @@ fn bench(root: &Path, place: &str, judge: bool) {
         let dest = root.join(format!("cg-{i}"));
         std::fs::create_dir_all(&dest).expect("dest");
         let mut cmd = Command::new("cargo-generate");
+        // cargo-generate fills its `authors` placeholder (unused by this template) and, built
+        // without git (scripts/install-cargo-generate.sh), finds no name where $USER is unset.
+        cmd.env("CARGO_NAME", "genai-scaffold tests");
         cmd.args(["generate", "--path"])
             .arg(&template)
             .args([

@@ -46,8 +46,11 @@ cargo update --quiet -p kstring --precise 2.0.2
 # A test tool, not a product: its own release profile (fat LTO, one codegen unit) took most of
 # the install's minutes on 2 cores. Without LTO, at opt-level 1, with parallel codegen, it builds
 # in a fraction of that and renders a template as fast as we need.
+#
+# Without its `git` feature (gix, reqwest and their TLS stack, a C build among them): the tests
+# only ever render the local `template/` folder (`--path`), which needs no git and no network.
 CARGO_PROFILE_RELEASE_LTO=false \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-  cargo install --path . --locked --quiet
+  cargo install --path . --locked --quiet --no-default-features --features new-ui
 cargo-generate --version

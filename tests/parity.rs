@@ -61,6 +61,9 @@ fn cargo_generate_writes_the_same_tree_for_every_combination() {
         let theirs_root = tmp.path().join("theirs");
         std::fs::create_dir_all(&theirs_root).unwrap();
         let mut cmd = Command::new("cargo-generate");
+        // cargo-generate fills its `authors` placeholder (unused by this template) and, built
+        // without git (scripts/install-cargo-generate.sh), finds no name where $USER is unset.
+        cmd.env("CARGO_NAME", "genai-scaffold tests");
         cmd.args(["generate", "--path"])
             .arg(&template)
             .args([

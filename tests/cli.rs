@@ -311,16 +311,21 @@ fn dry_run_lists_files_with_sizes_and_writes_nothing() {
     assert!(files_below(tmp.path()).is_empty());
 }
 
-#[test]
-fn a_failure_mid_write_leaves_no_partial_tree() {
-    let tmp = scratch();
+/// The rendered files of a project named `app` with the default answers.
+fn default_project_files() -> Vec<genai_scaffold::template::RenderedFile> {
     let answers = genai_scaffold::answers::PartialAnswers {
         name: Some("app".into()),
         ..genai_scaffold::answers::PartialAnswers::defaults()
     }
     .resolve(genai_scaffold::catalog::REVIEWED)
     .unwrap();
-    let files = genai_scaffold::render(&answers).unwrap();
+    genai_scaffold::render(&answers).unwrap()
+}
+
+#[test]
+fn a_failure_mid_write_leaves_no_partial_tree() {
+    let tmp = scratch();
+    let files = default_project_files();
     let target = tmp.path().join("app");
     for fail_at in [0, files.len() / 2, files.len() - 1] {
         let mut seen = 0;
@@ -353,13 +358,7 @@ fn a_failure_mid_write_leaves_no_partial_tree() {
 fn a_failure_while_force_moves_files_in_leaves_the_folder_exactly_as_it_was() {
     use genai_scaffold::write::Step;
     let tmp = scratch();
-    let answers = genai_scaffold::answers::PartialAnswers {
-        name: Some("app".into()),
-        ..genai_scaffold::answers::PartialAnswers::defaults()
-    }
-    .resolve(genai_scaffold::catalog::REVIEWED)
-    .unwrap();
-    let files = genai_scaffold::render(&answers).unwrap();
+    let files = default_project_files();
     let target = tmp.path().join("app");
     // A user's folder: their own files, and some the project replaces (one in a subfolder).
     fs::create_dir_all(target.join("notes")).unwrap();

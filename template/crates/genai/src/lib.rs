@@ -198,7 +198,7 @@ mod tests {
         };
         let body = prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..2048),
-            (text(20_000), proptest::option::of(text(20_000)), any::<Option<u32>>(), any::<Option<f32>>()).prop_map(
+            (text(8_000), proptest::option::of(text(8_000)), any::<Option<u32>>(), any::<Option<f32>>()).prop_map(
                 |(prompt, system, max_tokens, temperature)| {
                     serde_json::to_vec(&serde_json::json!({
                         "prompt": prompt, "system": system, "maxTokens": max_tokens, "temperature": temperature

@@ -512,7 +512,7 @@ mod tests {
     fn chunks_of_any_text_fit_and_give_it_back() {
         let text = prop_oneof![
             any::<String>(),
-            "\\PC{0,40000}",
+            "\\PC{0,12000}",
             (0usize..3, 8000usize..12000).prop_map(|(w, n)| ["é", "€", "😀"][w].repeat(n)),
         ];
         let id = proptest::option::of("[ -~]{0,128}");

@@ -16,21 +16,21 @@
 //!     discovery test (config.json lists exactly the strategies present, absent ones 404).
 //!   - The all-strategies project also gets the release build, `make smoke` against `make dev`
 //!     as the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
-//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too, run by the
-//!     infrastructure thread once its own checks are done. These run in a copy of the project
-//!     kept between runs, with a release target folder of its own (`release_checks`), so a
-//!     second run links nothing again.
+//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too, in a quick
+//!     release build, run by the infrastructure thread once its own checks are done. These run
+//!     in a copy of the project with a release target folder of its own (`release_checks`).
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
 //!   scripts/install-test-deps.sh).
 //!
 //! Caches, all outside the clone and all only saving time (a cold machine runs the same
-//! checks): the projects share one cargo target folder (`MATRIX_TARGET_DIR`), so the
-//! dependencies compile once per machine (see `generate` for why that is correct), and each
-//! npm lock file is installed once per machine into `MATRIX_CACHE/node_modules/<hash of lock
-//! and Node version>` and hard-linked into every project that ships that lock. The projects
-//! are in `MATRIX_CACHE/projects`, kept until the next run.
+//! checks): the projects that cargo builds in are kept between runs, file times and all, and
+//! share one cargo target folder (`MATRIX_TARGET_DIR`), so the dependencies compile once per
+//! machine and an unchanged workspace crate compiles once per change (see `generate_kept` for
+//! why that is correct); each npm lock file is installed once per machine into
+//! `MATRIX_CACHE/node_modules/<hash of lock and Node version>` and hard-linked into every
+//! project that ships that lock. The projects are in `MATRIX_CACHE/projects` and `kept`.
 //!
 //! Every command runs with a time limit; one that outlives it is killed with its process group
 //! and its cell says what it was waiting for.
@@ -61,6 +61,8 @@ struct Env {
     cache: PathBuf,
     venv: PathBuf,
     path: std::ffi::OsString,
+    /// Build `--release` without optimisation or LTO (see [`release_checks`]).
+    quick_release: bool,
 }
 
 impl Env {
@@ -80,6 +82,7 @@ impl Env {
             cache: var("MATRIX_CACHE"),
             venv,
             path,
+            quick_release: false,
         }
     }
 
@@ -93,6 +96,11 @@ impl Env {
             .env("CI", "true")
             .env("INFRA_VENV", &self.venv)
             .env("PATH", &self.path);
+        if self.quick_release {
+            cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+                .env("CARGO_PROFILE_RELEASE_LTO", "false")
+                .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256");
+        }
         cmd
     }
 }
@@ -265,12 +273,7 @@ fn lock_check(project: &Path) -> Cell {
 }
 
 /// Generates project `name` into `dir/name`, afresh: whatever an earlier run left there goes.
-///
-/// Every file is new, so its time is later than anything in the shared target folder. That is
-/// what makes the sharing correct: Cargo hashes a workspace crate by its path relative to the
-/// workspace, so the same crate of two projects shares one artifact, and it tells the one
-/// project's sources from the other's only by their times (`local` even compiles its
-/// project's path in). Generate a project right before its checks, never ahead.
+/// For the projects cargo never builds in (the infrastructure checks').
 fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
     let root = dir.join(name);
     if root.exists() {
@@ -281,10 +284,16 @@ fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
     root
 }
 
-/// Generates project `name` into `dir/name` for a target folder of its own: the tree ends up
-/// exactly as a fresh generation writes it (whatever generation would not write, build
-/// outputs included, is removed), but a file whose bytes did not change keeps its time, so
-/// that folder's fingerprints let the next run reuse what it built.
+/// Generates project `name` into `dir/name`, kept between runs: the tree ends up exactly as a
+/// fresh generation writes it (whatever generation would not write, build outputs included,
+/// is removed), but a file whose bytes did not change keeps its time, so cargo's fingerprints
+/// let the next run reuse what it built.
+///
+/// Sound in a target folder shared by several projects too: cargo names a workspace crate by
+/// its path inside the workspace, so the same crate of two projects shares one artifact, and
+/// a crate's files are the same bytes in every project that has it, none compiling in its
+/// project's path (`a_workspace_crate_is_the_same_in_every_project_that_has_it` in
+/// tests/snapshots.rs).
 fn generate_kept(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
     use std::collections::HashSet;
     use std::os::unix::fs::PermissionsExt;
@@ -532,17 +541,20 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// all-strategies one (release, `make dev` asked with `curl`, Playwright, deploy-frontend) and
 /// a one-strategy one (Playwright alone: no winners, one panel; deploy-frontend).
 ///
-/// Each such project has a release target folder of its own and is kept between runs by
-/// [`generate_kept`]: the release profile's fat LTO links every service again whenever a
-/// workspace crate changes, and sharing one folder across projects would make that every
-/// run (see [`generate`]).
+/// Each such project has a release target folder of its own: the release profile's fat LTO
+/// links every service again whenever a workspace crate changes, which one folder shared by
+/// two projects with different dependency features would make happen every run. The
+/// one-strategy project builds with a quick release profile (no optimisation, no LTO): its
+/// checks drive the page, and the all-strategies project builds the real one.
 fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
     let iac = common::FLAVORS[0];
     let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
     let kept = env.cache.join("kept");
     let project = generate_kept(&kept, &name, strategies, iac);
+    let all = strategies.split(',').count() == common::STRATEGIES.len();
     let env = Env {
         target: kept.join(format!("{name}.target")),
+        quick_release: !all,
         ..env.clone()
     };
     let mut cells = vec![install_node_modules(
@@ -550,7 +562,7 @@ fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
         "npm-e2e",
         &[project.join("client/web")],
     )];
-    if strategies.split(',').count() == common::STRATEGIES.len() {
+    if all {
         cells.push(cargo(
             &env,
             "release",
@@ -702,12 +714,9 @@ fn table(title: &str, columns: &[&str], rows: &[(String, Vec<Cell>)]) {
 
 fn main() {
     let env = Env::new();
-    // In the cache's file system, so node_modules can be hard-linked; emptied first, so a
-    // failed run's projects stay for a look until the next one.
+    // In the cache's file system, so node_modules can be hard-linked; a failed run's projects
+    // stay for a look until the next run generates them again.
     let projects = env.cache.join("projects");
-    if projects.exists() {
-        std::fs::remove_dir_all(&projects).expect("removes the last run's projects");
-    }
     std::fs::create_dir_all(&projects).expect("projects folder");
     let only: Option<Vec<String>> = std::env::var("MATRIX_ONLY")
         .ok()
@@ -758,7 +767,8 @@ fn main() {
             .iter()
             .map(|strategies| {
                 let iac = common::FLAVORS[0];
-                let project = generate(&projects, &name("c", strategies, iac), strategies, iac);
+                let project =
+                    generate_kept(&projects, &name("c", strategies, iac), strategies, iac);
                 let mut cells = code_checks(&env, &project, strategies);
                 if strategies.split(',').count() == common::STRATEGIES.len() {
                     cells.extend(release_checks(&env, strategies));

@@ -95,3 +95,42 @@ fn the_two_flavors_differ_only_in_their_infrastructure() {
         assert_eq!(lines(&cdk).len(), lines(&sam).len());
     }
 }
+
+/// The matrix's projects share one cargo target folder and are kept between runs, so a
+/// workspace crate built in one project is reused in the others: cargo names a workspace member
+/// by its path inside the workspace and sees only file times. That reuse is sound because a
+/// member's files (under `crates/`, `services/` and `dev/`) are the same bytes in every project
+/// that has it, whatever its name and strategies, and no code compiles in its project's path.
+#[test]
+fn a_workspace_crate_is_the_same_in_every_project_that_has_it() {
+    use std::collections::BTreeMap;
+    let member = |path: &str| {
+        ["crates/", "services/", "dev/"]
+            .iter()
+            .any(|p| path.starts_with(p))
+    };
+    let mut seen: BTreeMap<String, (Vec<u8>, String)> = BTreeMap::new();
+    for strategies in common::subsets() {
+        let name = format!("app-{}", strategies.replace(',', "-"));
+        for file in genai_scaffold::render(&common::answers(&strategies, "cdk", &name)).unwrap() {
+            let path = file.path.display().to_string();
+            if !member(&path) {
+                continue;
+            }
+            assert!(
+                !String::from_utf8_lossy(&file.contents).contains("CARGO_MANIFEST_DIR\")"),
+                "{path} compiles in its project's path; find it when it runs (local::project_root)"
+            );
+            let first = seen
+                .entry(path.clone())
+                .or_insert_with(|| (file.contents.clone(), strategies.clone()));
+            assert!(
+                first.0 == file.contents,
+                "{path} differs between the {} and {strategies} projects, so the matrix's shared \
+                 target folder could run the one's build in the other",
+                first.1
+            );
+        }
+    }
+    assert!(seen.keys().any(|p| p.starts_with("services/")));
+}

@@ -22,6 +22,8 @@ const MAX_REQUESTS: u64 = 10_000;
 const MAX_CONCURRENCY: u64 = 500;
 
 struct Args {
+    /// The project (its services, its web app).
+    root: PathBuf,
     url: Option<String>,
     requests: usize,
     concurrency: usize,
@@ -37,10 +39,11 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = local::project_root()?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let mut args = Args {
+        root: root.clone(),
         url: None,
         requests: 20,
         concurrency: 8,
@@ -134,12 +137,11 @@ fn peak_rss_mib() -> Option<f64> {
 async fn run(args: Args) -> Result<(), String> {
     // One TLS provider for the clients (reqwest and the WebSocket client share it).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (base, stack) = match &args.url {
         Some(url) => (url.clone(), None),
         None => {
             let stack = local::Stack::start(local::Options {
-                root,
+                root: args.root.clone(),
                 bin_dir: args.bin_dir.clone(),
                 listen: ([127, 0, 0, 1], 0).into(),
                 bedrock: local::Bedrock::Fake(args.fake.clone()),

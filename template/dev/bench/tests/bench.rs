@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    local::project_root().expect("the test runs inside the project")
 }
 
 /// The service binaries of this test's profile (built here if `cargo test` did not).

@@ -86,7 +86,7 @@ async fn sse(addr: &str, route: &str, i: usize) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = local::project_root().expect("run inside the project");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = std::process::Command::new(cargo)
         .args(["build", "--release", "--quiet", "--workspace", "--bins"])

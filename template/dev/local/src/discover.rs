@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn the_projects_own_services_are_found_with_their_triggers() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = crate::project_root().expect("run inside the project");
         let services = services(&root).expect("services");
         for service in &services {
             assert!(root.join("services").join(&service.name).is_dir());

@@ -11,7 +11,7 @@ pub mod gateway;
 pub mod runtime;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,27 @@ use serde_json::json;
 use crate::discover::{Service, Trigger};
 use crate::gateway::{Gateway, Latencies};
 use crate::runtime::{Function, FunctionSpec};
+
+/// The project the current directory is in: the nearest folder, from here up, that holds
+/// both `Cargo.toml` and `services/`.
+///
+/// Found when the program runs, not baked in when it is compiled: cargo names a workspace
+/// member by its path inside the workspace, so two copies of a project that share a
+/// `CARGO_TARGET_DIR` share one build of `local`, and a compiled-in path would point at
+/// whichever copy built it last.
+pub fn project_root() -> Result<PathBuf, String> {
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    here.ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("services").is_dir())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "{} is not inside a generated project (no folder with Cargo.toml and \
+                 services/ above it): run this from the project's folder",
+                here.display()
+            )
+        })
+}
 
 /// Where the model answers come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

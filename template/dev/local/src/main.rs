@@ -14,7 +14,7 @@ const USAGE: &str = "usage: local [--port N] [--bin-dir DIR] [--bedrock fake|aws
 const EXAMPLE: &str = r#"{"prompt":"Tell me a story"}"#;
 
 fn parse_args() -> Result<Options, String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = local::project_root()?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let mut options = Options {

@@ -4,8 +4,9 @@
 //! The Lambda runtime's subscriber writes JSON when the function's log format is JSON and
 //! adds the invocation's request id. The prompt and the answer are never logged.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use crate::{ApiError, Completion, Metrics};
 
@@ -42,33 +43,45 @@ pub fn client_left(strategy: &'static str) {
 /// tests read the line their requests leave. The runtime's own subscriber is not involved.
 pub struct Captured {
     lines: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+}
+
+thread_local! {
+    static CAPTURING: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
 }
 
 /// Starts capturing this thread's log lines (a current-thread runtime's tasks included).
+///
+/// One process-wide subscriber writes each line to the buffer of the thread that logged it.
+/// A per-thread default subscriber would be simpler, but tracing caches whether a log
+/// statement is wanted per statement, for every thread at once: a statement first reached on
+/// a thread without a subscriber could then stay off on the thread that has one.
 pub fn capture() -> Captured {
+    static SUBSCRIBER: Once = Once::new();
+    SUBSCRIBER.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(|| ThreadSink)
+            .finish();
+        // Fails only if something else installed one first; the tests then see no lines.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || Sink(sink.clone()))
-        .finish();
-    Captured {
-        lines,
-        _guard: tracing::subscriber::set_default(subscriber),
-    }
+    CAPTURING.with(|capturing| *capturing.borrow_mut() = Some(lines.clone()));
+    Captured { lines }
 }
 
 impl Captured {
-    /// The lines so far, parsed.
-    pub fn lines(&self) -> Vec<serde_json::Value> {
-        let bytes = self
-            .lines
+    fn bytes(&self) -> Vec<u8> {
+        self.lines
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        String::from_utf8_lossy(&bytes)
+            .clone()
+    }
+
+    /// The lines so far, parsed.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&self.bytes())
             .lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
@@ -84,23 +97,29 @@ impl Captured {
 
     /// The raw text so far, to check what is never logged.
     pub fn text(&self) -> String {
-        let bytes = self
-            .lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        String::from_utf8_lossy(&bytes).into_owned()
+        String::from_utf8_lossy(&self.bytes()).into_owned()
     }
 }
 
-struct Sink(Arc<Mutex<Vec<u8>>>);
+impl Drop for Captured {
+    fn drop(&mut self) {
+        CAPTURING.with(|capturing| capturing.borrow_mut().take());
+    }
+}
 
-impl Write for Sink {
+/// Appends to the capturing buffer of the thread that writes, if it has one.
+struct ThreadSink;
+
+impl Write for ThreadSink {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
+        CAPTURING.with(|capturing| {
+            if let Some(lines) = capturing.borrow().as_ref() {
+                lines
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 

@@ -640,30 +640,31 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 cmd
             };
             // Every removal target, each on what the one before left: destroy-all (= destroy)
-            // then finds stacks already gone, as a second destroy would.
-            let commands = [
-                &["bootstrap"][..],
-                &["deploy-all"],
-                &["outputs"],
-                &["destroy-cdn", "CONFIRM=yes"],
-                &["destroy-services", "CONFIRM=yes"],
-                &["destroy-all", "CONFIRM=yes"],
-            ]
-            .into_iter()
-            .map(|args| {
+            // then finds stacks already gone, as a second destroy would. The deploy lets the
+            // web dev server in, as the README shows, and the stage's parameter is read back.
+            let make = |args: &[&str]| {
                 let mut cmd = aws(env.command("make", project));
                 cmd.args(args).env(
                     "LAMBDA_BUILD",
                     "python3 -m genai_standin.zips $(LAMBDA_DIR) $(SERVICES)",
                 );
                 cmd
-            })
-            .chain(std::iter::once({
+            };
+            let standin = |module: &str, args: &[&str]| {
                 let mut cmd = aws(env.command("python3", project));
-                cmd.args(["-m", "genai_standin.stacks", &project_name, "dev"]);
+                cmd.args(["-m", module, &project_name, "dev"]).args(args);
                 cmd
-            }))
-            .collect();
+            };
+            let commands = vec![
+                make(&["bootstrap"]),
+                make(&["deploy-all", "ALLOWED_ORIGINS=http://localhost:5173"]),
+                make(&["outputs"]),
+                standin("genai_standin.origins", &["http://localhost:5173"]),
+                make(&["destroy-cdn", "CONFIRM=yes"]),
+                make(&["destroy-services", "CONFIRM=yes"]),
+                make(&["destroy-all", "CONFIRM=yes"]),
+                standin("genai_standin.stacks", &[]),
+            ];
             cell("rehearse", project, 15 * MINUTE, commands).ok
         }
     };

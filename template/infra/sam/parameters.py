@@ -4,12 +4,13 @@
   python3 parameters.py config|realtime-ws|stream-sse|sync-api|cdn
 
 From the answers in ../../.genai-scaffold.toml, the environment the Makefile sets (STAGE,
-AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID) and, at deploy time, AWS: the account id
+AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID, ALLOWED_ORIGINS) and, at deploy time, AWS: the account id
 for the model's inference-profile ARN, and what the strategy stacks published in SSM for the
 CDN stack.
 """
 
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -48,6 +49,22 @@ def bedrock_arns(model_id, region, account):
     )
 
 
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def allowed_origins(value):
+    """ALLOWED_ORIGINS as a list, each entry checked, so a typo fails the deploy, not the page."""
+    origins = [o.strip().rstrip("/") for o in (value or "").split(",")]
+    origins = [o for o in origins if o]
+    for origin in origins:
+        if not ORIGIN.fullmatch(origin):
+            raise ValueError(
+                f"ALLOWED_ORIGINS entry '{origin}' is not an origin: write scheme://host[:port] in "
+                "lowercase, e.g. http://localhost:5173 (no path, no wildcard)"
+            )
+    return origins
+
+
 def answers():
     with open(ROOT / ".genai-scaffold.toml", "rb") as f:
         return tomllib.load(f)
@@ -63,6 +80,8 @@ def parameters(stack, env, account=None, published=None):
     if stack == "config":
         return {**common, "ModelId": model_id}
     if stack == "cdn":
+        # Checked before AWS is asked anything, so a typo stops the deploy at once.
+        extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
         published = published if published is not None else read_published(common, region)
         strategies = sorted(k.split("/")[0] for k in published if k.endswith("/path"))
         return {
@@ -72,6 +91,7 @@ def parameters(stack, env, account=None, published=None):
             "SseUrl": published.get("sse/url", "none"),
             "SseFunctionArn": published.get("sse/function-arn", "none"),
             "RestDomain": published.get("rest/domain", "none"),
+            "ExtraOrigins": extra,
         }
     model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))
     return {
@@ -104,4 +124,8 @@ def read_published(common, region):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: parameters.py config|<service>|cdn")
-    print(" ".join(f"{k}={v}" for k, v in parameters(sys.argv[1], os.environ).items()))
+    try:
+        chosen = parameters(sys.argv[1], os.environ)
+    except ValueError as e:
+        sys.exit(f"parameters.py: {e}")
+    print(" ".join(f"{k}={v}" for k, v in chosen.items()))

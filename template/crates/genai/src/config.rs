@@ -109,6 +109,30 @@ impl Config {
         origin.filter(|o| self.allows_origin(o)).map(str::to_string)
     }
 
+    /// The headers answering a CORS preflight (`OPTIONS`) from `origin` for a route that takes
+    /// `methods`, or `None` when the origin is not allowed: the service then answers 403
+    /// without them, and the browser does not send the request (PROTOCOL.md, "Browsers on
+    /// other origins").
+    pub fn preflight_headers(
+        &self,
+        origin: Option<&str>,
+        methods: &str,
+    ) -> Option<[(&'static str, String); 5]> {
+        let origin = self.cors_origin(origin)?;
+        Some([
+            ("access-control-allow-origin", origin),
+            ("access-control-allow-methods", methods.to_string()),
+            // The JSON body's type, and the body hash CloudFront's origin access control
+            // needs to sign a POST to a Function URL.
+            (
+                "access-control-allow-headers",
+                "content-type, x-amz-content-sha256".to_string(),
+            ),
+            ("access-control-max-age", "600".to_string()),
+            ("vary", "Origin".to_string()),
+        ])
+    }
+
     /// Whether a browser on `origin` may call the services: only origins listed in
     /// `allowed_origins`, compared exactly (scheme, host and port).
     pub fn allows_origin(&self, origin: &str) -> bool {
@@ -183,6 +207,19 @@ mod tests {
         assert!(config.allows_origin("https://app.example.com"));
         assert!(!config.allows_origin("https://evil.example.com"));
         assert!(!config.allows_origin("*"));
+        let headers = config
+            .preflight_headers(Some("http://localhost:5173"), "POST")
+            .expect("a listed origin");
+        assert!(headers.contains(&(
+            "access-control-allow-origin",
+            "http://localhost:5173".into()
+        )));
+        assert!(headers.contains(&("access-control-allow-methods", "POST".into())));
+        assert_eq!(
+            config.preflight_headers(Some("https://evil.example.com"), "POST"),
+            None
+        );
+        assert_eq!(config.preflight_headers(None, "POST"), None);
         assert_eq!(
             config.limits.max_prompt_bytes,
             Limits::default().max_prompt_bytes

@@ -472,6 +472,55 @@ async fn bad_requests_get_the_protocols_error_through_the_stack() {
         let answer: Value = serde_json::from_str(&answer).expect("JSON");
         assert_eq!(answer["error"]["code"], "BAD_REQUEST");
     }
+    // Over Lambda's 6 MB invocation payload: 413 from the gateway, no function runs.
+    let big = std::env::temp_dir().join(format!("stack-7mb-{}.json", std::process::id()));
+    std::fs::write(&big, vec![b' '; 7 * 1024 * 1024]).expect("writes the body");
+    for trigger in [Trigger::FunctionUrlStreaming, Trigger::Rest] {
+        let Some(service) = present(trigger) else {
+            continue;
+        };
+        let url = format!("{}{}", stack.url, service.route);
+        let answer = curl(&[
+            "--write-out",
+            "\n%{http_code}",
+            "--header",
+            "content-type: application/json",
+            "--data-binary",
+            &format!("@{}", big.display()),
+            &url,
+        ]);
+        let (body, status) = answer.rsplit_once('\n').expect("a status line");
+        assert_eq!(status, "413", "{body}");
+        let body: Value = serde_json::from_str(body).expect("JSON");
+        assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+        // A page on a listed origin (the web dev server) may call; another may not.
+        let preflight = |origin: &str| {
+            curl(&[
+                "--include",
+                "--request",
+                "OPTIONS",
+                "--header",
+                &format!("origin: {origin}"),
+                "--header",
+                "access-control-request-method: POST",
+                &url,
+            ])
+            .to_lowercase()
+        };
+        let allowed = preflight("http://localhost:5173");
+        assert!(allowed.starts_with("http/1.1 204"), "{allowed}");
+        assert!(
+            allowed.contains("access-control-allow-origin: http://localhost:5173"),
+            "{allowed}"
+        );
+        let refused = preflight("https://evil.example.com");
+        assert!(refused.starts_with("http/1.1 403"), "{refused}");
+        assert!(
+            !refused.contains("access-control-allow-origin"),
+            "{refused}"
+        );
+    }
+    let _ = std::fs::remove_file(&big);
     if let Some(ws) = present(Trigger::WebSocket) {
         let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&ws.route))
             .await

@@ -112,11 +112,12 @@ export class CdnStack extends Stack {
     ]);
 
     const url = `https://${distribution.distributionDomainName}`;
-    // The browser's origin, the only one the services accept (CORS, WebSocket $connect).
+    // The origins the services accept (CORS, WebSocket $connect): the app's own, and those
+    // listed in ALLOWED_ORIGINS (e.g. the web dev server against this stage).
     new ssm.StringParameter(this, 'AllowedOrigins', {
       parameterName: `${configPath(project)}/allowed-origins`,
-      stringValue: url,
-      description: `${project.name} ${project.stage}: the origin browsers call the services from`,
+      stringValue: [url, ...project.allowedOrigins].join(','),
+      description: `${project.name} ${project.stage}: the origins browsers may call the services from`,
     });
     publish(this, project, 'cdn/bucket', bucket.bucketName);
     publish(this, project, 'cdn/distribution-id', distribution.distributionId);

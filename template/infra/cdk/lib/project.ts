@@ -23,6 +23,28 @@ export interface Project {
   lambdaDir: string;
   /** Cap on concurrent executions per function (0: no reservation). */
   reservedConcurrency: number;
+  /** Browser origins allowed besides the CDN's own URL (`ALLOWED_ORIGINS`, comma separated). */
+  allowedOrigins: string[];
+}
+
+/** An origin as browsers send it: scheme, host and an optional port; no path, no wildcard. */
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/;
+
+/** `ALLOWED_ORIGINS` as a list, each entry checked, so a typo fails the synth, not the page. */
+export function parseOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/$/, ''))
+    .filter((o) => o !== '');
+  for (const origin of origins) {
+    if (!ORIGIN.test(origin)) {
+      throw new Error(
+        `ALLOWED_ORIGINS entry '${origin}' is not an origin: write scheme://host[:port] in lowercase, ` +
+          'e.g. http://localhost:5173 (no path, no wildcard)',
+      );
+    }
+  }
+  return origins;
 }
 
 /** Reads the flat `key = "value"` lines of .genai-scaffold.toml (tables are skipped). */
@@ -61,6 +83,7 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
     arch: (env.ARCH ?? answers.arch) === 'x86_64' ? 'x86_64' : 'arm64',
     lambdaDir: path.resolve(root, env.LAMBDA_DIR ?? 'target/lambda'),
     reservedConcurrency: reserved,
+    allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
   };
 }
 

@@ -8,7 +8,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, discoverStrategies } from '../lib/app.js';
-import { loadProject, PROJECT_ROOT, Project } from '../lib/project.js';
+import { loadProject, parseOrigins, PROJECT_ROOT, Project } from '../lib/project.js';
 import { Strategy } from '../lib/strategy.js';
 
 interface Resource {
@@ -40,7 +40,12 @@ beforeAll(async () => {
     mkdirSync(path.join(lambdaDir, service));
     writeFileSync(path.join(lambdaDir, service, 'bootstrap.zip'), 'placeholder');
   }
-  project = loadProject({ STAGE: 'test', OWNER: 'dev@example.com', LAMBDA_DIR: lambdaDir });
+  project = loadProject({
+    STAGE: 'test',
+    OWNER: 'dev@example.com',
+    LAMBDA_DIR: lambdaDir,
+    ALLOWED_ORIGINS: 'http://localhost:5173, https://app.example.com/',
+  });
   strategies = await discoverStrategies();
   const app = buildApp(project, strategies);
   templates = new Map(
@@ -156,6 +161,12 @@ describe('strategies', () => {
     const rest = template(SERVICES.rest);
     rest.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'generate' });
     rest.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', RequestValidatorId: Match.anyValue() });
+    // The function answers CORS preflights (a browser sends them without credentials).
+    rest.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'OPTIONS',
+      AuthorizationType: 'NONE',
+      Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
+    });
     rest.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: Match.anyValue() })]),
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
@@ -242,7 +253,20 @@ describe('cdn', () => {
         }),
       }),
     });
-    cdn.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${project.name}/test/config/allowed-origins` });
+    cdn.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: `/${project.name}/test/config/allowed-origins`,
+      Value: {
+        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(',http://localhost:5173,https://app.example.com$')])],
+      },
+    });
+  });
+
+  it('takes ALLOWED_ORIGINS as origins only, so a typo fails the synth', () => {
+    expect(parseOrigins(undefined)).toEqual([]);
+    expect(parseOrigins(' http://localhost:5173 ,')).toEqual(['http://localhost:5173']);
+    for (const wrong of ['*', 'localhost:5173', 'https://app.example.com/path', 'https://*.example.com']) {
+      expect(() => parseOrigins(wrong), wrong).toThrow(/ALLOWED_ORIGINS entry/);
+    }
   });
 });
 

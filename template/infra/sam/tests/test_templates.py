@@ -198,9 +198,30 @@ class Templates(unittest.TestCase):
             self.assertEqual(permission["Properties"]["Principal"], "cloudfront.amazonaws.com")
             self.assertIn("distribution/${Distribution}", permission["Properties"]["SourceArn"]["Fn::Sub"])
 
-    def test_services_accept_the_cdn_origin_only(self):
-        names = [r["Properties"]["Name"] for r in resources(self.templates["cdn"], "AWS::SSM::Parameter")]
-        self.assertIn({"Fn::Sub": "/${Project}/${Stage}/config/allowed-origins"}, names)
+    def test_services_accept_the_cdn_origin_and_the_listed_ones_only(self):
+        (allowed,) = [
+            r["Properties"]
+            for r in resources(self.templates["cdn"], "AWS::SSM::Parameter")
+            if r["Properties"]["Name"] == {"Fn::Sub": "/${Project}/${Stage}/config/allowed-origins"}
+        ]
+        value = lambda extra: resolve(allowed["Value"], {"HasExtraOrigins": extra})  # noqa: E731
+        self.assertEqual(value(False), {"Fn::Sub": "https://${Distribution.DomainName}"})
+        self.assertEqual(value(True), {"Fn::Sub": "https://${Distribution.DomainName},${ExtraOrigins}"})
+        extra = transform.parameters.parameters(
+            "cdn", {"STAGE": "test", "ALLOWED_ORIGINS": "http://localhost:5173, https://app.example.com/"}, published={}
+        )["ExtraOrigins"]
+        self.assertEqual(extra, "http://localhost:5173,https://app.example.com")
+        self.assertEqual(transform.stack_parameters("cdn")["ExtraOrigins"], "none")
+        for wrong in ["*", "localhost:5173", "https://app.example.com/path", "https://*.example.com"]:
+            with self.assertRaisesRegex(ValueError, "ALLOWED_ORIGINS entry", msg=wrong):
+                transform.parameters.allowed_origins(wrong)
+
+    @unittest.skipUnless(has("sync-api"), "the project has no REST strategy")
+    def test_rest_lets_the_function_answer_cors_preflights(self):
+        (api,) = resources(self.templates["sync-api"], "AWS::ApiGateway::RestApi")
+        preflight = api["Properties"]["Body"]["paths"]["/generate"]["options"]
+        self.assertEqual(preflight["x-amazon-apigateway-integration"]["type"], "aws_proxy")
+        self.assertNotIn("security", preflight, "a browser sends preflights without credentials")
 
 
 if __name__ == "__main__":

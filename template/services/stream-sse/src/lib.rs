@@ -34,9 +34,11 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
-    let origin = genai
-        .config()
-        .cors_origin(request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()));
+    let origin_header = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
+    if request.method() == Method::OPTIONS {
+        return preflight(&genai, origin_header);
+    }
+    let origin = genai.config().cors_origin(origin_header);
     let parsed = match (
         request.method(),
         request
@@ -76,6 +78,18 @@ pub async fn handle(
                 .body(body)?)
         }
     }
+}
+
+/// A CORS preflight: 204 with the CORS headers for an allowed origin, else 403 without them.
+fn preflight(genai: &GenAi, origin: Option<&str>) -> Result<Response<Body>, Error> {
+    let Some(headers) = genai.config().preflight_headers(origin, "GET, POST") else {
+        return Ok(Response::builder().status(403).body(Body::empty())?);
+    };
+    let mut response = Response::builder().status(204);
+    for (name, value) in headers {
+        response = response.header(name, value);
+    }
+    Ok(response.body(Body::empty())?)
 }
 
 /// Writes the events of one generation. When the client is gone a write fails: returning

@@ -23,8 +23,10 @@ fn settings() -> Settings {
 async fn service(fake: &FakeBedrock) -> Arc<GenAi> {
     let endpoint = fake.endpoint();
     Arc::new(
-        GenAi::from_config(Config::from_lookup(|key| {
-            (key == "BEDROCK_ENDPOINT_URL").then(|| endpoint.clone())
+        GenAi::from_config(Config::from_lookup(|key| match key {
+            "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+            "ALLOWED_ORIGINS" => Some("http://localhost:5173".into()),
+            _ => None,
         }))
         .await,
     )
@@ -258,4 +260,38 @@ async fn a_client_that_leaves_stops_the_model() {
         .wait_for(Duration::from_secs(5), |s| s.hangups == 1)
         .await;
     assert_eq!((stats.hangups, stats.completed), (1, 0), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_preflight_from_a_listed_origin_is_allowed_and_from_any_other_refused() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let preflight = |origin: &'static str| {
+        let mut request = Request::new(Body::Empty);
+        *request.method_mut() = lambda_http::http::Method::OPTIONS;
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("header"));
+        stream_sse::handle(genai.clone(), QUIET, request)
+    };
+    let allowed = preflight("http://localhost:5173").await.expect("handled");
+    assert_eq!(allowed.status(), 204);
+    let header = |name: &str| allowed.headers()[name].to_str().expect("ascii").to_string();
+    assert_eq!(
+        header("access-control-allow-origin"),
+        "http://localhost:5173"
+    );
+    assert_eq!(header("access-control-allow-methods"), "GET, POST");
+    // CloudFront's origin access control needs the body hash of a POST to the Function URL.
+    assert!(header("access-control-allow-headers").contains("x-amz-content-sha256"));
+    let refused = preflight("https://evil.example.com")
+        .await
+        .expect("handled");
+    assert_eq!(refused.status(), 403);
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_eq!(fake.stats().calls, 0, "a preflight never reaches the model");
 }

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use genai::{ApiError, ErrorCode, Event, GenAi, Metrics};
+use lambda_http::http::Method;
 use lambda_http::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
@@ -29,9 +30,11 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
-    let origin = genai
-        .config()
-        .cors_origin(request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()));
+    let origin_header = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
+    if request.method() == Method::OPTIONS {
+        return preflight(genai, origin_header);
+    }
+    let origin = genai.config().cors_origin(origin_header);
     let answer = match genai::parse_request(request.body().as_ref(), &genai.config().limits) {
         // A request that breaks a rule never reaches the model.
         Err(error) => Err(error),
@@ -68,6 +71,18 @@ pub async fn handle(
             .header(VARY, "Origin");
     }
     Ok(response.body(Body::from(body.to_string()))?)
+}
+
+/// A CORS preflight: 204 with the CORS headers for an allowed origin, else 403 without them.
+fn preflight(genai: &GenAi, origin: Option<&str>) -> Result<Response<Body>, Error> {
+    let Some(headers) = genai.config().preflight_headers(origin, "POST") else {
+        return Ok(Response::builder().status(403).body(Body::Empty)?);
+    };
+    let mut response = Response::builder().status(204);
+    for (name, value) in headers {
+        response = response.header(name, value);
+    }
+    Ok(response.body(Body::Empty)?)
 }
 
 /// A whole answer.

@@ -141,3 +141,36 @@ async fn a_slow_model_gets_a_timeout_before_the_gateway_would() {
         .await;
     assert_eq!(stats.hangups, 1, "the model stream was stopped");
 }
+
+#[tokio::test]
+async fn a_preflight_from_a_listed_origin_is_allowed_and_from_any_other_refused() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let preflight = |origin: &'static str| {
+        let mut request = Request::new(Body::Empty);
+        *request.method_mut() = lambda_http::http::Method::OPTIONS;
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("header"));
+        sync_api::handle(&genai, LONG, request)
+    };
+    let allowed = preflight("https://app.example.com").await.expect("handled");
+    assert_eq!(allowed.status(), 204);
+    let header = |name: &str| allowed.headers()[name].to_str().expect("ascii").to_string();
+    assert_eq!(
+        header("access-control-allow-origin"),
+        "https://app.example.com"
+    );
+    assert_eq!(header("access-control-allow-methods"), "POST");
+    assert!(header("access-control-allow-headers").contains("content-type"));
+    let refused = preflight("https://evil.example.com")
+        .await
+        .expect("handled");
+    assert_eq!(refused.status(), 403);
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_eq!(fake.stats().calls, 0, "a preflight never reaches the model");
+}

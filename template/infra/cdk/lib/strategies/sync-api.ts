@@ -74,10 +74,15 @@ class SyncApiStack extends Stack {
         },
       },
     });
-    const generate = api.root.addResource('generate').addMethod('POST', new apigw.LambdaIntegration(fn), {
+    const resource = api.root.addResource('generate');
+    const integration = new apigw.LambdaIntegration(fn);
+    const generate = resource.addMethod('POST', integration, {
       requestValidator: api.addRequestValidator('Body', { validateRequestBody: true, validateRequestParameters: true }),
       requestModels: { 'application/json': body },
     });
+    // CORS preflights for the origins in allowed-origins: the function answers them, from the
+    // same list it checks every request against (PROTOCOL.md, "Browsers on other origins").
+    resource.addMethod('OPTIONS', integration);
     acknowledgeCheckov(generate, [
       { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront; add an authorizer for production.' },
     ]);

@@ -39,9 +39,18 @@ check: ## The generator's own lints and tests
 		echo "error: cargo test ran past $(CHECK_TIMEOUT); the tests it names above as running long are the ones to look at" >&2; \
 		exit $$status; }
 
+# cargo never prunes a target folder, and each template change adds builds of the workspace
+# crates to the matrix's: past MATRIX_TARGET_MAX_GB it starts empty (that run is a cold one).
+MATRIX_TARGET_MAX_GB ?= 40
+
 # The test profile, as `check` built it: the matrix only starts commands.
 matrix: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
 matrix: ## Generate all 14 combinations; check each at the dimension it depends on
+	@used=$$(du -s --block-size=1G $(MATRIX_TARGET_DIR) 2>/dev/null | cut -f1); \
+	if [ "$${used:-0}" -gt $(MATRIX_TARGET_MAX_GB) ]; then \
+		echo "matrix: $(MATRIX_TARGET_DIR) holds $$used GB, over MATRIX_TARGET_MAX_GB=$(MATRIX_TARGET_MAX_GB): emptying it"; \
+		rm -rf $(MATRIX_TARGET_DIR); \
+	fi
 	cargo test --test matrix
 
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project

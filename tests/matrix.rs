@@ -16,9 +16,10 @@
 //!     discovery test (config.json lists exactly the strategies present, absent ones 404).
 //!   - The all-strategies project also gets the release build, `make smoke` against `make dev`
 //!     as the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
-//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too, in a quick
-//!     release build, run by the infrastructure thread once its own checks are done. These run
-//!     in a copy of the project with a release target folder of its own (`release_checks`).
+//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too, run by the
+//!     infrastructure thread once its own checks are done. These run in a copy of the project
+//!     with a release target folder of its own, built with the release profile's
+//!     `panic = "abort"` but without its optimisation and LTO (`release_checks` says why).
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
@@ -541,11 +542,14 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// all-strategies one (release, `make dev` asked with `curl`, Playwright, deploy-frontend) and
 /// a one-strategy one (Playwright alone: no winners, one panel; deploy-frontend).
 ///
-/// Each such project has a release target folder of its own: the release profile's fat LTO
-/// links every service again whenever a workspace crate changes, which one folder shared by
-/// two projects with different dependency features would make happen every run. The
-/// one-strategy project builds with a quick release profile (no optimisation, no LTO): its
-/// checks drive the page, and the all-strategies project builds the real one.
+/// These checks drive the running services and the page, so they build `--release` as
+/// `make dev` does, keeping the profile's `panic = "abort"` (a panic kills the function, as
+/// in Lambda), but without `opt-level = "z"`, fat LTO and one codegen unit: those made the
+/// release build the longest cell of a cold run (555 s of 1,771) and relinked every binary
+/// on each template change, to build the same code smaller. The deployed binaries are
+/// cross-built by `make build` (cargo-lambda), which no check here runs (the rehearsal
+/// deploys stand-in zips). Each project has a release target folder of its own: one shared
+/// by two projects with different dependency features would relink on every switch.
 fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
     let iac = common::FLAVORS[0];
     let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
@@ -554,7 +558,7 @@ fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
     let all = strategies.split(',').count() == common::STRATEGIES.len();
     let env = Env {
         target: kept.join(format!("{name}.target")),
-        quick_release: !all,
+        quick_release: true,
         ..env.clone()
     };
     let mut cells = vec![install_node_modules(

@@ -644,8 +644,9 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 cmd
             };
             // Every removal target, each on what the one before left: destroy-all (= destroy)
-            // then finds stacks already gone, as a second destroy would. The deploy lets the
-            // web dev server in, as the README shows, and the stage's parameter is read back.
+            // then finds stacks already gone, as a second destroy would. The deploy sets the
+            // README's options (an extra origin, alarm mail, a budget), and the stage's
+            // allowed origins are read back.
             let make = |args: &[&str]| {
                 let mut cmd = aws(env.command("make", project));
                 cmd.args(args).env(
@@ -661,7 +662,12 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
             };
             let commands = vec![
                 make(&["bootstrap"]),
-                make(&["deploy-all", "ALLOWED_ORIGINS=http://localhost:5173"]),
+                make(&[
+                    "deploy-all",
+                    "ALLOWED_ORIGINS=http://localhost:5173",
+                    "ALERT_EMAIL=ops@example.com",
+                    "BUDGET_USD=20",
+                ]),
                 make(&["outputs"]),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),

@@ -4,7 +4,8 @@
   python3 parameters.py config|realtime-ws|stream-sse|sync-api|cdn
 
 From the answers in ../../.genai-scaffold.toml, the environment the Makefile sets (STAGE,
-AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID, ALLOWED_ORIGINS) and, at deploy time, AWS: the account id
+AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID, ALLOWED_ORIGINS, ALERT_EMAIL, BUDGET_USD) and, at
+deploy time, AWS: the account id
 for the model's inference-profile ARN, and what the strategy stacks published in SSM for the
 CDN stack.
 """
@@ -65,6 +66,26 @@ def allowed_origins(value):
     return origins
 
 
+def alerts(env):
+    """(AlertEmail, BudgetUsd) from ALERT_EMAIL and BUDGET_USD, checked: "none" and "0" when
+    not set."""
+    email = env.get("ALERT_EMAIL") or "none"
+    if email != "none" and not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", email):
+        raise ValueError(f"ALERT_EMAIL '{email}' must be one email address")
+    budget = env.get("BUDGET_USD") or "0"
+    try:
+        valid = float(budget) >= 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"BUDGET_USD '{budget}' must be a positive amount of US dollars, e.g. 20")
+    if float(budget) == 0:
+        return email, "0"
+    if email == "none":
+        raise ValueError("BUDGET_USD needs ALERT_EMAIL: the budget mails its alerts to that address")
+    return email, budget
+
+
 def answers():
     with open(ROOT / ".genai-scaffold.toml", "rb") as f:
         return tomllib.load(f)
@@ -78,7 +99,8 @@ def parameters(stack, env, account=None, published=None):
     model_id = env.get("MODEL_ID", a["model_id"])
     region = env.get("AWS_REGION", a["region"])
     if stack == "config":
-        return {**common, "ModelId": model_id}
+        email, budget = alerts(env)
+        return {**common, "ModelId": model_id, "AlertEmail": email, "BudgetUsd": budget}
     if stack == "cdn":
         # Checked before AWS is asked anything, so a typo stops the deploy at once.
         extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
@@ -100,6 +122,8 @@ def parameters(stack, env, account=None, published=None):
         "FoundationModelArn": foundation_model_arn,
         "Arch": env.get("ARCH", a["arch"]),
         "ReservedConcurrency": env.get("RESERVED_CONCURRENCY", "10"),
+        # The name of the SSM parameter: CloudFormation reads its value (AWS::SSM::Parameter::Value).
+        "AlertsTopicArn": f"/{common['Project']}/{common['Stage']}/deploy/alerts/topic-arn",
     }
 
 

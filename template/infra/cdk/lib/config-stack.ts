@@ -2,11 +2,15 @@
 // (read once per Lambda container, at init) and the region's API Gateway logging role.
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { acknowledgeNag } from './acknowledge.js';
+import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
 import { configPath, Project, resourceName } from './project.js';
+import { publish } from './publish.js';
 
 /** The services' settings, named as the services read them (crates/genai/src/config.rs). */
 export function settings(project: Project): Record<string, string> {
@@ -28,6 +32,40 @@ export class ConfigStack extends Stack {
         parameterName: `${configPath(project)}/${name}`,
         stringValue: value,
         description: `${project.name} ${project.stage}: ${name}, read by the services at init`,
+      });
+    }
+
+    // Where every alarm of the stage goes (alarms.ts), and so ALERT_EMAIL when given: AWS
+    // mails it a confirmation link first.
+    const alerts = new sns.Topic(this, 'Alerts', {
+      topicName: resourceName(project, 'alerts'),
+      displayName: `${project.name} ${project.stage} alerts`,
+      enforceSSL: true,
+    });
+    acknowledgeNag(alerts, [
+      { id: 'AwsSolutions-SNS2', reason: 'CloudWatch cannot publish to a topic under the AWS-managed aws/sns key; a customer key costs $1 a month for alarm names and states.' },
+    ]);
+    acknowledgeCheckov(alerts, [
+      { id: 'CKV_AWS_26', reason: 'CloudWatch cannot publish to a topic under the AWS-managed aws/sns key; the messages hold alarm names and states only.' },
+    ]);
+    if (project.alertEmail) alerts.addSubscription(new subscriptions.EmailSubscription(project.alertEmail));
+    publish(this, project, 'alerts/topic-arn', alerts.topicArn);
+
+    // BUDGET_USD: a monthly cost budget on the account (Budgets see the whole account, not one
+    // stage), mailing ALERT_EMAIL at 80 % spent and when the month's forecast passes it.
+    if (project.budgetUsd !== undefined && project.alertEmail) {
+      const subscribers = [{ subscriptionType: 'EMAIL', address: project.alertEmail }];
+      new budgets.CfnBudget(this, 'Budget', {
+        budget: {
+          budgetName: resourceName(project, 'monthly'),
+          budgetType: 'COST',
+          timeUnit: 'MONTHLY',
+          budgetLimit: { amount: project.budgetUsd, unit: 'USD' },
+        },
+        notificationsWithSubscribers: [
+          { notification: { notificationType: 'ACTUAL', comparisonOperator: 'GREATER_THAN', threshold: 80, thresholdType: 'PERCENTAGE' }, subscribers },
+          { notification: { notificationType: 'FORECASTED', comparisonOperator: 'GREATER_THAN', threshold: 100, thresholdType: 'PERCENTAGE' }, subscribers },
+        ],
       });
     }
 

@@ -25,6 +25,10 @@ export interface Project {
   reservedConcurrency: number;
   /** Browser origins allowed besides the CDN's own URL (`ALLOWED_ORIGINS`, comma separated). */
   allowedOrigins: string[];
+  /** Where the stage's alarms and budget mail (`ALERT_EMAIL`). */
+  alertEmail?: string;
+  /** Monthly cost budget of the account in USD (`BUDGET_USD`, needs `ALERT_EMAIL`). */
+  budgetUsd?: number;
 }
 
 /** An origin as browsers send it: scheme, host and an optional port; no path, no wildcard. */
@@ -74,6 +78,17 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
   if (!Number.isInteger(reserved) || reserved < 0) {
     throw new Error(`RESERVED_CONCURRENCY '${env.RESERVED_CONCURRENCY}' must be 0 or a positive integer`);
   }
+  const alertEmail = env.ALERT_EMAIL || undefined;
+  if (alertEmail !== undefined && !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(alertEmail)) {
+    throw new Error(`ALERT_EMAIL '${alertEmail}' must be one email address`);
+  }
+  const budgetUsd = env.BUDGET_USD ? Number(env.BUDGET_USD) : undefined;
+  if (budgetUsd !== undefined && !(Number.isFinite(budgetUsd) && budgetUsd > 0)) {
+    throw new Error(`BUDGET_USD '${env.BUDGET_USD}' must be a positive amount of US dollars, e.g. 20`);
+  }
+  if (budgetUsd !== undefined && !alertEmail) {
+    throw new Error('BUDGET_USD needs ALERT_EMAIL: the budget mails its alerts to that address');
+  }
   return {
     name: answers.name,
     stage,
@@ -84,6 +99,8 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
     lambdaDir: path.resolve(root, env.LAMBDA_DIR ?? 'target/lambda'),
     reservedConcurrency: reserved,
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
+    alertEmail,
+    budgetUsd,
   };
 }
 

@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
+import { alarmOnAny } from './alarms.js';
 import { configPath, Project, resourceName } from './project.js';
 
 export interface RustFunctionProps {
@@ -127,5 +128,8 @@ export class RustFunction extends Construct {
       { id: 'CKV_AWS_173', reason: 'The environment holds an SSM path and timeouts, no secrets.' },
       { id: 'CKV_AWS_272', reason: 'Code signing needs a signing profile per account; the zip is built and deployed by the same Makefile.' },
     ]);
+    // A failed invocation, or one refused at the concurrency cap.
+    alarmOnAny(this, project, `${service}-errors`, this.function.metricErrors(), `${name} failed an invocation`);
+    alarmOnAny(this, project, `${service}-throttles`, this.function.metricThrottles(), `${name} refused an invocation at its concurrency cap`);
   }
 }

@@ -45,6 +45,8 @@ beforeAll(async () => {
     OWNER: 'dev@example.com',
     LAMBDA_DIR: lambdaDir,
     ALLOWED_ORIGINS: 'http://localhost:5173, https://app.example.com/',
+    ALERT_EMAIL: 'ops@example.com',
+    BUDGET_USD: '20',
   });
   strategies = await discoverStrategies();
   const app = buildApp(project, strategies);
@@ -267,6 +269,50 @@ describe('cdn', () => {
     for (const wrong of ['*', 'localhost:5173', 'https://app.example.com/path', 'https://*.example.com']) {
       expect(() => parseOrigins(wrong), wrong).toThrow(/ALLOWED_ORIGINS entry/);
     }
+  });
+});
+
+describe('alarms', () => {
+  const alertsTopic = Match.objectLike({ Ref: Match.stringLikeRegexp('alertstopicarn') });
+  const alarms = () => resources('AWS::CloudWatch::Alarm').map((a) => a.Properties as Record<string, unknown>);
+
+  it('mails ALERT_EMAIL from one topic per stage, published for the other stacks', () => {
+    const config = template('config');
+    config.hasResourceProperties('AWS::SNS::Topic', { TopicName: `${project.name}-test-alerts` });
+    config.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    config.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${project.name}/test/deploy/alerts/topic-arn` });
+  });
+
+  it('keeps a monthly budget of BUDGET_USD that mails at 80 % spent and at a forecast over it', () => {
+    template('config').hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 20, Unit: 'USD' } }),
+      NotificationsWithSubscribers: [
+        Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'ACTUAL', Threshold: 80 }) }),
+        Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'FORECASTED', Threshold: 100 }) }),
+      ],
+    });
+    expect(() => loadProject({ BUDGET_USD: '20' })).toThrow(/needs ALERT_EMAIL/);
+    expect(() => loadProject({ BUDGET_USD: 'lots', ALERT_EMAIL: 'ops@example.com' })).toThrow(/BUDGET_USD/);
+    expect(() => loadProject({ ALERT_EMAIL: 'a@b.c, d@e.f' })).toThrow(/one email address/);
+  });
+
+  it('alarms on every function error and throttle, and on each gateway failing, to the topic', () => {
+    for (const service of Object.values(SERVICES).filter(has)) {
+      for (const metric of ['Errors', 'Throttles']) {
+        template(service).hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: `${project.name}-test-${service}-${metric.toLowerCase()}`,
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Threshold: 1,
+          AlarmActions: [alertsTopic],
+        });
+      }
+    }
+    const gateways = { 'realtime-ws': 'ExecutionError', 'stream-sse': 'Url5xxCount', 'sync-api': '5XXError' } as const;
+    for (const [service, metric] of Object.entries(gateways).filter(([s]) => has(s))) {
+      template(service).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, AlarmActions: [alertsTopic] });
+    }
+    expect(alarms().every((a) => a.TreatMissingData === 'notBreaching')).toBe(true);
   });
 });
 

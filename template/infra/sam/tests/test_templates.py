@@ -198,6 +198,38 @@ class Templates(unittest.TestCase):
             self.assertEqual(permission["Properties"]["Principal"], "cloudfront.amazonaws.com")
             self.assertIn("distribution/${Distribution}", permission["Properties"]["SourceArn"]["Fn::Sub"])
 
+    def test_alarms_mail_alert_email_from_one_topic_and_the_budget_needs_it(self):
+        config = self.templates["config"]
+        (topic,) = resources(config, "AWS::SNS::Topic")
+        self.assertEqual(topic["Properties"]["TopicName"], {"Fn::Sub": "${Project}-${Stage}-alerts"})
+        (mail,) = resources(config, "AWS::SNS::Subscription")
+        self.assertEqual((mail["Condition"], mail["Properties"]["Protocol"]), ("HasAlertEmail", "email"))
+        (budget,) = resources(config, "AWS::Budgets::Budget")
+        self.assertEqual(budget["Condition"], "HasBudget")
+        self.assertEqual(budget["Properties"]["Budget"]["BudgetLimit"], {"Amount": {"Ref": "BudgetUsd"}, "Unit": "USD"})
+        thresholds = [(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in budget["Properties"]["NotificationsWithSubscribers"]]
+        self.assertEqual(thresholds, [("ACTUAL", 80), ("FORECASTED", 100)])
+        alerts = transform.parameters.alerts
+        self.assertEqual(alerts({}), ("none", "0"))
+        self.assertEqual(alerts({"ALERT_EMAIL": "ops@example.com", "BUDGET_USD": "20"}), ("ops@example.com", "20"))
+        for env, message in [
+            ({"BUDGET_USD": "20"}, "needs ALERT_EMAIL"),
+            ({"BUDGET_USD": "lots", "ALERT_EMAIL": "ops@example.com"}, "BUDGET_USD"),
+            ({"ALERT_EMAIL": "a@b.c, d@e.f"}, "one email address"),
+        ]:
+            with self.assertRaisesRegex(ValueError, message, msg=env):
+                alerts(env)
+
+    def test_every_function_and_gateway_alarms_to_the_stages_topic(self):
+        gateways = {"realtime-ws": "ExecutionError", "stream-sse": "Url5xxCount", "sync-api": "5XXError"}
+        for service in transform.services():
+            alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in resources(self.templates[service], "AWS::CloudWatch::Alarm")}
+            self.assertEqual(sorted(alarms), sorted(["Errors", "Throttles", gateways[service]]), service)
+            for alarm in alarms.values():
+                self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlertsTopicArn"}])
+                self.assertEqual((alarm["Threshold"], alarm["TreatMissingData"]), (1, "notBreaching"))
+            self.assertEqual(transform.stack_parameters(service)["AlertsTopicArn"], "/%s/test/deploy/alerts/topic-arn" % transform.parameters.answers()["name"])
+
     def test_services_accept_the_cdn_origin_and_the_listed_ones_only(self):
         (allowed,) = [
             r["Properties"]

@@ -9,11 +9,13 @@ import { App, Aws, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
+import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
@@ -87,6 +89,18 @@ class RealtimeWsStack extends Stack {
         reason: 'The demo app is public behind CloudFront; $connect checks the browser Origin against the allow-list.',
       },
     ]);
+
+    alarmOnAny(
+      this,
+      project,
+      'websocket-execution-errors',
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: 'ExecutionError',
+        dimensionsMap: { ApiId: api.apiId, Stage: stage.stageName },
+      }),
+      'The WebSocket API failed to call its function',
+    );
 
     publish(this, project, 'websocket/domain', `${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);
   }

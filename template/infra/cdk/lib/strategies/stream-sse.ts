@@ -5,6 +5,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { alarmOnAny } from '../alarms.js';
 import { ImportedFunctionUrl } from '../imported-function-url.js';
 import { Project, resourceName } from '../project.js';
 import { publish, published } from '../publish.js';
@@ -28,6 +29,7 @@ class StreamSseStack extends Stack {
       authType: lambda.FunctionUrlAuthType.AWS_IAM,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
     });
+    alarmOnAny(this, project, 'sse-5xx', fn.metric('Url5xxCount'), 'The SSE Function URL answered 5XX');
     publish(this, project, 'sse/url', url.url);
     publish(this, project, 'sse/function-arn', fn.functionArn);
   }

@@ -8,6 +8,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
+import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
@@ -95,6 +96,8 @@ class SyncApiStack extends Stack {
       { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs an account-wide API Gateway role; access logs are on and the function logs every request.' },
       { id: 'AwsSolutions-COG4', reason: 'No user pool: the demo app is public behind CloudFront.' },
     ]);
+
+    alarmOnAny(this, project, 'rest-5xx', api.metricServerError(), 'The REST API answered 5XX');
 
     publish(this, project, 'rest/domain', `${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}`);
   }

@@ -31,7 +31,12 @@ install-test-deps:
 # running for over 60 s.
 CHECK_TIMEOUT ?= 20m
 
+# Line tables only: backtraces keep file and line, and a cold build skips the full debug
+# info of every dependency, which no test reads.
+TEST_DEBUG ?= line-tables-only
+
 check: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+check: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
 check: ## The generator's own lints and tests
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
@@ -45,6 +50,7 @@ MATRIX_TARGET_MAX_GB ?= 40
 
 # The test profile, as `check` built it: the matrix only starts commands.
 matrix: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+matrix: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
 matrix: ## Generate all 14 combinations; check each at the dimension it depends on
 	@used=$$(du -s --block-size=1G $(MATRIX_TARGET_DIR) 2>/dev/null | cut -f1); \
 	if [ "$${used:-0}" -gt $(MATRIX_TARGET_MAX_GB) ]; then \

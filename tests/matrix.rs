@@ -16,10 +16,10 @@
 //!     discovery test (config.json lists exactly the strategies present, absent ones 404).
 //!   - The all-strategies project also gets the release build, `make smoke` against `make dev`
 //!     as the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
-//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too, run by the
-//!     infrastructure thread once its own checks are done. These run in a copy of the project
-//!     with a release target folder of its own, built with the release profile's
-//!     `panic = "abort"` but without its optimisation and LTO (`release_checks` says why).
+//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too. These run
+//!     in copies of the projects sharing one release target folder, built with the release
+//!     profile's `panic = "abort"` but without its optimisation and LTO (`release_checks` says
+//!     why).
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
@@ -29,9 +29,9 @@
 //! checks): the projects that cargo builds in are kept between runs, file times and all, and
 //! share one cargo target folder (`MATRIX_TARGET_DIR`), so the dependencies compile once per
 //! machine and an unchanged workspace crate compiles once per change (see `generate_kept` for
-//! why that is correct); each npm lock file is installed once per machine into
-//! `MATRIX_CACHE/node_modules/<hash of lock and Node version>` and hard-linked into every
-//! project that ships that lock. The projects are in `MATRIX_CACHE/projects` and `kept`.
+//! why that is correct), with line tables for debug info; each npm lock file is installed
+//! once per machine into `MATRIX_CACHE/node_modules/<hash of lock and Node version>` and
+//! hard-linked into every project that ships that lock. The projects are in `MATRIX_CACHE/projects` and `kept`.
 //!
 //! Every command runs with a time limit; one that outlives it is killed with its process group
 //! and its cell says what it was waiting for.
@@ -94,6 +94,10 @@ impl Env {
         cmd.current_dir(dir)
             .env("CARGO_TARGET_DIR", &self.target)
             .env("CARGO_TERM_COLOR", "never")
+            // File and line in backtraces, without the full debug info of every dependency:
+            // that info made the debug builds' compile and link the longest part of a cold
+            // run, and no check reads it.
+            .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
             .env("CI", "true")
             .env("INFRA_VENV", &self.venv)
             .env("PATH", &self.path);
@@ -548,8 +552,9 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// release build the longest cell of a cold run (555 s of 1,771) and relinked every binary
 /// on each template change, to build the same code smaller. The deployed binaries are
 /// cross-built by `make build` (cargo-lambda), which no check here runs (the rehearsal
-/// deploys stand-in zips). Each project has a release target folder of its own: one shared
-/// by two projects with different dependency features would relink on every switch.
+/// deploys stand-in zips). The projects share one release target folder (sound for the
+/// reason `generate_kept` gives): the one-strategy project, built second, compiles its own
+/// workspace crates and no dependency, and switching back and forth rebuilds nothing.
 fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
     let iac = common::FLAVORS[0];
     let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
@@ -557,7 +562,7 @@ fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
     let project = generate_kept(&kept, &name, strategies, iac);
     let all = strategies.split(',').count() == common::STRATEGIES.len();
     let env = Env {
-        target: kept.join(format!("{name}.target")),
+        target: kept.join("release.target"),
         quick_release: true,
         ..env.clone()
     };
@@ -740,18 +745,21 @@ fn main() {
     let name = |prefix: &str, strategies: &str, iac: &str| {
         format!("{prefix}-{}-{iac}", strategies.replace(',', "-"))
     };
-    // The infrastructure checks mostly wait on one core (node, python, the stand-in), so they
-    // run beside the Rust and web checks; each part has projects of its own. The generated
-    // tests that race the machine wait on the local stack's status page, not on sleeps, so
-    // this load cannot reorder them.
-    let (code_rows, infra_rows) = std::thread::scope(|scope| {
+    // Two threads, each about half of a cold run: the Rust and web checks (one target folder,
+    // so one at a time), and beside them the infrastructure checks, which mostly wait on one
+    // core (node, python, the stand-in), followed by the all-strategies release checks. The
+    // one-strategy release checks, short once that release build is there, end the first.
+    // Each part has projects of its own. The generated tests that race the machine wait on
+    // the local stack's status page, not on sleeps, so this load cannot reorder them.
+    let all = |strategies: &str| strategies.split(',').count() == common::STRATEGIES.len();
+    let (mut code_rows, infra_rows, release) = std::thread::scope(|scope| {
         let infra = scope.spawn(|| {
             let mut rows = Vec::new();
             for strategies in &subsets {
                 for iac in common::FLAVORS {
                     let project = generate(&projects, &name("i", strategies, iac), strategies, iac);
                     let mut cells = infra_checks(&env, &project, iac);
-                    if strategies.split(',').count() == common::STRATEGIES.len() {
+                    if all(strategies) {
                         let project =
                             generate(&projects, &name("r", strategies, iac), strategies, iac);
                         let dirs = [project.join("client/web"), project.join("infra").join(iac)];
@@ -763,40 +771,38 @@ fn main() {
                     rows.push((label, cells));
                 }
             }
-            // The one-strategy project's browser checks, in a release build of its own: mostly
-            // rustc's single-threaded LTO, so they run here, beside the Rust thread's work,
-            // once the infrastructure checks are done.
-            let single = subsets.iter().any(|s| s == "websocket").then(|| {
-                let cells = release_checks(&env, "websocket");
-                report("websocket (release)", &cells);
-                cells
+            let release = subsets.iter().find(|s| all(s)).map(|strategies| {
+                let cells = release_checks(&env, strategies);
+                report(&format!("{strategies} (release)"), &cells);
+                (strategies.clone(), cells)
             });
-            (rows, single)
+            (rows, release)
         });
         // In the first flavor's project: the second's differs only in what these do not read.
-        let code: Vec<_> = subsets
+        let mut code: Vec<_> = subsets
             .iter()
             .map(|strategies| {
                 let iac = common::FLAVORS[0];
                 let project =
                     generate_kept(&projects, &name("c", strategies, iac), strategies, iac);
-                let mut cells = code_checks(&env, &project, strategies);
-                if strategies.split(',').count() == common::STRATEGIES.len() {
-                    cells.extend(release_checks(&env, strategies));
-                }
+                let cells = code_checks(&env, &project, strategies);
                 report(strategies, &cells);
                 (strategies.clone(), cells)
             })
             .collect();
-        let (infra, single) = infra.join().expect("the infrastructure checks ran");
-        let mut code = code;
-        if let (Some(cells), Some((_, row))) =
-            (single, code.iter_mut().find(|(s, _)| s == "websocket"))
-        {
+        if let Some((_, row)) = code.iter_mut().find(|(s, _)| s == "websocket") {
+            let cells = release_checks(&env, "websocket");
+            report("websocket (release)", &cells);
             row.extend(cells);
         }
-        (code, infra)
+        let (infra, release) = infra.join().expect("the infrastructure checks ran");
+        (code, infra, release)
     });
+    if let Some((strategies, cells)) = release {
+        if let Some((_, row)) = code_rows.iter_mut().find(|(s, _)| *s == strategies) {
+            row.extend(cells);
+        }
+    }
     table(
         "Rust and web, once per strategy subset (seconds)",
         &[

@@ -74,9 +74,18 @@ pub fn tree_below(root: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The repository root (where `template/` and `examples/` are).
+/// The repository root (where `template/` and `examples/` are): the folder `cargo test` runs
+/// each test binary in. Not `env!("CARGO_MANIFEST_DIR")`: two clones sharing a target folder
+/// (`make check` keeps it in ~/.cache) can run a binary another clone built, with that
+/// clone's path compiled in.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::env::current_dir().expect("the current directory");
+    assert!(
+        dir.join("template/cargo-generate.toml").is_file(),
+        "run the tests with `cargo test` from the repository root (no template/ in {})",
+        dir.display()
+    );
+    dir
 }
 
 /// The strategies, in the order subsets and combinations list them.

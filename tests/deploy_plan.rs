@@ -61,6 +61,8 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
     let positions = in_order(
         &plan,
         &[
+            // The stacks read the CDN's origin secret when they deploy: it exists first.
+            "infra/origin_secret.py ensure",
             "cdk deploy plan-cdk-prod-config",
             "cargo lambda build --release --arm64 --output-format zip",
             "cdk deploy plan-cdk-prod-cdn",
@@ -73,7 +75,7 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
     for service in ["realtime-ws", "stream-sse", "sync-api"] {
         let step = at(&plan, &format!("cdk deploy plan-cdk-prod-{service}"));
         assert!(
-            positions[1] < step && step < positions[2],
+            positions[2] < step && step < positions[3],
             "{service}:\n{plan}"
         );
     }
@@ -135,6 +137,8 @@ fn destroy_removes_in_reverse_order_after_emptying_the_bucket() {
                 format!("{name}-stream-sse"),
                 format!("{name}-sync-api"),
                 format!("{delete} {name}-config"),
+                // Made by deploy-config outside the stacks, so removed by name.
+                "infra/origin_secret.py delete".to_string(),
             ],
         );
         assert!(!plan.contains("realtime-ws"), "{iac}: {plan}");
@@ -154,6 +158,15 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
     ] {
         at(&plan(&project, goal), command);
     }
+    // A rotation: the strategies accept the new secret before the CDN sends it.
+    in_order(
+        &plan(&project, "rotate-origin-secret"),
+        &[
+            "infra/origin_secret.py rotate",
+            "cdk deploy parts-prod-stream-sse",
+            "cdk deploy parts-prod-cdn",
+        ],
+    );
     let out = Command::new("make")
         .args(["deploy-sync-api", "STAGE=prod"])
         .current_dir(&project)

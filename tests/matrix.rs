@@ -555,14 +555,10 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// deploys stand-in zips). The projects share one release target folder (sound for the
 /// reason `generate_kept` gives): the one-strategy project, built second, compiles its own
 /// workspace crates and no dependency, and switching back and forth rebuilds nothing.
-fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
-    let iac = common::FLAVORS[0];
-    let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
-    let kept = env.cache.join("kept");
-    let project = generate_kept(&kept, &name, strategies, iac);
+fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let all = strategies.split(',').count() == common::STRATEGIES.len();
     let env = Env {
-        target: kept.join("release.target"),
+        target: env.cache.join("kept/release.target"),
         quick_release: true,
         ..env.clone()
     };
@@ -575,21 +571,28 @@ fn release_checks(env: &Env, strategies: &str) -> Vec<Cell> {
         cells.push(cargo(
             &env,
             "release",
-            &project,
+            project,
             30 * MINUTE,
             &["build", "--workspace", "--release"],
         ));
-        cells.push(dev_check(&env, &project));
+        cells.push(dev_check(&env, project));
     }
-    cells.push(make(&env, "e2e", &project, 15 * MINUTE, &["e2e"]));
+    cells.push(make(&env, "e2e", project, 15 * MINUTE, &["e2e"]));
     cells.push(make(
         &env,
         "deploy-fe",
-        &project,
+        project,
         10 * MINUTE,
         &["infra-test-frontend"],
     ));
     cells
+}
+
+/// The copy of a project that [`release_checks`] builds in, kept between runs.
+fn release_project(env: &Env, strategies: &str) -> PathBuf {
+    let iac = common::FLAVORS[0];
+    let name = format!("e-{}-{iac}", strategies.replace(',', "-"));
+    generate_kept(&env.cache.join("kept"), &name, strategies, iac)
 }
 
 /// The infrastructure checks of one project.
@@ -612,12 +615,12 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 }
 
 /// The deploy rehearsal: the README's deploy commands, each as a user types it (`make
-/// bootstrap`, `make deploy-all`, `make outputs`, then `destroy-cdn`, `destroy-services` and
-/// `destroy-all`, which is `destroy`), through the real Makefile
-/// with its parallel jobs, the real CDK or SAM CLI and `infra/frontend.py`, against moto's
-/// server patched where it lacks what the stacks use (tests/standin). Only the Lambda zips are
-/// stand-ins (`LAMBDA_BUILD`): the cross build is the release cell's business. Afterwards
-/// nothing of the stage may be left.
+/// bootstrap`, `make deploy-all`, `make outputs`, `make rotate-origin-secret`, then
+/// `destroy-cdn`, `destroy-services` and `destroy-all`, which is `destroy`), through the real
+/// Makefile with its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`,
+/// against moto's server patched where it lacks what the stacks use (tests/standin). Only the
+/// Lambda zips are stand-ins (`LAMBDA_BUILD`): the cross build is the release cell's business.
+/// Afterwards nothing of the stage may be left.
 fn rehearse(env: &Env, project: &Path) -> Cell {
     let start = Instant::now();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -650,8 +653,8 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
             };
             // Every removal target, each on what the one before left: destroy-all (= destroy)
             // then finds stacks already gone, as a second destroy would. The deploy sets the
-            // README's options (an extra origin, alarm mail, a budget), and the stage's
-            // allowed origins are read back.
+            // README's options (an extra origin, alarm mail, a budget); the stage's allowed
+            // origins are read back, and the rotated origin secret from the functions.
             let make = |args: &[&str]| {
                 let mut cmd = aws(env.command("make", project));
                 cmd.args(args).env(
@@ -665,15 +668,16 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 cmd.args(["-m", module, &project_name, "dev"]).args(args);
                 cmd
             };
+            let settings = [
+                "ALLOWED_ORIGINS=http://localhost:5173",
+                "ALERT_EMAIL=ops@example.com",
+                "BUDGET_USD=20",
+            ];
             let commands = vec![
                 make(&["bootstrap"]),
-                make(&[
-                    "deploy-all",
-                    "ALLOWED_ORIGINS=http://localhost:5173",
-                    "ALERT_EMAIL=ops@example.com",
-                    "BUDGET_USD=20",
-                ]),
+                make(&[&["deploy-all"], &settings[..]].concat()),
                 make(&["outputs"]),
+                make(&[&["rotate-origin-secret"], &settings[..]].concat()),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),
                 make(&["destroy-services", "CONFIRM=yes"]),
@@ -752,6 +756,31 @@ fn main() {
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
     let all = |strategies: &str| strategies.split(',').count() == common::STRATEGIES.len();
+    // Every project cargo builds in is written before the first build: with unchanged files
+    // keeping their times, no source is newer than anything this run builds, so a crate two
+    // projects share (the same bytes and dependencies) compiles once, not once per project.
+    let code_projects: Vec<PathBuf> = subsets
+        .iter()
+        .map(|s| {
+            generate_kept(
+                &projects,
+                &name("c", s, common::FLAVORS[0]),
+                s,
+                common::FLAVORS[0],
+            )
+        })
+        .collect();
+    let release_projects: Vec<(String, PathBuf)> = subsets
+        .iter()
+        .filter(|s| all(s) || *s == "websocket")
+        .map(|s| (s.clone(), release_project(&env, s)))
+        .collect();
+    let release_project_of = |strategies: &str| {
+        release_projects
+            .iter()
+            .find(|(s, _)| s == strategies)
+            .map(|(_, p)| p.as_path())
+    };
     let (mut code_rows, infra_rows, release) = std::thread::scope(|scope| {
         let infra = scope.spawn(|| {
             let mut rows = Vec::new();
@@ -772,7 +801,8 @@ fn main() {
                 }
             }
             let release = subsets.iter().find(|s| all(s)).map(|strategies| {
-                let cells = release_checks(&env, strategies);
+                let project = release_project_of(strategies).expect("generated above");
+                let cells = release_checks(&env, project, strategies);
                 report(&format!("{strategies} (release)"), &cells);
                 (strategies.clone(), cells)
             });
@@ -781,17 +811,18 @@ fn main() {
         // In the first flavor's project: the second's differs only in what these do not read.
         let mut code: Vec<_> = subsets
             .iter()
-            .map(|strategies| {
-                let iac = common::FLAVORS[0];
-                let project =
-                    generate_kept(&projects, &name("c", strategies, iac), strategies, iac);
-                let cells = code_checks(&env, &project, strategies);
+            .zip(&code_projects)
+            .map(|(strategies, project)| {
+                let cells = code_checks(&env, project, strategies);
                 report(strategies, &cells);
                 (strategies.clone(), cells)
             })
             .collect();
-        if let Some((_, row)) = code.iter_mut().find(|(s, _)| s == "websocket") {
-            let cells = release_checks(&env, "websocket");
+        if let (Some((_, row)), Some(project)) = (
+            code.iter_mut().find(|(s, _)| s == "websocket"),
+            release_project_of("websocket"),
+        ) {
+            let cells = release_checks(&env, project, "websocket");
             report("websocket (release)", &cells);
             row.extend(cells);
         }

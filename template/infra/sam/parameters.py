@@ -101,6 +101,10 @@ def parameters(stack, env, account=None, published=None):
     if stack == "config":
         email, budget = alerts(env)
         return {**common, "ModelId": model_id, "AlertEmail": email, "BudgetUsd": budget}
+    # The names of SSM parameters: CloudFormation reads their values (AWS::SSM::Parameter::Value),
+    # so the origin secret is in no template and no command line.
+    deploy_path = f"/{common['Project']}/{common['Stage']}/deploy"
+    origin_secret = f"{deploy_path}/origin/secret"
     if stack == "cdn":
         # Checked before AWS is asked anything, so a typo stops the deploy at once.
         extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
@@ -114,17 +118,33 @@ def parameters(stack, env, account=None, published=None):
             "SseFunctionArn": published.get("sse/function-arn", "none"),
             "RestDomain": published.get("rest/domain", "none"),
             "ExtraOrigins": extra,
+            "OriginSecret": origin_secret,
         }
     model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))
-    return {
+    chosen = {
         **common,
         "ModelArn": model_arn,
         "FoundationModelArn": foundation_model_arn,
         "Arch": env.get("ARCH", a["arch"]),
         "ReservedConcurrency": env.get("RESERVED_CONCURRENCY", "10"),
-        # The name of the SSM parameter: CloudFormation reads its value (AWS::SSM::Parameter::Value).
-        "AlertsTopicArn": f"/{common['Project']}/{common['Stage']}/deploy/alerts/topic-arn",
+        "AlertsTopicArn": f"{deploy_path}/alerts/topic-arn",
+        # For the strategies whose APIs only the CDN may call.
+        "OriginSecret": origin_secret,
     }
+    # CloudFormation refuses a parameter the template does not declare.
+    declared = declared_parameters(Path(__file__).resolve().parent / f"{stack}.yaml")
+    return {k: v for k, v in chosen.items() if k in declared}
+
+
+def declared_parameters(template):
+    """The names under the template's top-level `Parameters:`."""
+    names, inside = set(), False
+    for line in template.read_text().splitlines():
+        if not line.startswith(" ") and line.strip():
+            inside = line.rstrip() == "Parameters:"
+        elif inside and (m := re.match(r"  ([A-Za-z0-9]+):\s*$", line)):
+            names.add(m.group(1))
+    return names
 
 
 def caller_account(region):

@@ -1,6 +1,8 @@
-"""What a deployed stage lets browsers in from: its `allowed-origins` parameter, printed; exits
-1 unless it is the CDN's URL followed by the origins given. Run after `make deploy-all
-ALLOWED_ORIGINS=...`.
+"""Who a deployed stage lets in: its `allowed-origins` parameter, which must be the CDN's URL
+followed by the origins given, and its origin secret, which every WebSocket and REST function
+of the stage must hold as deployed (the SSE one none). Prints both checks; exits 1 unless they
+hold. Run after `make deploy-all ALLOWED_ORIGINS=...` (and `make rotate-origin-secret`, after
+which the secret holds two values).
 
     python -m genai_standin.origins PROJECT STAGE ORIGIN...
 """
@@ -8,6 +10,10 @@ ALLOWED_ORIGINS=...`.
 import sys
 
 import boto3
+
+# The functions that check the secret, and the one that must not get it.
+CHECKED = ("realtime-ws", "sync-api")
+UNCHECKED = ("stream-sse",)
 
 
 def main():
@@ -17,7 +23,21 @@ def main():
     value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     cdn = ssm.get_parameter(Name=f"/{project}/{stage}/deploy/cdn/url")["Parameter"]["Value"]
     print(f"{name} = {value}")
-    sys.exit(0 if value.split(",") == [cdn, *extra] else 1)
+    ok = value.split(",") == [cdn, *extra]
+
+    secret = ssm.get_parameter(Name=f"/{project}/{stage}/deploy/origin/secret")["Parameter"]["Value"]
+    print(f"origin secret: {len(secret.split(','))} value(s)")
+    lambda_ = boto3.client("lambda")
+    for service in CHECKED + UNCHECKED:
+        try:
+            config = lambda_.get_function_configuration(FunctionName=f"{project}-{stage}-{service}")
+        except lambda_.exceptions.ResourceNotFoundException:
+            continue
+        held = config.get("Environment", {}).get("Variables", {}).get("ORIGIN_SECRET")
+        expected = secret if service in CHECKED else None
+        print(f"{service}: ORIGIN_SECRET {'as deployed' if held == expected else 'WRONG'}")
+        ok &= held == expected
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ What is patched, each against moto 5.2.x:
    lose StackName): stacks made through change sets (cdk deploy,
    cdk bootstrap, sam deploy) never get Outputs or exports in moto; rebuilt after it runs.
    A resource that fails is an HTTP 500 there, with the stack left looking fine: it becomes
-   a rolled-back stack with the error in its events, as in AWS.
+   a rolled-back stack with the error in its events, as in AWS. A redeploy (an UPDATE
+   change set) finds its stack's old change sets gone and its previous parameter values as
+   given, not as resolved.
 3. ResourceMap.build_resource_diff: a change set adds resources in template order, ignoring
    DependsOn (an API Gateway Deployment before its Methods fails); DependsOn first.
 4. Templates with `Transform: AWS::Serverless-2016-10-31`: sam deploy sends the SAM template
@@ -51,7 +53,7 @@ from moto.apigateway.models import Deployment, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
 from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
@@ -70,6 +72,15 @@ LOG = logging.getLogger("genai_standin")
 # be dotted, also when run as `python -m` (where __name__ is "__main__").
 MODULE = __spec__.name if __spec__ else __name__
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+class ChangeSetNotFound(CloudFormationError):
+    """What DescribeChangeSet and DeleteChangeSet answer for a name the stack does not have."""
+
+    code = "ChangeSetNotFoundException"
+
+    def __init__(self, name):
+        super().__init__(f"ChangeSet [{name}] does not exist")
 
 
 # --- 1. Models for the resource types moto lacks --------------------------------------------
@@ -454,6 +465,12 @@ def install():
             stack.status = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
             change_set.execution_status = "EXECUTE_FAILED"
             return
+        # "After you execute a change set, CloudFormation deletes all change sets that are
+        # associated with the stack" (CloudFormation API Reference, ExecuteChangeSet).
+        for arn, candidate in list(self.change_sets.items()):
+            if candidate.stack_id == stack.stack_id:
+                del self.change_sets[arn]
+        stack.parameters = change_set.parameters
         stack.template_dict = change_set.template_dict
         stack.description = stack.template_dict.get("Description")
         stack.output_map = stack._create_output_map()
@@ -465,13 +482,25 @@ def install():
     # 2b. The same for DescribeChangeSet and DeleteChangeSet, whose handlers in moto's
     # CloudFormationResponse drop StackName and take the first change set of that name: with
     # the strategies deploying in parallel, each CDK CLI polled another stack's change set.
+    # For a name the stack does not have, DescribeChangeSet answers ChangeSetNotFoundException
+    # and DeleteChangeSet succeeds, as in AWS: a redeploy's CDK deletes its old
+    # `cdk-deploy-change-set` unchecked and waits for exactly that answer (moto found another
+    # stack's change set of that name, and the CLI waited forever).
     def by_stack(action):
         def handler(self):
             backend = self.cloudformation_backend
             name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
-            for arn, candidate in list(backend.change_sets.items()):
-                if candidate.change_set_name == name and stack in (candidate.stack_name, candidate.stack_id):
-                    name = arn
+            if stack and name not in backend.change_sets:
+                found = [
+                    arn
+                    for arn, candidate in backend.change_sets.items()
+                    if candidate.change_set_name == name and stack in (candidate.stack_name, candidate.stack_id)
+                ]
+                if not found and action == "delete":
+                    return EmptyResult()
+                if not found:
+                    raise ChangeSetNotFound(name)
+                name = found[-1]
             if action == "describe":
                 return ActionResult(backend.describe_change_set(change_set_name=name))
             backend.delete_change_set(change_set_name=name)
@@ -481,6 +510,30 @@ def install():
 
     CloudFormationResponse.describe_change_set = by_stack("describe")
     CloudFormationResponse.delete_change_set = by_stack("delete")
+
+    # 2c. A parameter passed as UsePreviousValue (CDK does so for every unchanged one on a
+    # redeploy) is the value given before: for an AWS::SSM::Parameter::Value<...> parameter,
+    # the parameter's name, resolved again. moto's CreateChangeSet took the resolved value and
+    # looked it up in SSM as a name ("Unable to fetch parameters [<the secret>]").
+    create_change_set = CloudFormationResponse.create_change_set
+
+    def create_change_set_with_previous_inputs(self):
+        given = self._get_param("Parameters", [])
+        if self._get_param("ChangeSetType", "CREATE") == "UPDATE" and any(p.get("UsePreviousValue") for p in given):
+            before = self.cloudformation_backend.get_stack(self._get_param("StackName")).parameters
+            # A parameter not given before had its default, which applies again when left out.
+            rewritten = [
+                {"ParameterKey": p["ParameterKey"], "ParameterValue": before[p["ParameterKey"]]}
+                if p.get("UsePreviousValue")
+                else p
+                for p in given
+                if not p.get("UsePreviousValue") or p["ParameterKey"] in before
+            ]
+            get_param = self._get_param
+            self._get_param = lambda name, if_none=None: rewritten if name == "Parameters" else get_param(name, if_none)
+        return create_change_set(self)
+
+    CloudFormationResponse.create_change_set = create_change_set_with_previous_inputs
 
     # 3. Resources a change set adds: DependsOn before the dependent.
     build_resource_diff = parsing.ResourceMap.build_resource_diff

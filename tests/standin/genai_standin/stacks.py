@@ -1,5 +1,6 @@
-"""What a rehearsal left on the stand-in: the stacks of PROJECT-STAGE that still exist and the
-web app's bucket, one per line; exits 1 when there are any. Run after `make destroy`.
+"""What a rehearsal left on the stand-in: the stacks of PROJECT-STAGE that still exist, the web
+app's bucket and any SSM parameter under /PROJECT/STAGE, one per line; exits 1 when there are
+any. Run after `make destroy`.
 
     python -m genai_standin.stacks PROJECT STAGE
 """
@@ -16,6 +17,10 @@ def main():
     left = [f"stack {s['StackName']} {s['StackStatus']}" for s in stacks if s["StackName"].startswith(prefix)]
     buckets = boto3.client("s3").list_buckets()["Buckets"]
     left += [f"bucket {b['Name']}" for b in buckets if b["Name"].startswith(prefix)]
+    # The stacks' own parameters, and the origin secret that make destroy removes by name.
+    pages = boto3.client("ssm").get_paginator("get_parameters_by_path")
+    for page in pages.paginate(Path=f"/{project}/{stage}", Recursive=True):
+        left += [f"parameter {p['Name']}" for p in page["Parameters"]]
     print("\n".join(left) or f"nothing of {prefix}* is left")
     sys.exit(1 if left else 0)
 

@@ -49,9 +49,19 @@ pub struct Config {
     /// Browser origins allowed to call the services (`ALLOWED_ORIGINS`, comma separated).
     /// Empty means none: there is no wildcard.
     pub allowed_origins: Vec<String>,
+    /// The values CloudFront sends in [`ORIGIN_SECRET_HEADER`] (`ORIGIN_SECRET`, comma
+    /// separated: the current one and, after a rotation, the previous). Empty means no check,
+    /// as in the local stack, which any local client may call.
+    pub origin_secrets: Vec<String>,
     /// Request limits.
     pub limits: Limits,
 }
+
+/// The header CloudFront adds to every request it sends to the WebSocket and REST APIs
+/// (the CDN's origin custom headers), so that the functions can refuse calls made to the
+/// APIs' own execute-api URLs. The SSE Function URL needs none: it takes only requests that
+/// CloudFront signed (AWS_IAM with origin access control).
+pub const ORIGIN_SECRET_HEADER: &str = "x-origin-verify";
 
 impl Config {
     /// Reads the configuration from environment variables, with the generated defaults.
@@ -83,14 +93,11 @@ impl Config {
             model_id: lookup("MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
             region: lookup("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_string()),
             bedrock_endpoint: lookup("BEDROCK_ENDPOINT_URL"),
-            allowed_origins: lookup("ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            allowed_origins: list(lookup("ALLOWED_ORIGINS"))
+                .into_iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            origin_secrets: list(lookup("ORIGIN_SECRET")),
             limits: Limits {
                 max_prompt_bytes: number("MAX_PROMPT_BYTES", defaults.max_prompt_bytes as u32)
                     as usize,
@@ -139,6 +146,38 @@ impl Config {
         let origin = origin.trim_end_matches('/');
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
+
+    /// Whether a request came through the CDN: its [`ORIGIN_SECRET_HEADER`] is one of
+    /// `origin_secrets`, or there is none to check. Compared in constant time, so the answer's
+    /// timing tells a guesser nothing about how much of a guess was right.
+    pub fn came_through_cdn(&self, header: Option<&str>) -> bool {
+        if self.origin_secrets.is_empty() {
+            return true;
+        }
+        let Some(header) = header else {
+            return false;
+        };
+        self.origin_secrets.iter().fold(false, |found, secret| {
+            found | same_bytes(secret.as_bytes(), header.as_bytes())
+        })
+    }
+}
+
+/// A comma-separated setting as its trimmed, non-empty entries.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|entry| entry.trim().to_string())
+                .filter(|entry| !entry.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `a == b`, taking the same time wherever they differ (the lengths may show).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// A duration in milliseconds from the environment variable `variable`, else `default_ms`.
@@ -224,5 +263,25 @@ mod tests {
             config.limits.max_prompt_bytes,
             Limits::default().max_prompt_bytes
         );
+    }
+
+    #[test]
+    fn only_a_listed_origin_secret_passes_and_none_listed_lets_everyone_in() {
+        let local = Config::from_lookup(|_| None);
+        assert!(local.came_through_cdn(None));
+        assert!(local.came_through_cdn(Some("anything")));
+
+        // After a rotation: the new secret first, the previous one still accepted.
+        let deployed = Config::from_lookup(|key| {
+            (key == "ORIGIN_SECRET").then(|| "n3w-secret, 0ld-secret".to_string())
+        });
+        assert_eq!(deployed.origin_secrets, ["n3w-secret", "0ld-secret"]);
+        assert!(deployed.came_through_cdn(Some("n3w-secret")));
+        assert!(deployed.came_through_cdn(Some("0ld-secret")));
+        assert!(!deployed.came_through_cdn(None));
+        assert!(!deployed.came_through_cdn(Some("")));
+        assert!(!deployed.came_through_cdn(Some("n3w-secreT")));
+        assert!(!deployed.came_through_cdn(Some("n3w-secret,0ld-secret")));
+        assert!(!deployed.came_through_cdn(Some("n3w")));
     }
 }

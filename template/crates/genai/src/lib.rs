@@ -73,6 +73,9 @@ pub struct ValidRequest {
 pub enum ErrorCode {
     /// The request breaks a rule. HTTP 400.
     BadRequest,
+    /// The request did not come through the app's URL (the CDN): a direct call to a
+    /// deployed API. HTTP 403.
+    Forbidden,
     /// The prompt is over the configured size. HTTP 413.
     PayloadTooLarge,
     /// Bedrock throttled the call. HTTP 429.
@@ -92,6 +95,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::BadRequest => 400,
+            ErrorCode::Forbidden => 403,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Throttled => 429,
             ErrorCode::ModelError | ErrorCode::ModelAccessDenied => 502,

@@ -21,6 +21,7 @@ async fn service(fake: &FakeBedrock) -> GenAi {
         region: "us-east-1".into(),
         bedrock_endpoint: Some(fake.endpoint()),
         allowed_origins: Vec::new(),
+        origin_secrets: Vec::new(),
         limits: Limits::default(),
     })
     .await

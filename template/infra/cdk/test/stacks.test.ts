@@ -272,6 +272,48 @@ describe('cdn', () => {
   });
 });
 
+describe('origin secret', () => {
+  const name = () => `/${project.name}/test/deploy/origin/secret`;
+  /** The template's parameter that CloudFormation fills from the SSM parameter `name()`. */
+  const ssmParameter = (t: Template) =>
+    Object.entries(t.toJSON().Parameters ?? {}).find(([, p]) => (p as { Default?: string }).Default === name())?.[0];
+
+  it('reaches the WebSocket and REST functions from SSM when they deploy, not the SSE one', () => {
+    for (const service of Object.values(SERVICES).filter(has)) {
+      const t = template(service);
+      const fn = Object.values(t.findResources('AWS::Lambda::Function'))[0] as Resource;
+      const variables = ((fn.Properties?.Environment ?? {}) as { Variables: Record<string, unknown> }).Variables;
+      if (service === SERVICES.sse) {
+        // The Function URL takes only what CloudFront signed (AWS_IAM).
+        expect(variables.ORIGIN_SECRET, service).toBeUndefined();
+        continue;
+      }
+      const parameter = ssmParameter(t);
+      expect(parameter, service).toBeDefined();
+      expect(t.toJSON().Parameters[parameter!].Type).toBe('AWS::SSM::Parameter::Value<String>');
+      expect(variables.ORIGIN_SECRET, service).toEqual({ Ref: parameter });
+    }
+  });
+
+  it('is sent by CloudFront to the WebSocket and REST origins only, the first value', () => {
+    const cdn = template('cdn');
+    const config = Object.values(cdn.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
+    const behaviors = new Map<string, string>((config.CacheBehaviors ?? []).map((b: { PathPattern: string; TargetOriginId: string }) => [b.PathPattern, b.TargetOriginId]));
+    const checked = new Set([behaviors.get('/ws'), behaviors.get('/api/*')].filter(Boolean));
+    expect(checked.size).toBe([SERVICES.websocket, SERVICES.rest].filter(has).length);
+    const parameter = ssmParameter(cdn);
+    for (const origin of config.Origins as { Id: string; OriginCustomHeaders?: unknown }[]) {
+      if (checked.has(origin.Id)) {
+        expect(origin.OriginCustomHeaders, origin.Id).toEqual([
+          { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: parameter }] }] } },
+        ]);
+      } else {
+        expect(origin.OriginCustomHeaders, origin.Id).toBeUndefined();
+      }
+    }
+  });
+});
+
 describe('alarms', () => {
   const alertsTopic = Match.objectLike({ Ref: Match.stringLikeRegexp('alertstopicarn') });
   const alarms = () => resources('AWS::CloudWatch::Alarm').map((a) => a.Properties as Record<string, unknown>);

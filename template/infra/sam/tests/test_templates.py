@@ -248,6 +248,36 @@ class Templates(unittest.TestCase):
             with self.assertRaisesRegex(ValueError, "ALLOWED_ORIGINS entry", msg=wrong):
                 transform.parameters.allowed_origins(wrong)
 
+    def test_only_the_cdn_carries_the_origin_secret_the_websocket_and_rest_functions_require(self):
+        name = "/%s/test/deploy/origin/secret" % transform.parameters.answers()["name"]
+        checked = {"realtime-ws": "websocket", "sync-api": "rest"}
+        for service in transform.services():
+            template = self.templates[service]
+            (function,) = resources(template, "AWS::Lambda::Function")
+            variables = function["Properties"]["Environment"]["Variables"]
+            if service in checked:
+                # Read from SSM when the stack deploys: the value is in no template.
+                self.assertEqual(variables["ORIGIN_SECRET"], {"Ref": "OriginSecret"}, service)
+                self.assertEqual(template["Parameters"]["OriginSecret"]["Type"], "AWS::SSM::Parameter::Value<String>")
+                self.assertEqual(transform.stack_parameters(service)["OriginSecret"], name)
+            else:
+                # The Function URL takes only what CloudFront signed (AWS_IAM), and its template
+                # declares no such parameter, so none is passed.
+                self.assertNotIn("ORIGIN_SECRET", variables, service)
+                self.assertNotIn("OriginSecret", transform.stack_parameters(service))
+        params = transform.stack_parameters("cdn")
+        self.assertEqual(params["OriginSecret"], name)
+        conditions = {"HasWebSocket": True, "HasSse": True, "HasRest": True}
+        (distribution,) = resources(self.templates["cdn"], "AWS::CloudFront::Distribution")
+        origins = {o["Id"]: o for o in resolve(distribution["Properties"]["DistributionConfig"], conditions)["Origins"]}
+        current = {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "OriginSecret"}]}]}
+        for origin_id, origin in origins.items():
+            headers = origin.get("OriginCustomHeaders", [])
+            if origin_id in checked.values():
+                self.assertEqual(headers, [{"HeaderName": "x-origin-verify", "HeaderValue": current}], origin_id)
+            else:
+                self.assertEqual(headers, [], origin_id)
+
     @unittest.skipUnless(has("sync-api"), "the project has no REST strategy")
     def test_rest_lets_the_function_answer_cors_preflights(self):
         (api,) = resources(self.templates["sync-api"], "AWS::ApiGateway::RestApi")

@@ -23,6 +23,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use genai::config::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, Completion, ErrorCode, Event, Events, GenAi, GenerateRequest, Metrics};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -123,9 +124,13 @@ pub async fn handle(
         .unwrap_or("$default");
     match route {
         "$connect" => {
-            // Browsers always send Origin; only the app's own origins may open a socket.
-            let origin = event.headers.get("origin").and_then(|o| o.to_str().ok());
-            let allowed = origin.is_none_or(|o| app.genai.config().allows_origin(o));
+            // Only through the CDN (its origin secret), and of browsers, which always send
+            // Origin, only the app's own origins may open a socket.
+            let config = app.genai.config();
+            let header = |name: &str| event.headers.get(name).and_then(|v| v.to_str().ok());
+            let origin = header("origin");
+            let allowed = config.came_through_cdn(header(ORIGIN_SECRET_HEADER))
+                && origin.is_none_or(|o| config.allows_origin(o));
             return Ok(respond(if allowed { 200 } else { 403 }));
         }
         "$disconnect" => return Ok(respond(200)),

@@ -324,6 +324,38 @@ async fn connect_refuses_origins_outside_the_allow_list() {
 }
 
 #[tokio::test]
+async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
+    // Deployed, CloudFront adds the secret to the handshake; the execute-api URL has none.
+    let config = Config::from_lookup(|key| match key {
+        "ORIGIN_SECRET" => Some("n3w-secret,0ld-secret".into()),
+        "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
+        _ => None,
+    });
+    let app = App {
+        genai: GenAi::from_config(config).await,
+        connections: Connections::new(support::client_base(), None),
+    };
+    for (secret, origin, status) in [
+        (Some("n3w-secret"), Some("https://app.example.com"), 200),
+        (Some("0ld-secret"), Some("https://app.example.com"), 200),
+        (Some("n3w-secret"), None, 200),
+        (Some("n3w-secret"), Some("https://evil.example.com"), 403),
+        (None, Some("https://app.example.com"), 403),
+        (None, None, 403),
+        (Some("guess"), None, 403),
+    ] {
+        let mut connect = event("$connect", "c", None);
+        for (name, value) in [("x-origin-verify", secret), ("origin", origin)] {
+            if let Some(value) = value {
+                connect.headers.insert(name, value.parse().expect("header"));
+            }
+        }
+        let answer = realtime_ws::handle(&app, connect).await.expect("handled");
+        assert_eq!(answer.status_code, status, "{secret:?} {origin:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_slow_gateway_gets_fewer_larger_frames_not_a_queue() {
     let settings = steady();
     let h = harness(settings.clone(), Duration::from_millis(20)).await;

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use genai::config::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, ErrorCode, Event, GenAi, Metrics};
 use lambda_http::http::Method;
 use lambda_http::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY};
@@ -31,26 +32,22 @@ pub async fn handle(
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
     let origin_header = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
-    if request.method() == Method::OPTIONS {
+    let through_cdn = request
+        .headers()
+        .get(ORIGIN_SECRET_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let from_cdn = genai.config().came_through_cdn(through_cdn);
+    if request.method() == Method::OPTIONS && from_cdn {
         return preflight(genai, origin_header);
     }
     let origin = genai.config().cors_origin(origin_header);
-    let answer = match genai::parse_request(request.body().as_ref(), &genai.config().limits) {
-        // A request that breaks a rule never reaches the model.
-        Err(error) => Err(error),
-        Ok(valid) => {
-            match tokio::time::timeout(deadline.0, generate(genai, &valid, received)).await {
-                Ok(answer) => answer,
-                // Timing out drops the generation, which hangs up on Bedrock.
-                Err(_) => Err(ApiError::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "the answer took longer than {} s; ask for fewer tokens or use a streaming strategy",
-                        deadline.0.as_secs()
-                    ),
-                )),
-            }
-        }
+    let answer = if from_cdn {
+        generate_within(genai, deadline, request.body().as_ref(), received).await
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "call this API through the app's URL (make outputs prints it), not its execute-api address",
+        ))
     };
     let (status, body) = match answer {
         Ok(answer) => {
@@ -71,6 +68,28 @@ pub async fn handle(
             .header(VARY, "Origin");
     }
     Ok(response.body(Body::from(body.to_string()))?)
+}
+
+/// The answer to a request body, within the deadline.
+async fn generate_within(
+    genai: &GenAi,
+    deadline: Deadline,
+    body: &[u8],
+    received: Instant,
+) -> Result<Answer, ApiError> {
+    // A request that breaks a rule never reaches the model.
+    let valid = genai::parse_request(body, &genai.config().limits)?;
+    match tokio::time::timeout(deadline.0, generate(genai, &valid, received)).await {
+        Ok(answer) => answer,
+        // Timing out drops the generation, which hangs up on Bedrock.
+        Err(_) => Err(ApiError::new(
+            ErrorCode::Timeout,
+            format!(
+                "the answer took longer than {} s; ask for fewer tokens or use a streaming strategy",
+                deadline.0.as_secs()
+            ),
+        )),
+    }
 }
 
 /// A CORS preflight: 204 with the CORS headers for an allowed origin, else 403 without them.

@@ -174,3 +174,62 @@ async fn a_preflight_from_a_listed_origin_is_allowed_and_from_any_other_refused(
     );
     assert_eq!(fake.stats().calls, 0, "a preflight never reaches the model");
 }
+
+#[tokio::test]
+async fn a_stage_with_an_origin_secret_answers_only_the_cdn() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let endpoint = fake.endpoint();
+    let config = Config::from_lookup(|key| match key {
+        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
+        // The current secret and, after a rotation, the previous one.
+        "ORIGIN_SECRET" => Some("n3w-secret,0ld-secret".into()),
+        _ => None,
+    });
+    let genai = GenAi::from_config(config).await;
+    let call = |method: &str, secret: Option<&'static str>| {
+        let mut request = Request::new(Body::from(r#"{"prompt":"hi"}"#));
+        *request.method_mut() = method.parse().expect("method");
+        request
+            .headers_mut()
+            .insert("origin", "https://app.example.com".parse().expect("header"));
+        if let Some(secret) = secret {
+            request
+                .headers_mut()
+                .insert("x-origin-verify", secret.parse().expect("header"));
+        }
+        sync_api::handle(&genai, LONG, request)
+    };
+    // The execute-api URL called directly: no secret, or a guess. Preflights too.
+    for (method, secret) in [
+        ("POST", None),
+        ("POST", Some("n3w")),
+        ("POST", Some("n3w-secret,0ld-secret")),
+        ("OPTIONS", None),
+    ] {
+        let response = call(method, secret).await.expect("handled");
+        assert_eq!(response.status(), 403, "{method} {secret:?}");
+        let body: serde_json::Value =
+            serde_json::from_slice(response.body().as_ref()).expect("JSON body");
+        assert_eq!(body["error"]["code"], "FORBIDDEN", "{method} {secret:?}");
+        assert_eq!(body["error"]["statusCode"], 403);
+    }
+    assert_eq!(
+        fake.stats().calls,
+        0,
+        "a refused call never reaches the model"
+    );
+    // Through the CDN, with either secret.
+    for secret in ["n3w-secret", "0ld-secret"] {
+        let response = call("POST", Some(secret)).await.expect("handled");
+        assert_eq!(response.status(), 200, "{secret}");
+    }
+    assert_eq!(
+        call("OPTIONS", Some("n3w-secret"))
+            .await
+            .expect("handled")
+            .status(),
+        204
+    );
+    assert_eq!(fake.stats().calls, 2);
+}

@@ -17,6 +17,7 @@ import { acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
+import { originSecretHeader, originSecrets } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
@@ -34,6 +35,8 @@ class RealtimeWsStack extends Stack {
       description: 'WebSocket strategy: streams Bedrock answers to @connections',
       // Generations outlive the 29 s integration timeout; the function's own limit bounds them.
       timeout: Duration.minutes(5),
+      // $connect refuses a handshake without it: one that did not come through the CDN.
+      environment: { ORIGIN_SECRET: originSecrets(this, project) },
     });
 
     const sync = new WebSocketLambdaIntegration('Connection', fn);
@@ -86,7 +89,7 @@ class RealtimeWsStack extends Stack {
       },
       {
         id: 'AwsSolutions-APIG4',
-        reason: 'The demo app is public behind CloudFront; $connect checks the browser Origin against the allow-list.',
+        reason: 'The demo app is public behind CloudFront; $connect checks the CDN\'s origin secret and the browser Origin against the allow-list.',
       },
     ]);
 
@@ -117,6 +120,7 @@ export const strategy: Strategy = {
       behavior: {
         origin: new origins.HttpOrigin(published(scope, project, 'websocket/domain'), {
           protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          customHeaders: originSecretHeader(scope, project),
         }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,

@@ -10,6 +10,7 @@ import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
+import { originSecretHeader, originSecrets } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
@@ -35,7 +36,9 @@ class SyncApiStack extends Stack {
       service,
       description: 'REST strategy: one Bedrock answer per request',
       timeout: Duration.seconds(29),
-      environment: { REST_DEADLINE_MS: '25000' },
+      // ORIGIN_SECRET: every request without it, one that did not come through the CDN, is
+      // refused.
+      environment: { REST_DEADLINE_MS: '25000', ORIGIN_SECRET: originSecrets(this, project) },
     });
 
     const accessLogs = accessLogGroup(this);
@@ -85,14 +88,14 @@ class SyncApiStack extends Stack {
     // same list it checks every request against (PROTOCOL.md, "Browsers on other origins").
     resource.addMethod('OPTIONS', integration);
     acknowledgeCheckov(generate, [
-      { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront; add an authorizer for production.' },
+      { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
     ]);
     acknowledgeCheckov(api.deploymentStage, [
       { id: 'CKV_AWS_120', reason: 'Every answer is generated anew; caching would return one prompt\'s answer for another.' },
     ]);
     acknowledgeNag(this, [
       { id: 'AwsSolutions-APIG3', reason: 'WAF costs money at rest; stage throttling and the function concurrency cap bound abuse. Add a WebACL for production.' },
-      { id: 'AwsSolutions-APIG4', reason: 'The demo app is public behind CloudFront; add an authorizer for production.' },
+      { id: 'AwsSolutions-APIG4', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
       { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs an account-wide API Gateway role; access logs are on and the function logs every request.' },
       { id: 'AwsSolutions-COG4', reason: 'No user pool: the demo app is public behind CloudFront.' },
     ]);
@@ -115,6 +118,7 @@ export const strategy: Strategy = {
         origin: new origins.HttpOrigin(published(scope, project, 'rest/domain'), {
           protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
           readTimeout: Duration.seconds(30),
+          customHeaders: originSecretHeader(scope, project),
         }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,

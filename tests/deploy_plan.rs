@@ -65,13 +65,18 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
             "infra/origin_secret.py ensure",
             "cdk deploy plan-cdk-prod-config",
             "cargo lambda build --release --arm64 --output-format zip",
+            // WAF=on: the web ACL exists before the CDN uses it; WAF=off: it goes only after
+            // the CDN stopped using it.
+            "infra/waf.py apply",
             "cdk deploy plan-cdk-prod-cdn",
+            "infra/waf.py prune",
             "npm --prefix client/web --no-audit --no-fund run build",
             "infra/frontend.py deploy",
             "infra/frontend.py outputs",
         ],
     );
-    // The strategies go between the build and the CDN, in any order (they run in parallel).
+    // The strategies go between the build and the CDN's web ACL, in any order (they run in
+    // parallel).
     for service in ["realtime-ws", "stream-sse", "sync-api"] {
         let step = at(&plan, &format!("cdk deploy plan-cdk-prod-{service}"));
         assert!(
@@ -137,7 +142,9 @@ fn destroy_removes_in_reverse_order_after_emptying_the_bucket() {
                 format!("{name}-stream-sse"),
                 format!("{name}-sync-api"),
                 format!("{delete} {name}-config"),
-                // Made by deploy-config outside the stacks, so removed by name.
+                // Made outside the stacks (the web ACL by deploy-cdn, the secret by
+                // deploy-config), so removed by name; the web ACL once no CDN uses it.
+                "infra/waf.py delete".to_string(),
                 "infra/origin_secret.py delete".to_string(),
             ],
         );

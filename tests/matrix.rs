@@ -653,8 +653,8 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
             };
             // Every removal target, each on what the one before left: destroy-all (= destroy)
             // then finds stacks already gone, as a second destroy would. The deploy sets the
-            // README's options (an extra origin, alarm mail, a budget); the stage's allowed
-            // origins are read back, and the rotated origin secret from the functions.
+            // README's options (an extra origin, alarm mail, a budget, the web ACL); the
+            // stage's allowed origins, the rotated origin secret and the web ACL are read back.
             let make = |args: &[&str]| {
                 let mut cmd = aws(env.command("make", project));
                 cmd.args(args).env(
@@ -672,6 +672,7 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 "ALLOWED_ORIGINS=http://localhost:5173",
                 "ALERT_EMAIL=ops@example.com",
                 "BUDGET_USD=20",
+                "WAF=on",
             ];
             let commands = vec![
                 make(&["bootstrap"]),

@@ -122,7 +122,16 @@ def check_concurrency(session, project, stage, names, reserved):
         return
     fits = max(0, (available - UNRESERVED_MINIMUM) // len(names))
     short = wanted + UNRESERVED_MINIMUM - available
-    instead = f"RESERVED_CONCURRENCY={fits}` (or 0: no reservation)" if fits else "RESERVED_CONCURRENCY=0`"
+    # Keep a cap: a smaller reservation where one fits; where none does (a new account), the
+    # account's own quota is the cap of every function together.
+    quota = limit.get("ConcurrentExecutions")
+    instead = (
+        f"RESERVED_CONCURRENCY={fits}`"
+        if fits
+        else "RESERVED_CONCURRENCY=0` (nothing reserved: the account's quota"
+        + (f" of {quota}" if quota is not None else "")
+        + " concurrent executions then caps the functions together; WAF=on adds a cap per address)"
+    )
     fail(
         f"{len(names)} functions x RESERVED_CONCURRENCY={reserved} reserve {wanted}, but the account"
         f" has {unreserved} unreserved concurrent executions in {session.region_name}"
@@ -130,7 +139,7 @@ def check_concurrency(session, project, stage, names, reserved):
         f" unreserved. Either deploy with less: `make deploy-all STAGE={stage} {instead}, or"
         " ask for more: Service Quotas console, AWS Lambda, \"Concurrent executions\", request an"
         f" increase of at least {short}"
-        + (f" (to {limit['ConcurrentExecutions'] + short})." if "ConcurrentExecutions" in limit else ".")
+        + (f" (to {quota + short})." if quota is not None else ".")
     )
 
 

@@ -119,6 +119,8 @@ def parameters(stack, env, account=None, published=None):
             "RestDomain": published.get("rest/domain", "none"),
             "ExtraOrigins": extra,
             "OriginSecret": origin_secret,
+            # Published by infra/waf.py with WAF=on, withdrawn with WAF=off.
+            "WebAclArn": published.get("waf/acl-arn", "none"),
         }
     model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))
     chosen = {

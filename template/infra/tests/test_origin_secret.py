@@ -1,63 +1,27 @@
 """infra/origin_secret.py against moto's server, run as the Makefile runs it: made once and
 kept by every later deploy, rotated with the previous value kept second, deleted by destroy."""
 
-import os
-import socket
-import subprocess
-import sys
 import unittest
 from pathlib import Path
 
-import boto3
-from moto.server import ThreadedMotoServer
+from .fake_aws import FakeAws
 
 SCRIPT = Path(__file__).resolve().parents[1] / "origin_secret.py"
 NAME = "/secret-test/dev/deploy/origin/secret"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class OriginSecret(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        port = free_port()
-        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        cls.moto.start()
-        # Nothing of the caller's AWS setup leaks in.
-        cls.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        cls.env.update(
-            {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_REGION": "us-east-1",
-                "AWS_CONFIG_FILE": os.devnull,
-                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "PROJECT": "secret-test",
-                "STAGE": "dev",
-                "OWNER": "dev@example.com",
-            }
-        )
-        cls.ssm = boto3.client(
-            "ssm",
-            region_name="us-east-1",
-            endpoint_url=cls.env["AWS_ENDPOINT_URL"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cls.aws = FakeAws(PROJECT="secret-test", STAGE="dev", OWNER="dev@example.com")
+        cls.ssm = cls.aws.client("ssm")
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.stop()
+        cls.aws.stop()
 
     def run_script(self, command):
-        result = subprocess.run(
-            [sys.executable, str(SCRIPT), command], env=self.env, capture_output=True, text=True, timeout=60
-        )
+        result = self.aws.run(SCRIPT, command)
         self.assertEqual(result.returncode, 0, result.stderr)
         return result.stdout
 
@@ -91,10 +55,7 @@ class OriginSecret(unittest.TestCase):
         self.assertIn("none to delete", self.run_script("delete"))
 
     def test_rotating_a_stage_without_one_says_to_deploy_first(self):
-        env = {**self.env, "STAGE": "never-deployed"}
-        result = subprocess.run(
-            [sys.executable, str(SCRIPT), "rotate"], env=env, capture_output=True, text=True, timeout=60
-        )
+        result = self.aws.run(SCRIPT, "rotate", STAGE="never-deployed")
         self.assertEqual(result.returncode, 1)
         self.assertIn("make deploy-all", result.stderr)
 

@@ -49,6 +49,7 @@ def free_port():
 class Fake:
     """What the fake Lambda and Bedrock answer; each test sets it."""
 
+    quota = 1000
     unreserved = 1000
     reservations = {}  # function name -> ReservedConcurrentExecutions
     availability = AUTHORIZED  # or None: AccessDeniedException
@@ -59,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = unquote(self.path.split("?")[0])
         if path.rstrip("/") == "/2016-08-19/account-settings":
-            limit = {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": Fake.unreserved}
+            limit = {"ConcurrentExecutions": Fake.quota, "UnreservedConcurrentExecutions": Fake.unreserved}
             return self.answer(200, {"AccountLimit": limit, "AccountUsage": {}})
         if path.startswith("/2019-09-30/functions/") and path.endswith("/concurrency"):
             name = path.split("/")[3]
@@ -136,7 +137,7 @@ class Preflight(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def setUp(self):
-        Fake.unreserved, Fake.reservations, Fake.availability, Fake.asked = 1000, {}, AUTHORIZED, []
+        Fake.quota, Fake.unreserved, Fake.reservations, Fake.availability, Fake.asked = 1000, 1000, {}, AUTHORIZED, []
 
     def project(self, iac):
         """A project root with the script, its answers and three services."""
@@ -206,6 +207,14 @@ class Preflight(unittest.TestCase):
             "120 unreserved",
             "make deploy-all STAGE=dev RESERVED_CONCURRENCY=6",
             '"Concurrent executions"',
+        )
+
+    def test_a_new_account_is_told_that_its_quota_is_then_the_cap(self):
+        Fake.quota = Fake.unreserved = 10  # a new account: nothing can be reserved
+        self.assertStops(
+            self.preflight(),
+            "RESERVED_CONCURRENCY=0` (nothing reserved: the account's quota of 10 concurrent executions then caps",
+            "increase of at least 120 (to 130)",
         )
 
     def test_a_redeploy_counts_what_its_functions_reserve(self):

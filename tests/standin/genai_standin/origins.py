@@ -1,8 +1,9 @@
 """Who a deployed stage lets in: its `allowed-origins` parameter, which must be the CDN's URL
 followed by the origins given, and its origin secret, which every WebSocket and REST function
-of the stage must hold as deployed (the SSE one none). Prints both checks; exits 1 unless they
-hold. Run after `make deploy-all ALLOWED_ORIGINS=...` (and `make rotate-origin-secret`, after
-which the secret holds two values).
+of the stage must hold as deployed (the SSE one none), and the web ACL its CDN must use. Prints
+the checks; exits 1 unless they hold. Run after `make deploy-all ALLOWED_ORIGINS=... WAF=on`
+(and `make rotate-origin-secret` with the same settings, after which the secret holds two
+values).
 
     python -m genai_standin.origins PROJECT STAGE ORIGIN...
 """
@@ -37,6 +38,15 @@ def main():
         expected = secret if service in CHECKED else None
         print(f"{service}: ORIGIN_SECRET {'as deployed' if held == expected else 'WRONG'}")
         ok &= held == expected
+
+    # WAF=on: CloudFront uses the web ACL infra/waf.py made in us-east-1 and published.
+    acls = boto3.client("wafv2", region_name="us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    (acl,) = [a for a in acls if a["Name"] == f"{project}-{stage}-cdn"] or [None]
+    distribution = ssm.get_parameter(Name=f"/{project}/{stage}/deploy/cdn/distribution-id")["Parameter"]["Value"]
+    config = boto3.client("cloudfront").get_distribution_config(Id=distribution)["DistributionConfig"]
+    used = acl is not None and config.get("WebACLId") == acl["ARN"]
+    print(f"CloudFront {distribution}: web ACL {'as made' if used else 'MISSING'} ({config.get('WebACLId') or 'none'})")
+    ok &= used
     sys.exit(0 if ok else 1)
 
 

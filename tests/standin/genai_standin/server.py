@@ -221,7 +221,7 @@ def _moto_distribution_config(config, reference):
             origin["CustomOriginConfig"] = custom
         origins.append(origin)
     behaviors = [behavior(b) for b in config.get("CacheBehaviors", [])]
-    keep = ("Comment", "Enabled", "DefaultRootObject", "PriceClass", "HttpVersion", "IsIPV6Enabled")
+    keep = ("Comment", "Enabled", "DefaultRootObject", "PriceClass", "HttpVersion", "IsIPV6Enabled", "WebACLId")
     return {
         **{k: config[k] for k in keep if k in config},
         "CallerReference": reference,

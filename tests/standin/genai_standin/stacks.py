@@ -1,5 +1,5 @@
 """What a rehearsal left on the stand-in: the stacks of PROJECT-STAGE that still exist, the web
-app's bucket and any SSM parameter under /PROJECT/STAGE, one per line; exits 1 when there are
+app's bucket, any SSM parameter under /PROJECT/STAGE and the web ACL, one per line; exits 1 when there are
 any. Run after `make destroy`.
 
     python -m genai_standin.stacks PROJECT STAGE
@@ -21,6 +21,9 @@ def main():
     pages = boto3.client("ssm").get_paginator("get_parameters_by_path")
     for page in pages.paginate(Path=f"/{project}/{stage}", Recursive=True):
         left += [f"parameter {p['Name']}" for p in page["Parameters"]]
+    # The web ACL of WAF=on, made by infra/waf.py in us-east-1.
+    acls = boto3.client("wafv2", region_name="us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    left += [f"web ACL {a['Name']}" for a in acls if a["Name"].startswith(prefix)]
     print("\n".join(left) or f"nothing of {prefix}* is left")
     sys.exit(1 if left else 0)
 

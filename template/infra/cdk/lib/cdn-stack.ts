@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
-import { configPath, Project, resourceName } from './project.js';
+import { configPath, deployPath, Project, resourceName } from './project.js';
 import { publish } from './publish.js';
 import { Strategy } from './strategy.js';
 
@@ -93,22 +93,30 @@ export class CdnStack extends Stack {
         functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors,
+      // WAF=on: the rate-limiting web ACL infra/waf.py made in us-east-1 (CloudFront's web
+      // ACLs live there; a stack elsewhere cannot reference it, so its ARN comes through SSM).
+      webAclId: project.waf ? ssm.StringParameter.valueForStringParameter(this, `${deployPath(project)}/waf/acl-arn`) : undefined,
     });
+    if (!project.waf) {
+      const reason = 'WAF=off: a web ACL costs money at rest (WAF=on adds one, see the README); API throttling and function concurrency caps bound abuse.';
+      acknowledgeNag(distribution, [{ id: 'AwsSolutions-CFR2', reason }]);
+      acknowledgeCheckov(distribution, [
+        { id: 'CKV_AWS_68', reason },
+        { id: 'CKV2_AWS_47', reason: 'No web ACL with WAF=off (see CKV_AWS_68).' },
+      ]);
+    }
     acknowledgeNag(distribution, [
       { id: 'AwsSolutions-CFR1', reason: 'A demo for every region: no geo restriction.' },
-      { id: 'AwsSolutions-CFR2', reason: 'WAF costs money at rest; API throttling and function concurrency caps bound abuse. Add a WebACL for production.' },
       { id: 'AwsSolutions-CFR3', reason: 'Standard logging needs an ACL-enabled bucket; the APIs and functions log every request.' },
       { id: 'AwsSolutions-CFR4', reason: 'The default *.cloudfront.net certificate cannot set the TLS minimum; set one with a custom domain.' },
     ]);
     acknowledgeCheckov(distribution, [
-      { id: 'CKV_AWS_68', reason: 'WAF costs money at rest; throttling and concurrency caps bound abuse.' },
       { id: 'CKV_AWS_86', reason: 'Standard logging needs an ACL-enabled bucket; the APIs and functions log every request.' },
       { id: 'CKV_AWS_174', reason: 'The default *.cloudfront.net certificate cannot set the TLS minimum; set one with a custom domain.' },
       { id: 'CKV_AWS_310', reason: 'One origin per path; there is no second origin to fail over to.' },
       { id: 'CKV_AWS_374', reason: 'A demo for every region: no geo restriction.' },
       { id: 'CKV2_AWS_32', reason: 'The default behavior has the security headers policy; API paths answer JSON and event streams.' },
       { id: 'CKV2_AWS_42', reason: 'Uses the default *.cloudfront.net certificate until a custom domain is added.' },
-      { id: 'CKV2_AWS_47', reason: 'No WAF (see CKV_AWS_68).' },
     ]);
 
     const url = `https://${distribution.distributionDomainName}`;

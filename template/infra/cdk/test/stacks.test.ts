@@ -1,12 +1,12 @@
 // Assertions on the synthesized stacks of this project, with placeholder zips standing in for
 // `make build`. The same tests run in every generated combination, so "present exactly when
 // the strategy is" is checked against the service folders this project has.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, discoverStrategies } from '../lib/app.js';
 import { loadProject, parseOrigins, PROJECT_ROOT, Project } from '../lib/project.js';
 import { Strategy } from '../lib/strategy.js';
@@ -34,26 +34,42 @@ function resources(type: string): Resource[] {
   return [...templates.values()].flatMap((t) => Object.values(t.findResources(type)) as Resource[]);
 }
 
-beforeAll(async () => {
-  const lambdaDir = mkdtempSync(path.join(tmpdir(), 'lambda-'));
-  for (const service of Object.values(SERVICES)) {
-    mkdirSync(path.join(lambdaDir, service));
-    writeFileSync(path.join(lambdaDir, service, 'bootstrap.zip'), 'placeholder');
-  }
-  project = loadProject({
+/** Where the synthesized stacks and the placeholder zips go; removed after the tests. */
+let scratch: string;
+
+/** The settings the deploy tests use, with `overrides`. */
+function settings(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
     STAGE: 'test',
     OWNER: 'dev@example.com',
-    LAMBDA_DIR: lambdaDir,
+    LAMBDA_DIR: path.join(scratch, 'lambda'),
     ALLOWED_ORIGINS: 'http://localhost:5173, https://app.example.com/',
     ALERT_EMAIL: 'ops@example.com',
     BUDGET_USD: '20',
-  });
-  strategies = await discoverStrategies();
-  const app = buildApp(project, strategies);
-  templates = new Map(
+    ...overrides,
+  };
+}
+
+/** Every stack of the app built with `env`, by stack name. */
+function synthesize(env: Record<string, string>): Map<string, Template> {
+  const app = buildApp(loadProject(env), strategies, { outdir: mkdtempSync(path.join(scratch, 'cdk.out-')) });
+  return new Map(
     app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, Template.fromStack(s)]),
   );
+}
+
+beforeAll(async () => {
+  scratch = mkdtempSync(path.join(tmpdir(), 'stacks-test-'));
+  for (const service of Object.values(SERVICES)) {
+    mkdirSync(path.join(scratch, 'lambda', service), { recursive: true });
+    writeFileSync(path.join(scratch, 'lambda', service, 'bootstrap.zip'), 'placeholder');
+  }
+  project = loadProject(settings());
+  strategies = await discoverStrategies();
+  templates = synthesize(settings());
 });
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Statement {
   Action: string | string[];
@@ -314,6 +330,25 @@ describe('origin secret', () => {
   });
 });
 
+describe('waf', () => {
+  const distribution = (t: Template) => Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
+
+  it('WAF=on: CloudFront uses the web ACL whose ARN infra/waf.py published in SSM', () => {
+    const cdn = synthesize(settings({ WAF: 'on' })).get(`${project.name}-test-cdn`)!;
+    const parameters = cdn.toJSON().Parameters as Record<string, { Type: string; Default?: string }>;
+    const [name, parameter] = Object.entries(parameters).find(([, p]) => p.Default === `/${project.name}/test/deploy/waf/acl-arn`)!;
+    expect(parameter.Type).toBe('AWS::SSM::Parameter::Value<String>');
+    expect(distribution(cdn).WebACLId).toEqual({ Ref: name });
+  });
+
+  it('WAF=off (the default): no web ACL, and nothing read for one', () => {
+    const cdn = template('cdn');
+    expect(distribution(cdn).WebACLId).toBeUndefined();
+    expect(JSON.stringify(cdn.toJSON().Parameters ?? {})).not.toContain('/waf/');
+    expect(() => loadProject(settings({ WAF: 'yes' }))).toThrow(/WAF=on or WAF=off/);
+  });
+});
+
 describe('alarms', () => {
   const alertsTopic = Match.objectLike({ Ref: Match.stringLikeRegexp('alertstopicarn') });
   const alarms = () => resources('AWS::CloudWatch::Alarm').map((a) => a.Properties as Record<string, unknown>);
@@ -360,8 +395,9 @@ describe('alarms', () => {
 
 describe('cdk-nag', () => {
   // `cdk synth` fails on an unacknowledged error only; a warning would pass it silently.
-  it('leaves no AwsSolutions finding unacknowledged, error or warning', () => {
-    const assembly = buildApp(project, strategies, { outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')) }).synth();
+  it.each(['off', 'on'])('leaves no AwsSolutions finding unacknowledged, error or warning (WAF=%s)', (waf) => {
+    const outdir = mkdtempSync(path.join(scratch, 'cdk.out-'));
+    const assembly = buildApp(loadProject(settings({ WAF: waf })), strategies, { outdir }).synth();
     const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };

@@ -28,7 +28,8 @@ def resolve(value, conditions):
         if "Fn::If" in value:
             name, then, otherwise = value["Fn::If"]
             return resolve(then if conditions[name] else otherwise, conditions)
-        return {k: resolve(v, conditions) for k, v in value.items()}
+        items = {k: resolve(v, conditions) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v != {"Ref": "AWS::NoValue"}}
     if isinstance(value, list):
         items = [resolve(v, conditions) for v in value]
         return [v for v in items if v != {"Ref": "AWS::NoValue"}]
@@ -160,6 +161,7 @@ class Templates(unittest.TestCase):
             "HasWebSocket": params["WebSocketDomain"] != "none",
             "HasSse": params["SseUrl"] != "none",
             "HasRest": params["RestDomain"] != "none",
+            "HasWaf": params["WebAclArn"] != "none",
         }
         (distribution,) = resources(self.templates["cdn"], "AWS::CloudFront::Distribution")
         config = resolve(distribution["Properties"]["DistributionConfig"], conditions)
@@ -267,7 +269,7 @@ class Templates(unittest.TestCase):
                 self.assertNotIn("OriginSecret", transform.stack_parameters(service))
         params = transform.stack_parameters("cdn")
         self.assertEqual(params["OriginSecret"], name)
-        conditions = {"HasWebSocket": True, "HasSse": True, "HasRest": True}
+        conditions = {"HasWebSocket": True, "HasSse": True, "HasRest": True, "HasWaf": False}
         (distribution,) = resources(self.templates["cdn"], "AWS::CloudFront::Distribution")
         origins = {o["Id"]: o for o in resolve(distribution["Properties"]["DistributionConfig"], conditions)["Origins"]}
         current = {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "OriginSecret"}]}]}
@@ -277,6 +279,16 @@ class Templates(unittest.TestCase):
                 self.assertEqual(headers, [{"HeaderName": "x-origin-verify", "HeaderValue": current}], origin_id)
             else:
                 self.assertEqual(headers, [], origin_id)
+
+    def test_cloudfront_uses_the_web_acl_waf_py_published_and_none_without(self):
+        arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/app-test-cdn/0f1e2d3c"
+        (distribution,) = resources(self.templates["cdn"], "AWS::CloudFront::Distribution")
+        for published, expected in (({"waf/acl-arn": arn}, arn), ({}, None)):
+            params = transform.parameters.parameters("cdn", {"STAGE": "test"}, published=published)
+            self.assertEqual(params["WebAclArn"], expected or "none")
+            conditions = {"HasWebSocket": True, "HasSse": True, "HasRest": True, "HasWaf": params["WebAclArn"] != "none"}
+            config = resolve(distribution["Properties"]["DistributionConfig"], conditions)
+            self.assertEqual(config.get("WebACLId"), {"Ref": "WebAclArn"} if expected else None)
 
     @unittest.skipUnless(has("sync-api"), "the project has no REST strategy")
     def test_rest_lets_the_function_answer_cors_preflights(self):

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""The optional AWS WAF web ACL in front of the stage's CDN (`WAF=on`), for both IaC flavors:
+one rate-based rule that answers 429 to an IP address past WAF_RATE_LIMIT requests in five
+minutes, so one client cannot spend the stage's tokens at CloudFront's pace.
+
+  apply   before the CDN deploys (make deploy-cdn). WAF=on: make or update the web ACL and
+          publish its ARN at /<project>/<stage>/deploy/waf/acl-arn, where the CDN stack
+          reads it. WAF=off: withdraw that parameter, so the CDN deploys without the ACL.
+  prune   after the CDN deployed. WAF=off: delete the web ACL a stage had before (AWS refuses
+          while a distribution uses it, hence after). WAF=on: nothing.
+  delete  remove the web ACL and its parameter (make destroy, after the CDN stack).
+
+A web ACL for CloudFront lives in us-east-1 whatever the stage's region ("For Amazon
+CloudFront distributions, this is set to US East (N. Virginia)": AWS WAF Developer Guide,
+"Resources that you can protect with AWS WAF"), and CloudFormation cannot read a value across
+regions: hence an API call here and the ARN published in the stage's own region. PROJECT,
+STAGE, OWNER, AWS_REGION, WAF and WAF_RATE_LIMIT come from the Makefile.
+"""
+
+import json
+import os
+import sys
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+# Where CloudFront's web ACLs are made and read.
+WAF_REGION = "us-east-1"
+# AWS WAF's bounds for a rate-based rule's limit per evaluation window ("Rate-based rule
+# high-level settings": the lowest is 10).
+MIN_LIMIT, MAX_LIMIT = 10, 2_000_000_000
+
+
+def project():
+    return os.environ["PROJECT"], os.environ.get("STAGE", "dev")
+
+
+def acl_name():
+    return "-".join(project()) + "-cdn"
+
+
+def parameter_name():
+    name, stage = project()
+    return f"/{name}/{stage}/deploy/waf/acl-arn"
+
+
+def enabled():
+    value = os.environ.get("WAF", "off")
+    if value not in ("on", "off"):
+        sys.exit(f"error: WAF='{value}': say WAF=on or WAF=off")
+    return value == "on"
+
+
+def rate_limit():
+    value = os.environ.get("WAF_RATE_LIMIT", "300")
+    if not value.isdigit() or not MIN_LIMIT <= int(value) <= MAX_LIMIT:
+        sys.exit(f"error: WAF_RATE_LIMIT='{value}' must be a whole number of requests from {MIN_LIMIT} up")
+    return int(value)
+
+
+def visibility(metric):
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": metric}
+
+
+# What a blocked request gets: PROTOCOL.md's error body, so the clients show THROTTLED.
+THROTTLED = {
+    "throttled": {
+        "ContentType": "APPLICATION_JSON",
+        "Content": json.dumps(
+            {
+                "error": {
+                    "message": "Too many requests from your address: wait a few minutes and try again.",
+                    "code": "THROTTLED",
+                    "statusCode": 429,
+                }
+            }
+        ),
+    }
+}
+
+
+TOO_MANY = {"ResponseCode": 429, "CustomResponseBodyKey": "throttled"}
+
+
+def rules(limit):
+    """One rule: past `limit` requests from one IP address in 300 s, 429 until the rate drops."""
+    return [
+        {
+            "Name": "rate-per-ip",
+            "Priority": 0,
+            "Statement": {
+                "RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}
+            },
+            "Action": {"Block": {"CustomResponse": TOO_MANY}},
+            "VisibilityConfig": visibility("rate-per-ip"),
+        }
+    ]
+
+
+def find(waf):
+    """The stage's web ACL as (id, arn, lock token), or None."""
+    request = {"Scope": "CLOUDFRONT", "Limit": 100}
+    while True:
+        page = waf.list_web_acls(**request)
+        for acl in page.get("WebACLs", []):
+            if acl["Name"] == acl_name():
+                return acl["Id"], acl["ARN"], acl["LockToken"]
+        if not page.get("NextMarker"):
+            return None
+        request["NextMarker"] = page["NextMarker"]
+
+
+def apply(waf, ssm):
+    if not enabled():
+        try:
+            ssm.delete_parameter(Name=parameter_name())
+            print(f"WAF off: {parameter_name()} withdrawn; the CDN deploys without the web ACL.")
+        except ssm.exceptions.ParameterNotFound:
+            pass
+        return
+    limit = rate_limit()
+    common = {
+        "Name": acl_name(),
+        "Scope": "CLOUDFRONT",
+        "DefaultAction": {"Allow": {}},
+        "Rules": rules(limit),
+        "VisibilityConfig": visibility(acl_name()),
+        "CustomResponseBodies": THROTTLED,
+        "Description": "Rate limit per IP address in front of the stage's CDN; see infra/waf.py",
+    }
+    found = find(waf)
+    if found is None:
+        name, stage = project()
+        arn = waf.create_web_acl(
+            **common,
+            Tags=[
+                {"Key": "project", "Value": name},
+                {"Key": "stage", "Value": stage},
+                {"Key": "Owner", "Value": os.environ.get("OWNER", "unknown")},
+            ],
+        )["Summary"]["ARN"]
+        print(f"WAF web ACL {acl_name()} (us-east-1): made, {limit} requests per IP in 5 minutes.")
+    else:
+        acl_id, arn, lock_token = found
+        waf.update_web_acl(**common, Id=acl_id, LockToken=lock_token)
+        print(f"WAF web ACL {acl_name()} (us-east-1): updated, {limit} requests per IP in 5 minutes.")
+    ssm.put_parameter(Name=parameter_name(), Value=arn, Type="String", Overwrite=True)
+
+
+def remove(waf, ssm):
+    try:
+        ssm.delete_parameter(Name=parameter_name())
+    except ssm.exceptions.ParameterNotFound:
+        pass
+    found = find(waf)
+    if found is None:
+        return
+    acl_id, _, lock_token = found
+    waf.delete_web_acl(Name=acl_name(), Scope="CLOUDFRONT", Id=acl_id, LockToken=lock_token)
+    print(f"WAF web ACL {acl_name()} (us-east-1): deleted.")
+
+
+def prune(waf, ssm):
+    if not enabled():
+        remove(waf, ssm)
+
+
+def main():
+    commands = {"apply": apply, "prune": prune, "delete": remove}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit("usage: waf.py apply|prune|delete")
+    region = os.environ.get("AWS_REGION")
+    try:
+        commands[sys.argv[1]](boto3.client("wafv2", region_name=WAF_REGION), boto3.client("ssm", region_name=region))
+    except (BotoCoreError, ClientError) as e:
+        sys.exit(f"error: {e}. Check your AWS credentials and AWS_REGION ({region}).")
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,11 @@ const ROUTES: [(&str, &str); 3] = [
     ("rest", "/api/generate"),
 ];
 
+/// A body past Lambda's 6 MB invocation payload but within API Gateway's 10 MB: the REST and
+/// SSE paths must answer it 413, not a gateway error (PROTOCOL.md, "Errors").
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>
+const OVERSIZED_BYTES: usize = 7 * 1024 * 1024;
+
 /// The CDN's security headers (the local stack serves none: it has no CDN).
 const SECURITY_HEADERS: [&str; 5] = [
     "strict-transport-security",
@@ -130,6 +135,38 @@ async fn sse_get(smoke: &Smoke, url: &str) -> Result<String, String> {
     tokio::time::timeout(TIMEOUT, run)
         .await
         .map_err(|_| format!("no `complete` in {TIMEOUT:?}"))?
+}
+
+/// A 7 MB prompt `POST`ed to `url`: the status, with the protocol's error code when the body
+/// has one. Costs no tokens: nothing that size reaches the model.
+async fn oversized(smoke: &Smoke, url: &str) -> Result<String, String> {
+    let body = serde_json::json!({ "prompt": "x".repeat(OVERSIZED_BYTES) }).to_string();
+    let request = smoke
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-amz-content-sha256", client::content_sha256(&body))
+        .body(body)
+        .send();
+    let response = tokio::time::timeout(TIMEOUT, request)
+        .await
+        .map_err(|_| format!("no answer in {TIMEOUT:?}"))?
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let code = response
+        .json::<Value>()
+        .await
+        .ok()
+        .map(|b| b["error"]["code"].clone());
+    let detail = match code.as_ref().and_then(Value::as_str) {
+        Some(code) => format!("HTTP {} {code}", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    };
+    if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+        Ok(detail)
+    } else {
+        Err(format!("{detail}, not 413"))
+    }
 }
 
 /// Model calls so far, when the stage is the local stack (its status page); `None` elsewhere.
@@ -308,6 +345,13 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             other => Outcome::Fail(format!("an empty prompt got {other:?}, not BAD_REQUEST")),
         };
         smoke.record(format!("{} refuses bad input", endpoint.0), outcome);
+    }
+    for endpoint in endpoints.iter().filter(|e| e.1 != Transport::WebSocket) {
+        let outcome = match oversized(&smoke, &endpoint.2).await {
+            Ok(detail) => Outcome::Pass(detail),
+            Err(e) => Outcome::Fail(e),
+        };
+        smoke.record(format!("{} refuses a 7 MB body", endpoint.0), outcome);
     }
     match (calls_before, local_model_calls(&smoke).await) {
         (Some(before), Some(after)) if before == after => smoke.record(

@@ -672,11 +672,11 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 "ALLOWED_ORIGINS=http://localhost:5173",
                 "ALERT_EMAIL=ops@example.com",
                 "BUDGET_USD=20",
-                "WAF=on",
             ];
             let commands = vec![
                 make(&["bootstrap"]),
-                make(&[&["deploy-all"], &settings[..]].concat()),
+                // The web ACL only here: the rotation, which does not say, must keep it.
+                make(&[&["deploy-all", "WAF=on"], &settings[..]].concat()),
                 make(&["outputs"]),
                 make(&[&["rotate-origin-secret"], &settings[..]].concat()),
                 standin("genai_standin.origins", &["http://localhost:5173"]),

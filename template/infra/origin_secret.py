@@ -11,8 +11,9 @@ their functions refuse calls to the APIs' own execute-api URLs, for both IaC fla
 It lives in SSM Parameter Store at /<project>/<stage>/deploy/origin/secret, where the stacks
 read it when they deploy (AWS::SSM::Parameter::Value), so it is in no template and on no
 command line. A String parameter, not a SecureString: CloudFormation cannot read a
-SecureString into a CloudFront origin header. Those who may read the account's parameters or
-its CloudFront configuration can read it; it only shows that a request came through the CDN.
+SecureString into a CloudFront origin header. Those who may read the account's parameters,
+its CloudFront configuration or its stacks (DescribeStacks shows an SSM-typed parameter's
+resolved value) can read it; it only shows that a request came through the CDN.
 PROJECT, STAGE, OWNER and AWS_REGION come from the Makefile.
 """
 

@@ -3,12 +3,16 @@
 one rate-based rule that answers 429 to an IP address past WAF_RATE_LIMIT requests in five
 minutes, so one client cannot spend the stage's tokens at CloudFront's pace.
 
+The stage remembers the choice: /<project>/<stage>/deploy/waf/acl-arn holds the web ACL's ARN,
+or `none`, and the CDN stack reads it when it deploys. A deploy without WAF keeps what the stage
+has, so a later `make deploy-cdn` or `make rotate-origin-secret` never drops the rate limit.
+
   apply   before the CDN deploys (make deploy-cdn). WAF=on: make or update the web ACL and
-          publish its ARN at /<project>/<stage>/deploy/waf/acl-arn, where the CDN stack
-          reads it. WAF=off: withdraw that parameter, so the CDN deploys without the ACL.
-  prune   after the CDN deployed. WAF=off: delete the web ACL a stage had before (AWS refuses
-          while a distribution uses it, hence after). WAF=on: nothing.
-  delete  remove the web ACL and its parameter (make destroy, after the CDN stack).
+          publish its ARN. WAF=off: publish `none`. WAF unset: keep what is published
+          (`none` for a new stage).
+  prune   after the CDN deployed: delete the web ACL when `none` is published (AWS refuses
+          while a distribution uses it, hence after).
+  delete  remove the web ACL and the parameter (make destroy-cdn, make destroy).
 
 A web ACL for CloudFront lives in us-east-1 whatever the stage's region ("For Amazon
 CloudFront distributions, this is set to US East (N. Virginia)": AWS WAF Developer Guide,
@@ -44,11 +48,12 @@ def parameter_name():
     return f"/{name}/{stage}/deploy/waf/acl-arn"
 
 
-def enabled():
-    value = os.environ.get("WAF", "off")
-    if value not in ("on", "off"):
-        sys.exit(f"error: WAF='{value}': say WAF=on or WAF=off")
-    return value == "on"
+def choice():
+    """"on", "off", or None when WAF is not given (keep what the stage has)."""
+    value = os.environ.get("WAF", "")
+    if value not in ("on", "off", ""):
+        sys.exit(f"error: WAF='{value}': say WAF=on or WAF=off (or leave it out to keep the stage's)")
+    return value or None
 
 
 def rate_limit():
@@ -110,29 +115,51 @@ def find(waf):
         request["NextMarker"] = page["NextMarker"]
 
 
-def apply(waf, ssm):
-    if not enabled():
-        try:
-            ssm.delete_parameter(Name=parameter_name())
-            print(f"WAF off: {parameter_name()} withdrawn; the CDN deploys without the web ACL.")
-        except ssm.exceptions.ParameterNotFound:
-            pass
-        return
-    limit = rate_limit()
-    common = {
+def request(limit):
+    """The web ACL's specification, as CreateWebACL and UpdateWebACL take it (an update
+    replaces all of it)."""
+    return {
         "Name": acl_name(),
         "Scope": "CLOUDFRONT",
         "DefaultAction": {"Allow": {}},
         "Rules": rules(limit),
         "VisibilityConfig": visibility(acl_name()),
         "CustomResponseBodies": THROTTLED,
-        "Description": "Rate limit per IP address in front of the stage's CDN; see infra/waf.py",
+        # AWS allows letters, digits, spaces and +=:#@/-,. only here.
+        "Description": "Rate limit per IP address in front of the stage CDN, see infra/waf.py",
     }
+
+
+def published(ssm):
+    """The published ARN, `none`, or None when the stage has published nothing yet."""
+    try:
+        return ssm.get_parameter(Name=parameter_name())["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+
+
+def publish(ssm, value):
+    ssm.put_parameter(Name=parameter_name(), Value=value, Type="String", Overwrite=True)
+
+
+def apply(waf, ssm):
+    wanted = choice()
+    if wanted is None:
+        before = published(ssm)
+        if before is None:
+            publish(ssm, "none")
+        print(f"WAF: {'off' if before in (None, 'none') else 'on'}, as before (WAF=on or WAF=off changes it).")
+        return
+    if wanted == "off":
+        publish(ssm, "none")
+        print("WAF: off; the CDN deploys without a web ACL.")
+        return
+    limit = rate_limit()
     found = find(waf)
     if found is None:
         name, stage = project()
         arn = waf.create_web_acl(
-            **common,
+            **request(limit),
             Tags=[
                 {"Key": "project", "Value": name},
                 {"Key": "stage", "Value": stage},
@@ -142,16 +169,12 @@ def apply(waf, ssm):
         print(f"WAF web ACL {acl_name()} (us-east-1): made, {limit} requests per IP in 5 minutes.")
     else:
         acl_id, arn, lock_token = found
-        waf.update_web_acl(**common, Id=acl_id, LockToken=lock_token)
+        waf.update_web_acl(**request(limit), Id=acl_id, LockToken=lock_token)
         print(f"WAF web ACL {acl_name()} (us-east-1): updated, {limit} requests per IP in 5 minutes.")
-    ssm.put_parameter(Name=parameter_name(), Value=arn, Type="String", Overwrite=True)
+    publish(ssm, arn)
 
 
-def remove(waf, ssm):
-    try:
-        ssm.delete_parameter(Name=parameter_name())
-    except ssm.exceptions.ParameterNotFound:
-        pass
+def delete_acl(waf):
     found = find(waf)
     if found is None:
         return
@@ -161,8 +184,16 @@ def remove(waf, ssm):
 
 
 def prune(waf, ssm):
-    if not enabled():
-        remove(waf, ssm)
+    if published(ssm) in (None, "none"):
+        delete_acl(waf)
+
+
+def remove(waf, ssm):
+    try:
+        ssm.delete_parameter(Name=parameter_name())
+    except ssm.exceptions.ParameterNotFound:
+        pass
+    delete_acl(waf)
 
 
 def main():

@@ -119,7 +119,7 @@ def parameters(stack, env, account=None, published=None):
             "RestDomain": published.get("rest/domain", "none"),
             "ExtraOrigins": extra,
             "OriginSecret": origin_secret,
-            # Published by infra/waf.py with WAF=on, withdrawn with WAF=off.
+            # What infra/waf.py published: the web ACL's ARN, or none.
             "WebAclArn": published.get("waf/acl-arn", "none"),
         }
     model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))

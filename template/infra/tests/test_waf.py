@@ -1,10 +1,17 @@
 """infra/waf.py against moto's server, run as the Makefile runs it: WAF=on makes the web ACL in
-us-east-1 and publishes its ARN in the stage's region, a later deploy updates the same ACL,
-WAF=off withdraws it before the CDN deploys and deletes it after, destroy removes both."""
+us-east-1 and publishes its ARN in the stage's region, a later deploy without WAF keeps it,
+WAF=off publishes `none` before the CDN deploys and deletes the ACL after, destroy removes both.
+And the request itself against the WAF API's rules, which moto does not check."""
 
+import importlib.util
 import json
+import os
+import re
 import unittest
 from pathlib import Path
+from unittest import mock
+
+import boto3
 
 from .fake_aws import FakeAws
 
@@ -39,38 +46,51 @@ class Waf(unittest.TestCase):
         except self.ssm.exceptions.ParameterNotFound:
             return None
 
-    def rule(self, acl):
-        found = self.waf.get_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]
-        (rule,) = found["Rules"]
-        return rule
+    def web_acl(self, acl):
+        return self.waf.get_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]
 
-    def test_on_then_off_then_destroy(self):
+    def deploy_cdn(self, **env):
+        """What make deploy-cdn runs around the CDN stack."""
+        self.run_ok("apply", **env)
+        self.run_ok("prune", **env)
+
+    def test_on_kept_by_later_deploys_then_off_then_destroy(self):
+        # A new stage without WAF: `none`, so the CDN stack has a value to read.
+        self.deploy_cdn()
+        self.assertEqual(self.published(), "none")
+        self.assertEqual(self.acls(), [])
+
         self.assertIn("made", self.run_ok("apply", WAF="on", WAF_RATE_LIMIT="120"))
         (acl,) = self.acls()
         self.assertEqual(self.published(), acl["ARN"])
-        rule = self.rule(acl)
+        (rule,) = self.web_acl(acl)["Rules"]
         self.assertEqual(rule["Statement"]["RateBasedStatement"]["Limit"], 120)
         self.assertEqual(rule["Statement"]["RateBasedStatement"]["AggregateKeyType"], "IP")
         self.assertEqual(list(rule["Action"]), ["Block"])
         self.assertEqual(rule["Action"]["Block"]["CustomResponse"], {"ResponseCode": 429, "CustomResponseBodyKey": "throttled"})
         # The protocol's error body, so the clients show THROTTLED.
-        body = self.waf.get_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]["CustomResponseBodies"]["throttled"]
+        body = self.web_acl(acl)["CustomResponseBodies"]["throttled"]
         self.assertEqual(body["ContentType"], "APPLICATION_JSON")
         self.assertEqual(json.loads(body["Content"])["error"]["code"], "THROTTLED")
-        # The next deploy updates that ACL: one ACL, the same ARN, the new limit.
+
+        # WAF=on again updates that ACL: one ACL, the same ARN, the new limit.
         self.assertIn("updated", self.run_ok("apply", WAF="on", WAF_RATE_LIMIT="500"))
         (again,) = self.acls()
         self.assertEqual(again["ARN"], acl["ARN"])
-        self.assertEqual(self.rule(again)["Statement"]["RateBasedStatement"]["Limit"], 500)
-        self.assertEqual(self.run_ok("prune", WAF="on"), "")
+        self.assertEqual(self.web_acl(again)["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"], 500)
+        # A deploy that does not say (make rotate-origin-secret, a later deploy-cdn) keeps it.
+        self.assertIn("on, as before", self.run_ok("apply"))
+        self.run_ok("prune")
+        self.assertEqual(self.published(), acl["ARN"])
         self.assertEqual(len(self.acls()), 1)
 
-        # WAF=off: the CDN deploys without the parameter, then the ACL goes.
+        # WAF=off: the CDN deploys without it (`none`), then the ACL goes.
         self.run_ok("apply", WAF="off")
-        self.assertIsNone(self.published())
+        self.assertEqual(self.published(), "none")
         self.assertEqual(len(self.acls()), 1)
         self.assertIn("deleted", self.run_ok("prune", WAF="off"))
         self.assertEqual(self.acls(), [])
+        self.assertIn("off, as before", self.run_ok("apply"))
 
         self.run_ok("apply", WAF="on")
         self.assertIn("deleted", self.run_ok("delete"))
@@ -84,6 +104,43 @@ class Waf(unittest.TestCase):
             self.assertEqual(result.returncode, 1)
             self.assertIn(message, result.stderr)
         self.assertEqual([a for a in self.waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == "waf-test-bad-cdn"], [])
+
+
+def violations(shape, value, path="request"):
+    """Where `value` breaks the patterns and lengths of botocore's model `shape`: AWS checks
+    them on its side (moto and botocore do not), so a request that breaks one fails only in AWS."""
+    if shape.type_name == "structure":
+        for name, member in value.items():
+            yield from violations(shape.members[name], member, f"{path}.{name}")
+    elif shape.type_name == "list":
+        for i, item in enumerate(value):
+            yield from violations(shape.member, item, f"{path}[{i}]")
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            yield from violations(shape.key, key, f"{path} key {key!r}")
+            yield from violations(shape.value, item, f"{path}[{key!r}]")
+    elif shape.type_name == "string":
+        rules = shape.metadata
+        if "pattern" in rules and not re.fullmatch(rules["pattern"], value):
+            yield f"{path}: {value!r} does not match {rules['pattern']}"
+        if not rules.get("min", 0) <= len(value) <= rules.get("max", len(value)):
+            yield f"{path}: {len(value)} characters, outside {rules.get('min')}..{rules.get('max')}"
+    elif shape.type_name in ("integer", "long"):
+        if not shape.metadata.get("min", value) <= value <= shape.metadata.get("max", value):
+            yield f"{path}: {value} outside {shape.metadata.get('min')}..{shape.metadata.get('max')}"
+
+
+class Request(unittest.TestCase):
+    def test_the_web_acl_request_keeps_the_waf_apis_rules(self):
+        spec = importlib.util.spec_from_file_location("waf", SCRIPT)
+        waf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(waf)
+        model = boto3.client("wafv2", region_name="us-east-1").meta.service_model
+        with mock.patch.dict(os.environ, {"PROJECT": "a-long-project-name", "STAGE": "production"}):
+            for limit in (waf.MIN_LIMIT, 300, waf.MAX_LIMIT):
+                for operation in ("CreateWebACL", "UpdateWebACL"):
+                    shape = model.operation_model(operation).input_shape
+                    self.assertEqual(list(violations(shape, waf.request(limit))), [], operation)
 
 
 if __name__ == "__main__":

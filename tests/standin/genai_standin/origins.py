@@ -2,8 +2,8 @@
 followed by the origins given, and its origin secret, which every WebSocket and REST function
 of the stage must hold as deployed (the SSE one none), and the web ACL its CDN must use. Prints
 the checks; exits 1 unless they hold. Run after `make deploy-all ALLOWED_ORIGINS=... WAF=on`
-(and `make rotate-origin-secret` with the same settings, after which the secret holds two
-values).
+and `make rotate-origin-secret`, which must keep the web ACL unasked and after which the
+secret holds two values.
 
     python -m genai_standin.origins PROJECT STAGE ORIGIN...
 """

@@ -2,7 +2,7 @@
 // strategy present, each on its PROTOCOL.md path. Endpoints come from what the strategy stacks
 // published in SSM, read at deploy time.
 import { readFileSync } from 'node:fs';
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -80,6 +80,8 @@ export class CdnStack extends Stack {
       for (const pattern of pathPatterns) additionalBehaviors[pattern] = behavior;
     }
 
+    const webAcl = ssm.StringParameter.valueForStringParameter(this, `${deployPath(project)}/waf/acl-arn`);
+    const wafCondition = new CfnCondition(this, 'HasWaf', { expression: Fn.conditionNot(Fn.conditionEquals(webAcl, 'none')) });
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `${project.name} ${project.stage}`,
       defaultRootObject: 'index.html',
@@ -93,18 +95,17 @@ export class CdnStack extends Stack {
         functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors,
-      // WAF=on: the rate-limiting web ACL infra/waf.py made in us-east-1 (CloudFront's web
-      // ACLs live there; a stack elsewhere cannot reference it, so its ARN comes through SSM).
-      webAclId: project.waf ? ssm.StringParameter.valueForStringParameter(this, `${deployPath(project)}/waf/acl-arn`) : undefined,
+      // The rate-limiting web ACL infra/waf.py made in us-east-1 with WAF=on, or none: its ARN
+      // or `none` comes through SSM, since CloudFront's web ACLs live in us-east-1 and a stack
+      // elsewhere cannot reference them.
+      webAclId: Fn.conditionIf(wafCondition.logicalId, webAcl, Aws.NO_VALUE).toString(),
     });
-    if (!project.waf) {
-      const reason = 'WAF=off: a web ACL costs money at rest (WAF=on adds one, see the README); API throttling and function concurrency caps bound abuse.';
-      acknowledgeNag(distribution, [{ id: 'AwsSolutions-CFR2', reason }]);
-      acknowledgeCheckov(distribution, [
-        { id: 'CKV_AWS_68', reason },
-        { id: 'CKV2_AWS_47', reason: 'No web ACL with WAF=off (see CKV_AWS_68).' },
-      ]);
-    }
+    const reason = 'The web ACL is optional (WAF=on, see the README): it costs money at rest; API throttling and function concurrency caps bound abuse.';
+    acknowledgeNag(distribution, [{ id: 'AwsSolutions-CFR2', reason }]);
+    acknowledgeCheckov(distribution, [
+      { id: 'CKV_AWS_68', reason },
+      { id: 'CKV2_AWS_47', reason: 'The web ACL is optional (see CKV_AWS_68).' },
+    ]);
     acknowledgeNag(distribution, [
       { id: 'AwsSolutions-CFR1', reason: 'A demo for every region: no geo restriction.' },
       { id: 'AwsSolutions-CFR3', reason: 'Standard logging needs an ACL-enabled bucket; the APIs and functions log every request.' },

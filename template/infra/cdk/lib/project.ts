@@ -29,8 +29,6 @@ export interface Project {
   alertEmail?: string;
   /** Monthly cost budget of the account in USD (`BUDGET_USD`, needs `ALERT_EMAIL`). */
   budgetUsd?: number;
-  /** `WAF=on`: CloudFront uses the web ACL infra/waf.py made (its ARN published in SSM). */
-  waf: boolean;
 }
 
 /** An origin as browsers send it: scheme, host and an optional port; no path, no wildcard. */
@@ -91,10 +89,6 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
   if (budgetUsd !== undefined && !alertEmail) {
     throw new Error('BUDGET_USD needs ALERT_EMAIL: the budget mails its alerts to that address');
   }
-  const waf = env.WAF ?? 'off';
-  if (waf !== 'on' && waf !== 'off') {
-    throw new Error(`WAF '${waf}': say WAF=on or WAF=off`);
-  }
   return {
     name: answers.name,
     stage,
@@ -107,7 +101,6 @@ export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
     alertEmail,
     budgetUsd,
-    waf: waf === 'on',
   };
 }
 

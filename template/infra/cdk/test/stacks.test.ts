@@ -37,8 +37,8 @@ function resources(type: string): Resource[] {
 /** Where the synthesized stacks and the placeholder zips go; removed after the tests. */
 let scratch: string;
 
-/** The settings the deploy tests use, with `overrides`. */
-function settings(overrides: Record<string, string> = {}): Record<string, string> {
+/** The settings a deploy of these tests' stage gives. */
+function settings(): Record<string, string> {
   return {
     STAGE: 'test',
     OWNER: 'dev@example.com',
@@ -46,7 +46,6 @@ function settings(overrides: Record<string, string> = {}): Record<string, string
     ALLOWED_ORIGINS: 'http://localhost:5173, https://app.example.com/',
     ALERT_EMAIL: 'ops@example.com',
     BUDGET_USD: '20',
-    ...overrides,
   };
 }
 
@@ -331,21 +330,15 @@ describe('origin secret', () => {
 });
 
 describe('waf', () => {
-  const distribution = (t: Template) => Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
-
-  it('WAF=on: CloudFront uses the web ACL whose ARN infra/waf.py published in SSM', () => {
-    const cdn = synthesize(settings({ WAF: 'on' })).get(`${project.name}-test-cdn`)!;
-    const parameters = cdn.toJSON().Parameters as Record<string, { Type: string; Default?: string }>;
+  it('uses the web ACL whose ARN infra/waf.py published in SSM, none when it published `none`', () => {
+    const cdn = template('cdn').toJSON();
+    const parameters = cdn.Parameters as Record<string, { Type: string; Default?: string }>;
     const [name, parameter] = Object.entries(parameters).find(([, p]) => p.Default === `/${project.name}/test/deploy/waf/acl-arn`)!;
     expect(parameter.Type).toBe('AWS::SSM::Parameter::Value<String>');
-    expect(distribution(cdn).WebACLId).toEqual({ Ref: name });
-  });
-
-  it('WAF=off (the default): no web ACL, and nothing read for one', () => {
-    const cdn = template('cdn');
-    expect(distribution(cdn).WebACLId).toBeUndefined();
-    expect(JSON.stringify(cdn.toJSON().Parameters ?? {})).not.toContain('/waf/');
-    expect(() => loadProject(settings({ WAF: 'yes' }))).toThrow(/WAF=on or WAF=off/);
+    const config = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
+    const [condition, then, otherwise] = config.WebACLId['Fn::If'];
+    expect([then, otherwise]).toEqual([{ Ref: name }, { Ref: 'AWS::NoValue' }]);
+    expect(cdn.Conditions[condition]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: name }, 'none'] }] });
   });
 });
 
@@ -395,9 +388,9 @@ describe('alarms', () => {
 
 describe('cdk-nag', () => {
   // `cdk synth` fails on an unacknowledged error only; a warning would pass it silently.
-  it.each(['off', 'on'])('leaves no AwsSolutions finding unacknowledged, error or warning (WAF=%s)', (waf) => {
+  it('leaves no AwsSolutions finding unacknowledged, error or warning', () => {
     const outdir = mkdtempSync(path.join(scratch, 'cdk.out-'));
-    const assembly = buildApp(loadProject(settings({ WAF: waf })), strategies, { outdir }).synth();
+    const assembly = buildApp(project, strategies, { outdir }).synth();
     const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };

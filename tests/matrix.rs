@@ -478,6 +478,59 @@ fn dev_check(env: &Env, project: &Path) -> Cell {
     }
 }
 
+/// The property tests over the protocol's parsing and framing (arbitrary bytes, arbitrary
+/// Unicode, sizes around every limit), each named here, run again with their output shown:
+/// each prints how many cases ran and that none failed or panicked, and CI's log shows it.
+/// Red unless every one of them printed its line.
+const PROPERTY_TESTS: [&str; 3] = [
+    "any_body_is_a_valid_request_or_the_protocols_error",
+    "chunks_of_any_text_fit_and_give_it_back",
+    "any_message_is_read_without_panic",
+];
+
+fn properties(env: &Env, project: &Path) -> Cell {
+    let start = Instant::now();
+    let mut cmd = env.command(env!("CARGO"), project);
+    cmd.args([
+        "test",
+        "--workspace",
+        "--lib",
+        "--",
+        "--nocapture",
+        "--exact",
+    ])
+    .args(PROPERTY_TESTS.iter().map(|name| format!("tests::{name}")));
+    let ok = match run_limited(&mut cmd, 10 * MINUTE) {
+        Ok(stdout) => {
+            let reports: Vec<&str> = stdout
+                .lines()
+                .filter(|l| l.contains("cases, none failed or panicked"))
+                .collect();
+            for report in &reports {
+                println!("properties: {report}");
+            }
+            if reports.len() != PROPERTY_TESTS.len() {
+                eprintln!(
+                    "--- properties in {}: {} of {} property tests reported their cases:\n{stdout}",
+                    project.display(),
+                    reports.len(),
+                    PROPERTY_TESTS.len()
+                );
+            }
+            reports.len() == PROPERTY_TESTS.len()
+        }
+        Err(why) => {
+            eprintln!("--- properties in {}: {why}", project.display());
+            false
+        }
+    };
+    Cell {
+        check: "properties",
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
 /// The Rust and web checks of one strategy subset, in its CDK project.
 fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let count = strategies.split(',').count();
@@ -508,6 +561,9 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
             30 * MINUTE,
             &["test", "--workspace"],
         ));
+        if count == common::STRATEGIES.len() {
+            cells.push(properties(env, project));
+        }
     } else {
         // The whole workspace, as `clippy` and `test` select it: with `-p local` Cargo
         // unifies features over fewer packages and compiles the dependencies again.
@@ -841,6 +897,7 @@ fn main() {
             "fmt",
             "clippy",
             "test",
+            "properties",
             "discovery",
             "lock",
             "npm",

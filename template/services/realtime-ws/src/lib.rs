@@ -498,7 +498,11 @@ mod tests {
     ) where
         S::Value: std::fmt::Debug,
     {
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(CASES));
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            // A failure prints its shrunk input; nothing is saved next to the sources.
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(CASES)
+        });
         let ran = std::cell::Cell::new(0u32);
         let outcome = runner.run(&strategy, |value| {
             ran.set(ran.get() + 1);

@@ -32,11 +32,11 @@ pub async fn handle(
 ) -> Result<Response<Body>, Error> {
     let received = Instant::now();
     let origin_header = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
-    let through_cdn = request
+    let secret = request
         .headers()
         .get(ORIGIN_SECRET_HEADER)
         .and_then(|v| v.to_str().ok());
-    let from_cdn = genai.config().came_through_cdn(through_cdn);
+    let from_cdn = genai.config().came_through_cdn(secret);
     if request.method() == Method::OPTIONS && from_cdn {
         return preflight(genai, origin_header);
     }

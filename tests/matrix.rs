@@ -734,6 +734,7 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 // The web ACL only here: the rotation, which does not say, must keep it.
                 make(&[&["deploy-all", "WAF=on"], &settings[..]].concat()),
                 make(&["outputs"]),
+                standin("genai_standin.asynchronous", &[]),
                 make(&[&["rotate-origin-secret"], &settings[..]].concat()),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),

@@ -57,6 +57,15 @@ def services():
     return sorted(p.parent.name for p in ROOT.glob("services/*/Cargo.toml"))
 
 
+def functions(service):
+    """The functions a service's binary is deployed as: its own, and the worker its manifest
+    declares ([package.metadata.genai-scaffold.worker], as realtime-ws's generation function)."""
+    with open(ROOT / "services" / service / "Cargo.toml", "rb") as f:
+        package = tomllib.load(f).get("package", {})
+    worker = package.get("metadata", {}).get("genai-scaffold", {}).get("worker")
+    return [service] + ([worker["function"]] if worker else [])
+
+
 def error_code(error):
     return error.response.get("Error", {}).get("Code", "")
 
@@ -109,8 +118,9 @@ def check_concurrency(session, project, stage, names, reserved):
     try:
         limit = lam.get_account_settings()["AccountLimit"]
         unreserved = limit["UnreservedConcurrentExecutions"]
-        # A redeploy: this project's functions give back what they reserve before reserving anew.
-        own = sum(reserved_by(lam, f"{project}-{stage}-{name}") for name in names)
+        # A redeploy: this project's functions give back what they reserve before reserving
+        # anew. One function per strategy is capped, whichever of its functions that is.
+        own = sum(reserved_by(lam, f"{project}-{stage}-{f}") for name in names for f in functions(name))
     except ClientError as error:
         if error_code(error) in DENIED:
             warn(f"concurrency not verified (Lambda answered {error_code(error)}); deploying anyway")

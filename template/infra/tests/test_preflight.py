@@ -151,6 +151,9 @@ class Preflight(unittest.TestCase):
             for service in SERVICES:
                 (root / "services" / service).mkdir(parents=True)
                 (root / "services" / service / "Cargo.toml").write_text(f'[package]\nname = "{service}"\n')
+            # As services/realtime-ws/Cargo.toml declares its generation function.
+            with open(root / "services" / "realtime-ws" / "Cargo.toml", "a") as manifest:
+                manifest.write('[package.metadata.genai-scaffold.worker]\nfunction = "realtime-ws-generate"\n')
         return root
 
     def preflight(self, iac="cdk", **env):
@@ -223,6 +226,15 @@ class Preflight(unittest.TestCase):
         Fake.reservations["other-app-dev-sync-api"] = 500
         self.assertEqual(self.preflight().returncode, 0)
         self.assertStops(self.preflight(STAGE="prod"), "RESERVED_CONCURRENCY=3")
+
+    def test_a_redeploy_counts_what_a_services_second_function_reserves(self):
+        # The WebSocket strategy's cap is on its generation function.
+        Fake.unreserved = 100  # 100 + 30 given back - 30 reserved anew leaves the 100 Lambda keeps
+        capped = ("realtime-ws-generate", "stream-sse", "sync-api")
+        Fake.reservations = {f"{PROJECT}-dev-{f}": 10 for f in capped}
+        self.assertEqual(self.preflight().returncode, 0)
+        del Fake.reservations[f"{PROJECT}-dev-realtime-ws-generate"]
+        self.assertStops(self.preflight(), "100 unreserved")
 
     def test_no_reservation_skips_the_concurrency_check(self):
         Fake.unreserved = 0

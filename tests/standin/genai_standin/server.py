@@ -187,6 +187,24 @@ def lambda_url(p, c):
     return arn, {"FunctionArn": arn, "FunctionUrl": config.url}, undo
 
 
+def event_invoke_config(p, c):
+    # Kept on the function, so a deployed stage's asynchronous settings can be read back
+    # (GetFunctionEventInvokeConfig); a redeploy replaces them, as in AWS.
+    backend = lambda_backends[c.account][c.region]
+    name = p["FunctionName"]
+    config = {k: p[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig") if k in p}
+    backend.get_function(name).event_invoke_config = []
+    backend.put_function_event_invoke_config(name, config)
+
+    def undo():
+        try:
+            backend.get_function(name).event_invoke_config = []
+        except Exception:  # the function went first: nothing is left to remove
+            pass
+
+    return f"{name}:{p.get('Qualifier', '$LATEST')}", {}, undo
+
+
 def bucket_policy(p, c):
     # moto evaluates bucket policies without the request's context: a Deny with a Condition
     # (the usual "TLS only" aws:SecureTransport=false) denies every request, uploads included
@@ -336,7 +354,7 @@ def rest_model(p, c):
 # type: (attributes Fn::GetAtt may read, how to create it)
 MODELS = {
     "AWS::Lambda::Url": (("FunctionArn", "FunctionUrl"), lambda_url),
-    "AWS::Lambda::EventInvokeConfig": ((), _stub()),
+    "AWS::Lambda::EventInvokeConfig": ((), event_invoke_config),
     "AWS::Lambda::Alias": (("AliasArn",), _stub("AliasArn", arn="{p[FunctionName]}:{p[Name]}")),
     "AWS::S3::BucketPolicy": ((), bucket_policy),
     "AWS::CloudFront::Distribution": (("Id", "DomainName"), distribution),

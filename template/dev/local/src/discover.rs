@@ -3,6 +3,7 @@
 //! serves whatever strategy folders are present.
 
 use std::path::Path;
+use std::time::Duration;
 
 /// How requests reach a service in AWS, and so how the local stack invokes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +40,25 @@ pub struct Service {
     pub route: String,
     /// WebSocket route keys the API defines besides `$connect`/`$disconnect`/`$default`.
     pub routes: Vec<String>,
+    /// The second function the service's binary runs as, if it declares one.
+    pub worker: Option<Worker>,
+}
+
+/// A second function made from a service's binary, which the service's own function invokes
+/// asynchronously through Lambda's Invoke API (`[package.metadata.genai-scaffold.worker]`).
+/// Failed invocations go to the service's own function, Lambda's on-failure destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worker {
+    /// Function name, e.g. `realtime-ws-generate`.
+    pub function: String,
+    /// The variable that gives the service's function the worker's name.
+    pub env: String,
+    /// Longest an invocation may run.
+    pub timeout: Duration,
+    /// Lambda's retries of a failed asynchronous invocation (`MaximumRetryAttempts`).
+    pub retries: u32,
+    /// Longest an event may wait in Lambda's queue (`MaximumEventAgeInSeconds`).
+    pub max_event_age: Duration,
 }
 
 /// The services under `root/services`, sorted by name.
@@ -87,6 +107,13 @@ fn read(manifest: &Path) -> Result<Service, String> {
             .ok_or_else(|| format!("{shown}: [package.metadata.genai-scaffold] needs `{key}`"))
     };
     let trigger = field("trigger")?;
+    let worker = match meta.get("worker") {
+        None => None,
+        Some(worker) => Some(
+            read_worker(worker)
+                .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold.worker] {e}"))?,
+        ),
+    };
     Ok(Service {
         name: name.to_string(),
         strategy: field("strategy")?.to_string(),
@@ -104,6 +131,32 @@ fn read(manifest: &Path) -> Result<Service, String> {
                     .collect()
             })
             .unwrap_or_default(),
+        worker,
+    })
+}
+
+fn read_worker(table: &toml::Value) -> Result<Worker, String> {
+    let text = |key: &str| {
+        table
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("needs `{key}`, a string"))
+    };
+    let number = |key: &str| {
+        table
+            .get(key)
+            .and_then(|v| v.as_integer())
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("needs `{key}`, a whole number"))
+    };
+    let seconds = |key: &str| number(key).map(|n| Duration::from_secs(n.into()));
+    Ok(Worker {
+        function: text("function")?,
+        env: text("env")?,
+        timeout: seconds("timeout-seconds")?,
+        retries: number("retries")?,
+        max_event_age: seconds("max-event-age-seconds")?,
     })
 }
 

@@ -3,8 +3,13 @@
 //!
 //! - WebSocket (`/ws`): connect, messages and disconnect become API Gateway WebSocket events
 //!   (route selection on `$request.body.action`); `POST /@connections/{id}` is the
-//!   Management API the service posts frames to. Messages are invoked asynchronously, as the
-//!   deployed integration is, so a long generation is never cut at 29 s.
+//!   Management API the service posts frames to. Every route invokes the function
+//!   synchronously and, as API Gateway does, stops waiting after 29 s and sends the client
+//!   `{"message":"Endpoint request timed out",...}`; long work belongs in a worker.
+//! - `POST /2015-03-31/functions/{name}/invocations`: Lambda's Invoke API, for the services'
+//!   workers (`discover::Worker`). An `Event` invocation is queued as Lambda queues it: it
+//!   waits for a free instance up to the maximum event age, is retried as declared, and a
+//!   failure's record goes to the on-failure destination, the service's own function.
 //! - SSE (`/sse`): a Function URL event (payload 2.0), streamed response with its HTTP
 //!   integration prelude.
 //! - REST (`/api/generate`): an API Gateway REST proxy event; 29 s integration timeout.
@@ -53,8 +58,8 @@ pub mod limits {
     pub const WS_MESSAGE_BYTES: usize = 128 * 1024;
     /// A WebSocket connection with no traffic for this long is closed.
     pub const WS_IDLE: Duration = Duration::from_secs(10 * 60);
-    /// REST API integration timeout.
-    pub const REST_INTEGRATION: Duration = Duration::from_secs(29);
+    /// The integration timeout of REST and WebSocket APIs.
+    pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 }
 
 /// Simulated AWS latencies, to compare strategies under realistic conditions.
@@ -66,10 +71,22 @@ pub struct Latencies {
     pub invoke: Duration,
 }
 
+/// A service's worker, reached through the Invoke API only.
+pub struct WorkerFunction {
+    /// As the service declares it.
+    pub spec: crate::discover::Worker,
+    /// The worker's own function.
+    pub function: Arc<Function>,
+    /// Where the record of a failed asynchronous invocation goes: the service's function.
+    pub on_failure: Arc<Function>,
+}
+
 /// What the gateway serves.
 pub struct Gateway {
     /// The functions, with the service each runs.
     pub functions: Vec<(Service, Arc<Function>)>,
+    /// The services' workers.
+    pub workers: Vec<WorkerFunction>,
     /// Simulated latencies.
     pub latencies: Latencies,
     /// The project's `config.json` fields other than the endpoints.
@@ -118,6 +135,10 @@ pub fn router(gateway: Gateway) -> Router {
         .route(
             "/@connections/{connection_id}",
             post(post_to_connection).delete(delete_connection),
+        )
+        .route(
+            "/2015-03-31/functions/{function_name}/invocations",
+            post(lambda_invoke),
         );
     for (route, trigger) in routes {
         // PROTOCOL.md: paths match with or without a trailing slash.
@@ -322,18 +343,31 @@ async fn connection(
         let function = function.clone();
         let tx = tx.clone();
         let latency = shared.gateway.latencies.invoke;
-        // Asynchronous integration: the socket keeps reading while the function runs.
+        let gateway_request_id = format!("local-{}", shared.next_id());
+        let connection_id = connection_id.clone();
+        let error_frame = move |error: ApiError| json!({ "type": "error", "requestId": request_id, "payload": error });
+        // Each message is its own synchronous invocation; the socket keeps reading meanwhile.
         tokio::spawn(async move {
-            delay(latency).await;
-            let outcome = match function.invoke(to_json(&event)).await {
-                Ok(invocation) => invocation.collect().await.map(|_| ()),
-                Err(e) => Err(e),
+            // Lambda runs on after API Gateway stops waiting, so the call is a task of its own.
+            let mut call = tokio::spawn(async move {
+                delay(latency).await;
+                function.invoke(to_json(&event)).await?.collect().await
+            });
+            let frame = match tokio::time::timeout(limits::INTEGRATION_TIMEOUT, &mut call).await {
+                Ok(Ok(Ok(_))) => return,
+                // API Gateway's own frame, not the protocol's: what a client of the deployed
+                // API gets from a route that outlives the integration timeout.
+                Err(_) => json!({
+                    "message": "Endpoint request timed out",
+                    "connectionId": connection_id,
+                    "requestId": gateway_request_id,
+                }),
+                Ok(Ok(Err(error))) => error_frame(internal_error(&error)),
+                Ok(Err(join)) => {
+                    error_frame(ApiError::new(ErrorCode::InternalError, join.to_string()))
+                }
             };
-            if let Err(error) = outcome {
-                let error = internal_error(&error);
-                let frame = json!({ "type": "error", "requestId": request_id, "payload": error });
-                let _ = tx.send(Message::Text(frame.to_string().into()));
-            }
+            let _ = tx.send(Message::Text(frame.to_string().into()));
         });
     }
     lock(&shared.connections).remove(&connection_id);
@@ -394,6 +428,146 @@ async fn delete_connection(
             StatusCode::NO_CONTENT.into_response()
         }
         None => management_error(StatusCode::GONE, "GoneException", "Gone"),
+    }
+}
+
+// ----- Lambda Invoke API (workers) --------------------------------------------------------
+
+/// Lambda retries a failed asynchronous invocation after about one minute, then two; here
+/// after a second, so a retry (were one declared) shows within a test.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+fn lambda_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        [
+            ("x-amzn-errortype", kind),
+            ("content-type", "application/json"),
+        ],
+        json!({ "Type": "User", "message": message }).to_string(),
+    )
+        .into_response()
+}
+
+/// `Invoke`: a worker by name, partial ARN or ARN (any qualifier ignored).
+async fn lambda_invoke(
+    State(shared): State<Arc<Shared>>,
+    Path(function_name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let name = function_name
+        .rsplit_once("function:")
+        .map_or(function_name.as_str(), |(_, name)| name);
+    let name = name.split(':').next().unwrap_or_default();
+    let Some(worker) = shared
+        .gateway
+        .workers
+        .iter()
+        .find(|w| w.spec.function == name)
+    else {
+        let known: Vec<&str> = shared
+            .gateway
+            .workers
+            .iter()
+            .map(|w| w.spec.function.as_str())
+            .collect();
+        let message = format!(
+            "Function not found: {function_name}; the local stack serves its services' workers: {}",
+            known.join(", ")
+        );
+        return lambda_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    };
+    let invocation_type = headers
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse");
+    match invocation_type {
+        "Event" => {
+            let queued = Queued {
+                spec: worker.spec.clone(),
+                function: worker.function.clone(),
+                on_failure: worker.on_failure.clone(),
+                latency: shared.gateway.latencies.invoke,
+            };
+            tokio::spawn(queued.run(body));
+            StatusCode::ACCEPTED.into_response()
+        }
+        "RequestResponse" => {
+            delay(shared.gateway.latencies.invoke).await;
+            let outcome = match worker.function.invoke(body.to_vec()).await {
+                Ok(invocation) => invocation.collect().await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(payload) => (StatusCode::OK, payload).into_response(),
+                // A failed function is still a successful Invoke call, flagged in a header.
+                Err(error) => (
+                    StatusCode::OK,
+                    [("x-amz-function-error", "Unhandled")],
+                    json!({ "errorType": error.kind, "errorMessage": error.message }).to_string(),
+                )
+                    .into_response(),
+            }
+        }
+        "DryRun" => StatusCode::NO_CONTENT.into_response(),
+        other => lambda_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            &format!("InvocationType {other} is not Event, RequestResponse or DryRun"),
+        ),
+    }
+}
+
+/// An asynchronous invocation in Lambda's queue.
+struct Queued {
+    spec: crate::discover::Worker,
+    function: Arc<Function>,
+    on_failure: Arc<Function>,
+    latency: Duration,
+}
+
+impl Queued {
+    /// Runs the event as Lambda does: it waits for an instance no longer than the maximum
+    /// event age, a failure is retried as configured, and the last failure's record goes to
+    /// the on-failure destination
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
+    async fn run(self, event: Bytes) {
+        let queued = std::time::Instant::now();
+        let mut attempts = 0u32;
+        let (condition, error) = loop {
+            delay(self.latency).await;
+            let age_left = self.spec.max_event_age.saturating_sub(queued.elapsed());
+            let outcome = match self.function.invoke_within(event.to_vec(), age_left).await {
+                None => break ("EventAgeExceeded", None),
+                Some(Ok(invocation)) => invocation.collect().await,
+                Some(Err(error)) => Err(error),
+            };
+            attempts += 1;
+            match outcome {
+                Ok(_) => return,
+                Err(error) if attempts > self.spec.retries => {
+                    break ("RetriesExhausted", Some(error));
+                }
+                Err(_) => tokio::time::sleep(RETRY_DELAY).await,
+            }
+        };
+        let record = json!({
+            "version": "1.0",
+            "requestContext": {
+                "functionArn": format!("arn:aws:lambda:local:000000000000:function:{}:$LATEST", self.spec.function),
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": serde_json::from_slice::<Value>(&event)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&event).into_owned())),
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+            "responsePayload": error.map(|e| json!({ "errorType": e.kind, "errorMessage": e.message })),
+        });
+        // The destination is invoked asynchronously too; what it does is its own business.
+        if let Ok(invocation) = self.on_failure.invoke(to_json(&record)).await {
+            let _ = invocation.collect().await;
+        }
     }
 }
 
@@ -618,7 +792,7 @@ async fn rest(
         delay(shared.gateway.latencies.invoke).await;
         function.invoke(to_json(&event)).await?.collect().await
     };
-    match tokio::time::timeout(limits::REST_INTEGRATION, call).await {
+    match tokio::time::timeout(limits::INTEGRATION_TIMEOUT, call).await {
         Ok(Ok(body)) => proxy_response(&body),
         Ok(Err(error)) => error_response(&internal_error(&error)),
         Err(_) => error_response(&ApiError::new(
@@ -651,10 +825,11 @@ async fn config(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let mut functions = serde_json::Map::new();
-    for (service, function) in &shared.gateway.functions {
+    let every = shared.gateway.functions.iter().map(|(_, f)| f);
+    for function in every.chain(shared.gateway.workers.iter().map(|w| &w.function)) {
         let counts = function.counts();
         functions.insert(
-            service.name.clone(),
+            function.name().to_string(),
             json!({ "idle": counts.idle, "busy": counts.busy, "started": counts.started, "replaced": counts.replaced }),
         );
     }

@@ -19,7 +19,7 @@ use axum::serve::ListenerExt;
 use serde_json::json;
 
 use crate::discover::{Service, Trigger};
-use crate::gateway::{Gateway, Latencies};
+use crate::gateway::{Gateway, Latencies, WorkerFunction};
 use crate::runtime::{Function, FunctionSpec};
 
 /// The project the current directory is in: the nearest folder, from here up, that holds
@@ -86,7 +86,9 @@ fn timeout(trigger: Trigger) -> Duration {
     match trigger {
         // API Gateway stops waiting at 29 s; the function itself answers TIMEOUT before.
         Trigger::Rest => Duration::from_secs(30),
-        Trigger::WebSocket | Trigger::FunctionUrlStreaming => Duration::from_secs(300),
+        // Routes only: the long work is the service's worker's, with the worker's timeout.
+        Trigger::WebSocket => Duration::from_secs(10),
+        Trigger::FunctionUrlStreaming => Duration::from_secs(300),
     }
 }
 
@@ -139,6 +141,7 @@ impl Stack {
 
         let mut functions = Vec::new();
         let mut served = Vec::new();
+        let mut workers = Vec::new();
         for service in &services {
             let binary = options.bin_dir.join(&service.name);
             if !binary.is_file() {
@@ -147,15 +150,34 @@ impl Stack {
                     binary.display()
                 ));
             }
-            let function = Function::new(FunctionSpec {
-                name: service.name.clone(),
-                binary,
-                env: env.clone(),
+            let spec = |name: &str, timeout: Duration, env: Vec<(String, String)>| FunctionSpec {
+                name: name.to_string(),
+                binary: binary.clone(),
+                env,
                 max_instances: options.max_instances,
-                timeout: timeout(service.trigger),
+                timeout,
                 cold_start: options.cold_start,
-            });
+            };
+            let mut service_env = env.clone();
+            if let Some(worker) = &service.worker {
+                // The service's function reaches the worker through this origin's Lambda
+                // Invoke API, with the real SDK client.
+                service_env.push((worker.env.clone(), worker.function.clone()));
+                service_env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), url.clone()));
+            }
+            let function =
+                Function::new(spec(&service.name, timeout(service.trigger), service_env));
             functions.push(function.clone());
+            if let Some(worker) = &service.worker {
+                let worker_function =
+                    Function::new(spec(&worker.function, worker.timeout, env.clone()));
+                functions.push(worker_function.clone());
+                workers.push(WorkerFunction {
+                    spec: worker.clone(),
+                    function: worker_function,
+                    on_failure: function.clone(),
+                });
+            }
             served.push((service.clone(), function));
         }
         // One warm instance each, started together, so the first prompt has no cold start.
@@ -174,6 +196,7 @@ impl Stack {
 
         let gateway = Gateway {
             functions: served,
+            workers,
             latencies: options.latencies,
             config: json!({
                 "stage": "local",

@@ -193,6 +193,28 @@ impl Function {
     /// response starts.
     pub async fn invoke(self: &Arc<Self>, event: Vec<u8>) -> Result<Invocation, FunctionError> {
         let instance = self.acquire().await?;
+        self.run(instance, event).await
+    }
+
+    /// As [`Function::invoke`], for an event that may wait at most `wait` for a free instance
+    /// (an asynchronous invocation's maximum event age); `None` when none was free in time.
+    pub async fn invoke_within(
+        self: &Arc<Self>,
+        event: Vec<u8>,
+        wait: Duration,
+    ) -> Option<Result<Invocation, FunctionError>> {
+        match tokio::time::timeout(wait, self.acquire()).await {
+            Err(_) => None,
+            Ok(Err(error)) => Some(Err(error)),
+            Ok(Ok(instance)) => Some(self.run(instance, event).await),
+        }
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        instance: Arc<Instance>,
+        event: Vec<u8>,
+    ) -> Result<Invocation, FunctionError> {
         let request_id = format!(
             "{:08x}-local-{:04x}",
             self.ids.fetch_add(1, Ordering::Relaxed),
@@ -255,10 +277,17 @@ impl Function {
     /// An idle instance; starts one when every instance is busy and the cap allows, else
     /// waits for one to be free (as an asynchronous invocation waits in Lambda's queue).
     async fn acquire(self: &Arc<Self>) -> Result<Arc<Instance>, FunctionError> {
+        /// Counts a caller as waiting until it has an instance or stops waiting (a cancelled
+        /// wait, such as an asynchronous event past its maximum age, included).
+        struct Waiting<'a>(&'a Function);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                lock(&self.0.pool).waiting -= 1;
+            }
+        }
         lock(&self.pool).waiting += 1;
-        let acquired = self.wait_for_idle().await;
-        lock(&self.pool).waiting -= 1;
-        acquired
+        let _waiting = Waiting(self);
+        self.wait_for_idle().await
     }
 
     async fn wait_for_idle(self: &Arc<Self>) -> Result<Arc<Instance>, FunctionError> {

@@ -364,6 +364,23 @@ async fn ask(url: &str, service: &Service, prompt: &str, request_id: &str) -> Re
     }
 }
 
+/// The function that calls the model for `service`: its worker, if it declares one.
+fn generating_function(service: &Service) -> String {
+    service
+        .worker
+        .as_ref()
+        .map_or_else(|| service.name.clone(), |w| w.function.clone())
+}
+
+/// The Lambda function name a process of the stack runs as (`AWS_LAMBDA_FUNCTION_NAME`).
+fn function_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ
+        .split(|&b| b == 0)
+        .find_map(|var| var.strip_prefix(b"AWS_LAMBDA_FUNCTION_NAME="))
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+}
+
 fn present(trigger: Trigger) -> Option<Service> {
     services().into_iter().find(|s| s.trigger == trigger)
 }
@@ -582,26 +599,26 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
     let stack = Stack::start(&[]);
     let slow = "a slow answer [tokens=400] [tps=20]";
     for service in services() {
-        let before = stack.status().await["functions"][&service.name]["replaced"]
+        let name = generating_function(&service);
+        let before = stack.status().await["functions"][&name]["replaced"]
             .as_u64()
             .expect("count");
         let pids_before: HashSet<u32> = stack.instance_pids().into_iter().collect();
         let calls_before = stack.status().await["bedrock"]["calls"]
             .as_u64()
             .expect("calls");
-        // Kill the instance of this function once it is busy and the model is streaming to it
-        // (told by the status page, not by a sleep, so a loaded machine cannot reorder it).
+        // Kill the instance of the function that calls the model once it is busy and the
+        // model is streaming to it (told by the status page, not by a sleep, so a loaded
+        // machine cannot reorder it).
         let kill = async {
-            let name = service.name.as_str();
             stack
                 .wait_for(&format!("{name} busy with a model call"), |s| {
-                    s["functions"][name]["busy"].as_u64() >= Some(1)
+                    s["functions"][&name]["busy"].as_u64() >= Some(1)
                         && s["bedrock"]["calls"].as_u64() > Some(calls_before)
                 })
                 .await;
             for pid in stack.instance_pids() {
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-                if exe.file_name().is_some_and(|f| f == name) {
+                if function_of(pid).as_deref() == Some(name.as_str()) {
                     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
                 }
             }
@@ -639,11 +656,27 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
                         tokio_tungstenite::connect_async(stack.ws_url(&service.route))
                             .await
                             .expect("open");
-                    let frames = ws_generate(&mut socket, "doomed", slow).await;
-                    let last = frames.last().expect("frames");
+                    let mut frames = ws_generate(&mut socket, "doomed", slow).await;
+                    let last = frames.last().expect("frames").clone();
                     assert_eq!(last["type"], "error", "{frames:?}");
                     assert_eq!(last["requestId"], "doomed");
                     assert_eq!(last["payload"]["code"], "INTERNAL_ERROR");
+                    // The failure's record reached the service's function, which sent the
+                    // error; the generation was not run again, which would post its frames
+                    // again from seq 0 (the local Lambda retries after a second).
+                    while let Ok(Some(Ok(Message::Text(text)))) =
+                        tokio::time::timeout(Duration::from_secs(3), socket.next()).await
+                    {
+                        frames.push(serde_json::from_str(text.as_str()).expect("JSON frame"));
+                    }
+                    let seqs: Vec<&Value> = frames.iter().filter_map(|f| f.get("seq")).collect();
+                    let unique: HashSet<String> = seqs.iter().map(|s| s.to_string()).collect();
+                    assert_eq!(unique.len(), seqs.len(), "a frame posted twice: {frames:?}");
+                    assert_eq!(
+                        frames.last(),
+                        Some(&last),
+                        "frames after the end: {frames:?}"
+                    );
                 }
             }
         };
@@ -653,7 +686,7 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
         assert!(started.elapsed() < Duration::from_secs(15));
         stack
             .wait_for("the killed instance is replaced", |s| {
-                s["functions"][&service.name]["replaced"].as_u64() > Some(before)
+                s["functions"][&name]["replaced"].as_u64() > Some(before)
             })
             .await;
         // The function still answers, from a new process.
@@ -708,7 +741,7 @@ async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model(
             Trigger::Rest => continue,
         }
         hangups += 1;
-        let name = service.name.clone();
+        let name = generating_function(&service);
         stack
             .wait_for(&format!("{name} idle again and the model hung up"), |s| {
                 s["functions"][&name]["busy"] == 0
@@ -732,11 +765,11 @@ async fn sigterm_stops_every_process_the_stack_started() {
         .into_iter()
         .map(|pid| (pid, started_at(pid)))
         .collect();
-    assert_eq!(
-        pids.len(),
-        services().len(),
-        "one warm instance per function"
-    );
+    let functions: usize = services()
+        .iter()
+        .map(|s| 1 + usize::from(s.worker.is_some()))
+        .sum();
+    assert_eq!(pids.len(), functions, "one warm instance per function");
     let _ = Command::new("kill")
         .args(["-TERM", &stack.child.id().to_string()])
         .status();
@@ -840,4 +873,62 @@ async fn a_handler_error_fails_the_invocation_and_replaces_the_instance() {
     function.warm().await.expect("a new instance starts");
     assert_eq!(function.counts().started, 2);
     function.shutdown().await;
+}
+
+/// API Gateway stops waiting for a WebSocket route's function after 29 s and tells the client
+/// so. Here the route's invocation is made to take 30 s (a simulated invoke latency), as a
+/// route that generated its answer itself would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_route_that_outlives_29_seconds_is_cut_as_api_gateway_cuts_it() {
+    let Some(service) = present(Trigger::WebSocket) else {
+        return;
+    };
+    let stack = Stack::start(&["--invoke-latency-ms", "30000"]);
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+        .await
+        .expect("open");
+    let message = json!({ "action": "generate", "requestId": "r", "payload": { "prompt": "x" } });
+    let sent = Instant::now();
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("send");
+    let frame = tokio::time::timeout(Duration::from_secs(40), socket.next())
+        .await
+        .expect("a frame within 40 s");
+    let waited = sent.elapsed();
+    let Some(Ok(Message::Text(text))) = frame else {
+        panic!("{frame:?}");
+    };
+    let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+    assert_eq!(frame["message"], "Endpoint request timed out", "{frame}");
+    assert!(frame["connectionId"].is_string(), "{frame}");
+    assert!(
+        (Duration::from_secs(29)..Duration::from_secs(30)).contains(&waited),
+        "cut after {waited:?}"
+    );
+}
+
+/// A 45-second answer over WebSocket arrives whole: the route hands it to the worker at once,
+/// and the worker posts its frames for as long as it runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_45_second_websocket_answer_completes_past_the_29_second_route_limit() {
+    let Some(service) = present(Trigger::WebSocket) else {
+        return;
+    };
+    let stack = Stack::start(&[]);
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+        .await
+        .expect("open");
+    // 90 tokens at 2 a second.
+    let prompt = "a long answer [tokens=90] [tps=2]";
+    let started = Instant::now();
+    let frames = ws_generate(&mut socket, "long", prompt).await;
+    let took = started.elapsed();
+    check_ws(&frames, "long", prompt).unwrap_or_else(|e| panic!("{e}: {frames:?}"));
+    assert!(took >= Duration::from_secs(44), "the answer took {took:?}");
+    assert_eq!(
+        frames.last().expect("frames")["payload"]["usage"]["completionTokens"],
+        90
+    );
 }

@@ -16,6 +16,12 @@ export interface RustFunctionProps {
   project: Project;
   /** The service folder under services/, also the binary name. */
   service: string;
+  /** The function's name within the stage when it is not the service's (a second function of one binary). */
+  name?: string;
+  /** Whether the project's concurrency cap (RESERVED_CONCURRENCY) applies; default true. */
+  capped?: boolean;
+  /** Whether it calls the model (is granted Bedrock); default true. */
+  callsModel?: boolean;
   description: string;
   timeout: Duration;
   /** Service settings beyond those in SSM (e.g. the REST deadline). */
@@ -71,7 +77,8 @@ export class RustFunction extends Construct {
     if (!existsSync(zip)) {
       throw new Error(`${zip} is missing: run \`make build\` first (cargo lambda build --output-format zip)`);
     }
-    const name = resourceName(project, service);
+    const name = resourceName(project, props.name ?? service);
+    const callsModel = props.callsModel ?? true;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
       retention: logs.RetentionDays.TWO_WEEKS,
@@ -82,13 +89,14 @@ export class RustFunction extends Construct {
     ]);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${name}: Bedrock on the project's model, its SSM path, its log group`,
+      description: callsModel ? `${name}: Bedrock on the project's model, its SSM path, its log group` : `${name}: its SSM path, its log group`,
     });
     logGroup.grantWrite(role);
-    for (const statement of bedrockStatements(project, stack.partition, stack.account)) role.addToPolicy(statement);
+    const bedrock = (partition: string, account: string) => (callsModel ? bedrockStatements(project, partition, account) : []);
+    for (const statement of bedrock(stack.partition, stack.account)) role.addToPolicy(statement);
     // cdk-nag names a resource with its references as `<AWS::Partition>`: the same statements
     // written that way name the wildcard resources to acknowledge.
-    for (const statement of bedrockStatements(project, '<AWS::Partition>', '<AWS::AccountId>')) {
+    for (const statement of bedrock('<AWS::Partition>', '<AWS::AccountId>')) {
       for (const resource of statement.resources.filter((r) => r.includes('*'))) {
         acknowledgeNag(role, [
           {
@@ -119,7 +127,7 @@ export class RustFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      reservedConcurrentExecutions: project.reservedConcurrency || undefined,
+      reservedConcurrentExecutions: props.capped === false ? undefined : project.reservedConcurrency || undefined,
       environment: { CONFIG_SSM_PATH: configPath(project), ...props.environment },
     });
     acknowledgeCheckov(this.function, [
@@ -128,8 +136,14 @@ export class RustFunction extends Construct {
       { id: 'CKV_AWS_173', reason: 'The environment holds an SSM path, timeouts and, on the WebSocket and REST functions, the CDN\'s origin secret, which only shows that a request came through CloudFront; Lambda encrypts it at rest with its AWS-managed key.' },
       { id: 'CKV_AWS_272', reason: 'Code signing needs a signing profile per account; the zip is built and deployed by the same Makefile.' },
     ]);
+    if (props.capped === false) {
+      acknowledgeCheckov(this.function, [
+        { id: 'CKV_AWS_115', reason: 'Answers WebSocket routes in milliseconds and calls no model; the stage throttle bounds it, and a cap shared with the generations would let running answers refuse new connections.' },
+      ]);
+    }
     // A failed invocation, or one refused at the concurrency cap.
-    alarmOnAny(this, project, `${service}-errors`, this.function.metricErrors(), `${name} failed an invocation`);
-    alarmOnAny(this, project, `${service}-throttles`, this.function.metricThrottles(), `${name} refused an invocation at its concurrency cap`);
+    const alarm = props.name ?? service;
+    alarmOnAny(this, project, `${alarm}-errors`, this.function.metricErrors(), `${name} failed an invocation`);
+    alarmOnAny(this, project, `${alarm}-throttles`, this.function.metricThrottles(), `${name} refused an invocation at its concurrency cap`);
   }
 }

@@ -134,14 +134,18 @@ describe('least privilege', () => {
 
   it('caps concurrency and keeps logs two weeks for every function', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(functions).toHaveLength(Object.values(SERVICES).filter(has).length);
+    // The WebSocket strategy runs as two functions (a connection and a generation function).
+    expect(functions).toHaveLength(Object.values(SERVICES).filter(has).length + Number(has(SERVICES.websocket)));
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'provided.al2023',
         Architectures: [project.arch],
-        ReservedConcurrentExecutions: project.reservedConcurrency,
         LoggingConfig: { LogFormat: 'JSON' },
       });
+      // The WebSocket routes' function calls no model; the cap it would share with the
+      // generations would let ten answers throttle every new connection.
+      const routesOnly = fn.Properties?.FunctionName === `${project.name}-test-${SERVICES.websocket}`;
+      expect(fn.Properties?.ReservedConcurrentExecutions).toBe(routesOnly ? undefined : project.reservedConcurrency);
     }
     for (const group of resources('AWS::Logs::LogGroup')) {
       expect(group.Properties?.RetentionInDays).toBe(14);
@@ -160,18 +164,63 @@ describe('strategies', () => {
     template(SERVICES.sse).hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
   });
 
-  it.runIf(has(SERVICES.websocket))('websocket: routes, async messages, throttled stage', () => {
+  it.runIf(has(SERVICES.websocket))('websocket: routes, throttled stage', () => {
     const ws = template(SERVICES.websocket);
     ws.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
     const keys = Object.values(ws.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
     expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', 'generate']);
-    ws.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
-      RequestParameters: { 'integration.request.header.X-Amz-Invocation-Type': "'Event'" },
-    });
     ws.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+
+  it.runIf(has(SERVICES.websocket))('websocket: routes answered at once, generations started asynchronously, never retried', () => {
+    const ws = template(SERVICES.websocket);
+    const functions = ws.findResources('AWS::Lambda::Function');
+    const named = (name: string) => {
+      const found = Object.entries(functions).find(([, f]) => f.Properties.FunctionName === `${project.name}-test-${name}`);
+      if (!found) throw new Error(`no function ${name}`);
+      return { id: found[0], properties: found[1].Properties };
+    };
+    const routes = named(SERVICES.websocket);
+    const generations = named(`${SERVICES.websocket}-generate`);
+    // Every route is a synchronous call of the routes' function: no invocation-type header,
+    // which AWS documents for REST non-proxy integrations only.
+    for (const integration of Object.values(ws.findResources('AWS::ApiGatewayV2::Integration'))) {
+      expect(integration.Properties.RequestParameters).toBeUndefined();
+      expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(routes.id);
+    }
+    expect(routes.properties.Timeout).toBeLessThanOrEqual(29);
+    expect(generations.properties.Timeout).toBe(300);
+    expect(routes.properties.Environment.Variables.GENERATE_FUNCTION).toBe(generations.properties.FunctionName);
+    // 0 retries (a retry would post the answer again from seq 0), a short queue, and the
+    // record of a failure to the routes' function, which tells the client.
+    ws.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    ws.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: generations.id },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [routes.id, 'Arn'] } } },
+    });
+    // lambda:InvokeFunction: the routes' function on the generation function alone, and the
+    // generation function (sending its failure records) on the routes' function alone.
+    const invokes = Object.values(ws.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => actions(s).some((a) => a.startsWith('lambda:')))
+        .map((s) => ({ roles: JSON.stringify(policy.Properties.Roles), statement: s })),
+    );
+    expect(invokes).toHaveLength(2);
+    for (const { statement } of invokes) {
+      expect(statement.Action).toBe('lambda:InvokeFunction');
+      expect(([] as unknown[]).concat(statement.Resource)).toHaveLength(1);
+    }
+    const generatorArn = `:function:${project.name}-test-${SERVICES.websocket}-generate`;
+    const fromRoutes = invokes.find(({ roles }) => roles.includes(routes.properties.Role['Fn::GetAtt'][0]));
+    expect(JSON.stringify(fromRoutes?.statement.Resource)).toContain(generatorArn);
+    const fromGenerations = invokes.find(({ roles }) => roles.includes(generations.properties.Role['Fn::GetAtt'][0]));
+    expect(fromGenerations?.statement.Resource).toEqual({ 'Fn::GetAtt': [routes.id, 'Arn'] });
   });
 
   it.runIf(has(SERVICES.rest))('rest: POST /generate validated, throttled, access-logged, errors in protocol shape', () => {

@@ -47,6 +47,16 @@ def conditions(stack, template):
     return values
 
 
+def function(template, name):
+    """The function named `${Project}-${Stage}-<name>`."""
+    (found,) = [
+        f
+        for f in resources(template, "AWS::Lambda::Function")
+        if f["Properties"]["FunctionName"] == {"Fn::Sub": "${Project}-${Stage}-%s" % name}
+    ]
+    return found
+
+
 def statements(stack, template):
     """The statements of the roles' inline policies, as deployed with those parameters."""
     for role in resources(template, "AWS::IAM::Role"):
@@ -111,13 +121,20 @@ class Templates(unittest.TestCase):
                     self.assertEqual(statement.get("Condition"), through_profile, f"{service}: {statement}")
 
     def test_functions_are_capped_logged_and_on_al2023(self):
+        capped = {"Fn::If": ["Reserved", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
         for service in filter(has, SERVICES.values()):
-            (fn,) = resources(self.templates[service], "AWS::Lambda::Function")
-            props = fn["Properties"]
-            self.assertEqual(props["Runtime"], "provided.al2023")
-            self.assertEqual(props["ReservedConcurrentExecutions"], {"Fn::If": ["Reserved", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]})
+            functions = resources(self.templates[service], "AWS::Lambda::Function")
+            # The WebSocket strategy runs as two functions (connections and generations).
+            self.assertEqual(len(functions), 2 if service == "realtime-ws" else 1, service)
+            for fn in functions:
+                props = fn["Properties"]
+                self.assertEqual(props["Runtime"], "provided.al2023")
+                # The WebSocket routes' function calls no model; the cap it would share with
+                # the generations would let ten answers throttle every new connection.
+                routes_only = fn is function(self.templates[service], service) and service == "realtime-ws"
+                self.assertEqual(props.get("ReservedConcurrentExecutions"), None if routes_only else capped, service)
+                self.assertEqual(props["LoggingConfig"]["LogFormat"], "JSON")
             self.assertEqual(transform.stack_parameters(service)["ReservedConcurrency"], "10")
-            self.assertEqual(props["LoggingConfig"]["LogFormat"], "JSON")
             for group in resources(self.templates[service], "AWS::Logs::LogGroup"):
                 self.assertEqual(group["Properties"]["RetentionInDays"], 14)
 
@@ -128,15 +145,62 @@ class Templates(unittest.TestCase):
         self.assertEqual(url["Properties"]["InvokeMode"], "RESPONSE_STREAM")
 
     @unittest.skipUnless(has("realtime-ws"), "no WebSocket strategy")
-    def test_websocket_routes_async_messages_and_throttling(self):
+    def test_websocket_routes_and_throttling(self):
         template = self.templates["realtime-ws"]
         routes = sorted(r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route"))
         self.assertEqual(routes, ["$connect", "$default", "$disconnect", "generate"])
-        asynchronous = [i for i in resources(template, "AWS::ApiGatewayV2::Integration") if "RequestParameters" in i["Properties"]]
-        self.assertEqual(asynchronous[0]["Properties"]["RequestParameters"], {"integration.request.header.X-Amz-Invocation-Type": "'Event'"})
         (stage,) = resources(template, "AWS::ApiGatewayV2::Stage")
         self.assertIn("ThrottlingRateLimit", stage["Properties"]["DefaultRouteSettings"])
         self.assertIn("DestinationArn", stage["Properties"]["AccessLogSettings"])
+
+    @unittest.skipUnless(has("realtime-ws"), "no WebSocket strategy")
+    def test_websocket_routes_answer_at_once_and_generations_start_asynchronously_never_retried(self):
+        template = self.templates["realtime-ws"]
+        names = {id(r): name for name, r in template["Resources"].items()}
+        routes, generations = function(template, "realtime-ws"), function(template, "realtime-ws-generate")
+        routes_id, generations_id = names[id(routes)], names[id(generations)]
+        # Every route is a synchronous call of the routes' function: no invocation-type header,
+        # which AWS documents for REST non-proxy integrations only.
+        for integration in resources(template, "AWS::ApiGatewayV2::Integration"):
+            self.assertNotIn("RequestParameters", integration["Properties"])
+            self.assertIn("${%s.Arn}" % routes_id, integration["Properties"]["IntegrationUri"]["Fn::Sub"])
+        self.assertLessEqual(routes["Properties"]["Timeout"], 29)
+        self.assertEqual(generations["Properties"]["Timeout"], 300)
+        self.assertEqual(routes["Properties"]["Environment"]["Variables"]["GENERATE_FUNCTION"], generations["Properties"]["FunctionName"])
+        # 0 retries (a retry would post the answer again from seq 0), a short queue, and the
+        # record of a failure to the routes' function, which tells the client.
+        (config,) = resources(template, "AWS::Lambda::EventInvokeConfig")
+        self.assertEqual(
+            config["Properties"],
+            {
+                "FunctionName": {"Ref": generations_id},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 0,
+                "MaximumEventAgeInSeconds": 60,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [routes_id, "Arn"]}}},
+            },
+        )
+        # lambda:InvokeFunction: the routes' function on the generation function alone, and the
+        # generation function (sending its failure records) on the routes' function alone.
+        invokes = {}
+        for role_id in (routes["Properties"]["Role"]["Fn::GetAtt"][0], generations["Properties"]["Role"]["Fn::GetAtt"][0]):
+            role = template["Resources"][role_id]
+            found = [
+                s
+                for policy in role["Properties"]["Policies"]
+                for s in policy["PolicyDocument"]["Statement"]
+                if "lambda:" in json.dumps(s.get("Action"))
+            ]
+            invokes[role_id] = found
+        generator = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Project}-${Stage}-realtime-ws-generate"
+        self.assertEqual(
+            list(invokes.values()),
+            [
+                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::Sub": generator}}],
+                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": [routes_id, "Arn"]}}],
+            ],
+        )
+        self.assertEqual(generations["Properties"]["FunctionName"], {"Fn::Sub": "${Project}-${Stage}-realtime-ws-generate"})
 
     @unittest.skipUnless(has("sync-api"), "no REST strategy")
     def test_rest_is_validated_throttled_logged_and_answers_protocol_errors(self):
@@ -225,9 +289,14 @@ class Templates(unittest.TestCase):
     def test_every_function_and_gateway_alarms_to_the_stages_topic(self):
         gateways = {"realtime-ws": "ExecutionError", "stream-sse": "Url5xxCount", "sync-api": "5XXError"}
         for service in transform.services():
-            alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in resources(self.templates[service], "AWS::CloudWatch::Alarm")}
-            self.assertEqual(sorted(alarms), sorted(["Errors", "Throttles", gateways[service]]), service)
-            for alarm in alarms.values():
+            alarms = [a["Properties"] for a in resources(self.templates[service], "AWS::CloudWatch::Alarm")]
+            functions = len(resources(self.templates[service], "AWS::Lambda::Function"))
+            self.assertEqual(
+                sorted(a["MetricName"] for a in alarms),
+                sorted(["Errors", "Throttles"] * functions + [gateways[service]]),
+                service,
+            )
+            for alarm in alarms:
                 self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlertsTopicArn"}])
                 self.assertEqual((alarm["Threshold"], alarm["TreatMissingData"]), (1, "notBreaching"))
             self.assertEqual(transform.stack_parameters(service)["AlertsTopicArn"], "/%s/test/deploy/alerts/topic-arn" % transform.parameters.answers()["name"])
@@ -255,8 +324,7 @@ class Templates(unittest.TestCase):
         checked = {"realtime-ws": "websocket", "sync-api": "rest"}
         for service in transform.services():
             template = self.templates[service]
-            (function,) = resources(template, "AWS::Lambda::Function")
-            variables = function["Properties"]["Environment"]["Variables"]
+            variables = function(template, service)["Properties"]["Environment"]["Variables"]
             if service in checked:
                 # Read from SSM when the stack deploys: the value is in no template.
                 self.assertEqual(variables["ORIGIN_SECRET"], {"Ref": "OriginSecret"}, service)

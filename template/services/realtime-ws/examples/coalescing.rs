@@ -13,12 +13,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::config::Config;
 use genai::{Event, GenAi, ValidRequest};
-use realtime_ws::{App, Connections};
+use realtime_ws::{App, Connections, Generation, Generations, Invocation};
 
 const POST_LATENCY: Duration = Duration::from_millis(20);
 const TOKENS: u32 = 300;
@@ -57,23 +56,28 @@ async fn main() {
     }
     let model = start.elapsed();
 
-    // Ours: the real handler, adaptive coalescing, for both kinds of client.
+    // Ours: the real handler as the generation function, adaptive coalescing, for both
+    // kinds of client.
     let app = App {
         genai: genai.clone(),
         connections: Connections::new(support::client_base(), Some(url.clone())),
+        generations: Generations::new(support::lambda_client(&url), None),
     };
     let run = |connection: &'static str, tail_in_success: bool| {
-        let mut event = ApiGatewayWebsocketProxyRequest::default();
-        event.request_context.route_key = Some("generate".into());
-        event.request_context.connection_id = Some(connection.into());
-        event.body = Some(
-            serde_json::json!({ "action": "generate", "requestId": "r", "tailInSuccess": tail_in_success, "payload": { "prompt": "coalescing benchmark", "maxTokens": 1000 } })
-                .to_string(),
-        );
+        let generation = Generation {
+            endpoint: url.clone(),
+            connection_id: connection.into(),
+            request_id: Some("r".into()),
+            tail_in_success,
+            payload: serde_json::json!({ "prompt": "coalescing benchmark", "maxTokens": 1000 }),
+            received_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        };
         let app = &app;
         async move {
             let start = Instant::now();
-            realtime_ws::handle(app, event).await.expect("handled");
+            realtime_ws::handle(app, Invocation::Generation { generation }).await;
             start.elapsed()
         }
     };

@@ -2,9 +2,22 @@
 //! (`{"action":"generate", ...}`) here, and every server frame goes back through the
 //! API Gateway Management API (`POST @connections/{id}`).
 //!
-//! Frames are posted, never returned as the integration's response, so the route can be
-//! invoked asynchronously and a generation may run past API Gateway's 29 s integration
-//! timeout without the client ever seeing "Endpoint request timed out".
+//! Two Lambda functions run this binary, told apart by what invokes them ([`Invocation`]):
+//! - The **connection function** is behind every route. API Gateway invokes it synchronously
+//!   and stops waiting after 29 s, a WebSocket integration timeout that cannot be raised
+//!   (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>). So it only
+//!   checks a message, hands the generation to the generation function with Lambda's Invoke
+//!   API (`InvocationType=Event`, which returns once Lambda has queued the event:
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html>) and answers at once.
+//!   `$connect` and `$disconnect` never wait behind generations: they are this function's
+//!   own, and it has no share in the generations' concurrency cap.
+//! - The **generation function** runs one generation per invocation and posts every frame
+//!   itself, for as long as its own timeout allows.
+//! - A generation that fails as an invocation (its process crashed or timed out, or the event
+//!   waited in Lambda's queue past its maximum age) is not retried: a retry would post the
+//!   answer again from `seq` 0. Lambda sends its record to the on-failure destination, the
+//!   connection function, which posts the protocol's error frame
+//!   (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
 //!
 //! Streaming is adaptive: at most one post is in flight per request; text that arrives while
 //! a post is under way goes out together in the next frame. With a fast gateway every delta
@@ -17,15 +30,17 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_lambda::operation::invoke::InvokeError;
+use aws_sdk_lambda::types::InvocationType;
 use genai::config::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, Completion, ErrorCode, Event, Events, GenAi, GenerateRequest, Metrics};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// API Gateway's WebSocket frame limit; no frame we post is larger.
@@ -41,6 +56,64 @@ pub struct App {
     pub genai: GenAi,
     /// Clients of the API Gateway Management API.
     pub connections: Connections,
+    /// Where the connection function hands generations to.
+    pub generations: Generations,
+}
+
+/// What invoked the function; each shape belongs to one of the two roles (module docs).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Invocation {
+    /// The connection function handing over a generation (the generation function's role).
+    Generation {
+        /// The generation to run.
+        generation: Generation,
+    },
+    /// Lambda's record of a generation that failed as an invocation, sent to its on-failure
+    /// destination (the connection function's role).
+    Failed(FailureRecord),
+    /// An API Gateway route: `$connect`, `$disconnect` or a message (the connection
+    /// function's role).
+    Route(Box<ApiGatewayWebsocketProxyRequest>),
+}
+
+/// One generation, as the connection function hands it to the generation function.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Generation {
+    /// The Management API endpoint of the connection's stage, `https://{domain}/{stage}`.
+    pub endpoint: String,
+    /// The connection the frames go to.
+    pub connection_id: String,
+    /// The client's id for the request, echoed in every frame.
+    pub request_id: Option<String>,
+    /// The client reads the success frame's `tail` (PROTOCOL.md).
+    #[serde(default)]
+    pub tail_in_success: bool,
+    /// The client's request, checked again before the model sees it.
+    pub payload: Value,
+    /// When the connection function got the message (ms since the Unix epoch); the metrics
+    /// count from here, as every strategy's do from the service receiving the request.
+    pub received_at_ms: u64,
+}
+
+/// The invocation record Lambda sends to an on-failure destination (the fields read here).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureRecord {
+    request_context: FailureContext,
+    request_payload: GenerationEvent,
+}
+
+#[derive(Debug, Deserialize)]
+struct FailureContext {
+    /// `RetriesExhausted` (the invocation failed) or `EventAgeExceeded` (it never ran).
+    condition: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct GenerationEvent {
+    generation: Generation,
 }
 
 /// Management API clients, one per callback endpoint (a stage), made on first use.
@@ -51,17 +124,8 @@ pub struct Connections {
 }
 
 impl Connections {
-    /// Clients with the default credential chain; `WS_CALLBACK_URL` overrides the endpoint
-    /// taken from the event (a custom domain, or the local stack).
-    pub async fn from_env() -> Self {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Connections::new(
-            aws_sdk_apigatewaymanagement::config::Builder::from(&shared),
-            std::env::var("WS_CALLBACK_URL").ok(),
-        )
-    }
-
-    /// Clients built from `base`, for the endpoint of each event or `endpoint_override`.
+    /// Clients built from `base`, for the endpoint of each event or `endpoint_override`
+    /// (`WS_CALLBACK_URL`: a custom domain, or the local stack).
     pub fn new(
         base: aws_sdk_apigatewaymanagement::config::Builder,
         endpoint_override: Option<String>,
@@ -73,30 +137,86 @@ impl Connections {
         }
     }
 
-    fn client(
-        &self,
-        event: &ApiGatewayWebsocketProxyRequest,
-    ) -> aws_sdk_apigatewaymanagement::Client {
-        let endpoint = self.endpoint_override.clone().unwrap_or_else(|| {
+    /// The endpoint that reaches the connection of `event`.
+    fn endpoint(&self, event: &ApiGatewayWebsocketProxyRequest) -> String {
+        self.endpoint_override.clone().unwrap_or_else(|| {
             let context = &event.request_context;
             format!(
                 "https://{}/{}",
                 context.domain_name.as_deref().unwrap_or_default(),
                 context.stage.as_deref().unwrap_or_default()
             )
-        });
+        })
+    }
+
+    fn connection(&self, endpoint: &str, id: String) -> Connection {
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(endpoint.clone())
+        let client = clients
+            .entry(endpoint.to_string())
             .or_insert_with(|| {
                 aws_sdk_apigatewaymanagement::Client::from_conf(
                     self.base.clone().endpoint_url(endpoint).build(),
                 )
             })
-            .clone()
+            .clone();
+        Connection { client, id }
+    }
+}
+
+/// Lambda's Invoke API, through which the connection function starts generations.
+pub struct Generations {
+    client: aws_sdk_lambda::Client,
+    function: Option<String>,
+}
+
+impl Generations {
+    /// Starts generations in `function` (`GENERATE_FUNCTION`, set on the connection function
+    /// only) with `client`.
+    pub fn new(client: aws_sdk_lambda::Client, function: Option<String>) -> Self {
+        Generations { client, function }
+    }
+
+    async fn start(&self, generation: Generation) -> Result<(), ApiError> {
+        let Some(function) = &self.function else {
+            return Err(ApiError::new(
+                ErrorCode::InternalError,
+                "GENERATE_FUNCTION is not set, so this function cannot start answers: deploy \
+                 with the project's infrastructure (or run make dev), which sets it",
+            ));
+        };
+        // A WebSocket message is at most 128 KB, well inside an asynchronous invocation's
+        // payload limit (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+        let payload = serde_json::to_vec(&GenerationEvent { generation })
+            .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
+        let invoked = self
+            .client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::Event)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+            .send()
+            .await;
+        match invoked {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), InvokeError::TooManyRequestsException(_)) =>
+            {
+                Err(ApiError::new(
+                    ErrorCode::Throttled,
+                    "too many answers are starting at once; try again in a moment",
+                ))
+            }
+            Err(e) => Err(ApiError::new(
+                ErrorCode::InternalError,
+                format!(
+                    "could not start the answer: {}",
+                    aws_sdk_lambda::error::DisplayErrorContext(&e)
+                ),
+            )),
+        }
     }
 }
 
@@ -112,11 +232,23 @@ struct ClientMessage {
     tail_in_success: bool,
 }
 
-/// Handles one WebSocket event.
-pub async fn handle(
-    app: &App,
-    event: ApiGatewayWebsocketProxyRequest,
-) -> Result<ApiGatewayProxyResponse, lambda_runtime::Error> {
+/// Handles one invocation; a route gets API Gateway's answer, the others nothing.
+pub async fn handle(app: &App, invocation: Invocation) -> Option<ApiGatewayProxyResponse> {
+    match invocation {
+        Invocation::Route(event) => Some(route(app, *event).await),
+        Invocation::Generation { generation } => {
+            generate(app, generation).await;
+            None
+        }
+        Invocation::Failed(record) => {
+            report_failure(app, record).await;
+            None
+        }
+    }
+}
+
+/// The connection function: answers a route within API Gateway's 29 s, never generating.
+async fn route(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     let route = event
         .request_context
         .route_key
@@ -131,29 +263,58 @@ pub async fn handle(
             let origin = header("origin");
             let allowed = config.came_through_cdn(header(ORIGIN_SECRET_HEADER))
                 && origin.is_none_or(|o| config.allows_origin(o));
-            return Ok(respond(if allowed { 200 } else { 403 }));
+            return respond(if allowed { 200 } else { 403 });
         }
-        "$disconnect" => return Ok(respond(200)),
+        "$disconnect" => return respond(200),
         _ => {}
     }
     if is_ping(&event) {
         // Keep-alive (PROTOCOL.md): the message itself reset API Gateway's idle timer.
-        return Ok(respond(200));
+        return respond(200);
     }
-    let received = Instant::now();
+    let received_at_ms = epoch_ms();
     let Some(connection_id) = event.request_context.connection_id.clone() else {
-        return Ok(respond(400));
+        return respond(400);
     };
-    let connection = Connection {
-        client: app.connections.client(&event),
-        id: connection_id,
+    let endpoint = app.connections.endpoint(&event);
+    let (heard, request) = read_message(&event, &app.genai.config().limits);
+    let started = match request {
+        Err(error) => Err(error),
+        Ok(_) => {
+            let generation = Generation {
+                endpoint: endpoint.clone(),
+                connection_id: connection_id.clone(),
+                request_id: heard.request_id.clone(),
+                tail_in_success: heard.tail_in_success,
+                payload: heard.payload,
+                received_at_ms,
+            };
+            app.generations.start(generation).await
+        }
     };
-    let (message, request) = read_message(&event, &app.genai.config().limits);
+    if let Err(error) = started {
+        genai::log::failed("websocket", &error);
+        let connection = app.connections.connection(&endpoint, connection_id);
+        let mut frames = Frames {
+            request_id: heard.request_id,
+            seq: 0,
+        };
+        let _ = connection.post(frames.error(&error)).await;
+    }
+    respond(200)
+}
+
+/// The generation function: one answer, every frame posted to the connection.
+async fn generate(app: &App, generation: Generation) {
+    let received = instant_of(generation.received_at_ms);
+    let connection = app
+        .connections
+        .connection(&generation.endpoint, generation.connection_id);
     let mut frames = Frames {
-        request_id: message.request_id,
+        request_id: generation.request_id,
         seq: 0,
     };
-    let outcome = match request {
+    let outcome = match check_payload(generation.payload, &app.genai.config().limits) {
         Err(error) => Err(error),
         Ok(valid) => app.genai.generate(&valid).await,
     };
@@ -162,13 +323,48 @@ pub async fn handle(
             genai::log::failed("websocket", &error);
             let _ = connection.post(frames.error(&error)).await;
         }
-        Ok(generation) => {
-            let tail_in_success = message.tail_in_success;
-            let events = generation.into_events();
-            stream(&connection, events, &mut frames, received, tail_in_success).await
+        Ok(generation_events) => {
+            let events = generation_events.into_events();
+            let tail = generation.tail_in_success;
+            stream(&connection, events, &mut frames, received, tail).await
         }
     }
-    Ok(respond(200))
+}
+
+/// The connection function as the on-failure destination: the client gets the request's end.
+/// The frame has no `seq`: only the failed invocation knew how many frames it had posted
+/// (PROTOCOL.md).
+async fn report_failure(app: &App, record: FailureRecord) {
+    let generation = record.request_payload.generation;
+    let error = if record.request_context.condition == "EventAgeExceeded" {
+        ApiError::new(
+            ErrorCode::Throttled,
+            "too many answers are running at once; try again in a minute",
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::InternalError,
+            "the answer failed part way; try again",
+        )
+    };
+    genai::log::failed("websocket", &error);
+    let frame = json!({ "type": "error", "requestId": generation.request_id, "payload": error });
+    let connection = app
+        .connections
+        .connection(&generation.endpoint, generation.connection_id);
+    let _ = connection.post(frame.to_string().into_bytes()).await;
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The instant `epoch_ms` was, on this process's monotonic clock (now, if it is in the future).
+fn instant_of(epoch_ms_then: u64) -> Instant {
+    let ago = Duration::from_millis(epoch_ms().saturating_sub(epoch_ms_then));
+    Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
 }
 
 /// `{"action":"ping"}`: a client keeping an idle connection open; it gets no answer.
@@ -183,6 +379,17 @@ fn is_ping(event: &ApiGatewayWebsocketProxyRequest) -> bool {
 struct Heard {
     request_id: Option<String>,
     tail_in_success: bool,
+    payload: Value,
+}
+
+/// A request's payload, checked: what breaks a rule never reaches the model.
+fn check_payload(
+    payload: Value,
+    limits: &genai::config::Limits,
+) -> Result<genai::ValidRequest, ApiError> {
+    serde_json::from_value::<GenerateRequest>(payload)
+        .map_err(|e| ApiError::bad_request(format!("payload is not a valid request: {e}")))
+        .and_then(|request| genai::validate(request, limits))
 }
 
 /// Parses and checks a client message; a message that breaks a rule never reaches the model.
@@ -224,6 +431,7 @@ fn read_message(
     let heard = Heard {
         request_id: message.request_id,
         tail_in_success: message.tail_in_success,
+        payload: message.payload.unwrap_or(Value::Null),
     };
     if message.action != "generate" {
         let error = ApiError::bad_request(format!(
@@ -232,9 +440,7 @@ fn read_message(
         ));
         return (heard, Err(error));
     }
-    let request = serde_json::from_value::<GenerateRequest>(message.payload.unwrap_or(Value::Null))
-        .map_err(|e| ApiError::bad_request(format!("payload is not a valid request: {e}")))
-        .and_then(|request| genai::validate(request, limits));
+    let request = check_payload(heard.payload.clone(), limits);
     (heard, request)
 }
 

@@ -1,22 +1,28 @@
-//! Lambda entry point: wires the runtime to [`realtime_ws::handle`], nothing else.
+//! Lambda entry point: wires the runtime to [`realtime_ws::handle`], nothing else. The
+//! connection function and the generation function both run this binary (see the library).
 
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use genai::GenAi;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use realtime_ws::{App, Connections};
+use realtime_ws::{App, Connections, Generations, Invocation};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Clients and configuration are made once per container, not per request.
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
         genai: GenAi::from_env().await?,
-        connections: Connections::from_env().await,
+        connections: Connections::new(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&shared),
+            std::env::var("WS_CALLBACK_URL").ok(),
+        ),
+        generations: Generations::new(
+            aws_sdk_lambda::Client::new(&shared),
+            std::env::var("GENERATE_FUNCTION").ok(),
+        ),
     };
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            realtime_ws::handle(&app, event.payload)
-        },
-    ))
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Invocation>| async {
+        Ok::<_, Error>(realtime_ws::handle(&app, event.payload).await)
+    }))
     .await
 }

@@ -1,5 +1,7 @@
-//! The WebSocket handler with the real SDK clients against the fake Bedrock and a local
-//! `@connections` endpoint (the API Gateway Management API), over real sockets.
+//! The WebSocket handler with the real SDK clients against the fake Bedrock, a local
+//! `@connections` endpoint (the API Gateway Management API) and a local Lambda Invoke API,
+//! over real sockets. A message goes through the handler as the connection function; the
+//! generation it hands over goes through it again as the generation function.
 
 mod support;
 
@@ -10,13 +12,15 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::GenAi;
 use genai::config::Config;
-use realtime_ws::{App, Connections};
+use realtime_ws::{App, Connections, Generations, Invocation};
 use serde_json::{Value, json};
 use support::Gateway;
 
 struct Harness {
     fake: FakeBedrock,
     gateway: Arc<Gateway>,
+    /// The gateway's stage URL, where the frames go.
+    url: String,
     app: App,
 }
 
@@ -33,10 +37,19 @@ async fn harness(settings: Settings, latency: Duration) -> Harness {
     });
     let app = App {
         genai: GenAi::from_config(config).await,
-        connections: Connections::new(support::client_base(), Some(url)),
+        generations: Generations::new(support::lambda_client(&url), Some(GENERATE.into())),
+        connections: Connections::new(support::client_base(), Some(url.clone())),
     };
-    Harness { fake, gateway, app }
+    Harness {
+        fake,
+        gateway,
+        url,
+        app,
+    }
 }
+
+/// The generation function's name, as `GENERATE_FUNCTION` gives it.
+const GENERATE: &str = "my-app-dev-realtime-ws-generate";
 
 fn fast() -> Settings {
     Settings {
@@ -56,12 +69,39 @@ fn event(route: &str, connection: &str, body: Option<&str>) -> ApiGatewayWebsock
     event
 }
 
+/// An API Gateway route event, as the connection function receives it.
+fn route(event: ApiGatewayWebsocketProxyRequest) -> Invocation {
+    Invocation::Route(Box::new(event))
+}
+
+/// The status code the handler answers a route with.
+async fn status(app: &App, event: ApiGatewayWebsocketProxyRequest) -> i64 {
+    realtime_ws::handle(app, route(event))
+        .await
+        .expect("a route gets an answer")
+        .status_code
+}
+
 impl Harness {
+    /// A message to the connection function, then whatever it handed over, run as Lambda
+    /// runs an asynchronous invocation of the generation function.
     async fn send(&self, connection: &str, body: &str) {
-        let response = realtime_ws::handle(&self.app, event("generate", connection, Some(body)))
-            .await
-            .expect("handled");
-        assert_eq!(response.status_code, 200);
+        let answer = status(&self.app, event("generate", connection, Some(body))).await;
+        assert_eq!(answer, 200);
+        self.run_generations().await;
+    }
+
+    async fn run_generations(&self) {
+        for invoked in self.gateway.take_invocations() {
+            assert_eq!(
+                (invoked.function.as_str(), invoked.invocation_type.as_str()),
+                (GENERATE, "Event")
+            );
+            let generation: Invocation =
+                serde_json::from_value(invoked.payload).expect("a generation event");
+            assert!(matches!(generation, Invocation::Generation { .. }));
+            assert!(realtime_ws::handle(&self.app, generation).await.is_none());
+        }
     }
 
     fn frames(&self, connection: &str) -> Vec<Value> {
@@ -194,9 +234,10 @@ async fn bad_messages_get_one_error_frame_and_never_reach_the_model() {
     }
     let mut binary = event("generate", "bin", Some("AAEC"));
     binary.is_base64_encoded = true;
-    realtime_ws::handle(&h.app, binary).await.expect("handled");
+    assert_eq!(status(&h.app, binary).await, 200);
     assert_eq!(h.frames("bin")[0]["payload"]["code"], "BAD_REQUEST");
     assert_eq!(h.fake.stats().calls, 0);
+    assert!(h.gateway.take_invocations().is_empty());
 }
 
 /// A client-controlled field near the frame limit: a `requestId` of 32,600 bytes still fits one
@@ -297,7 +338,7 @@ async fn a_gone_client_stops_the_model_and_the_posts() {
 #[tokio::test]
 async fn connect_refuses_origins_outside_the_allow_list() {
     let h = harness(fast(), Duration::ZERO).await;
-    for (origin, status) in [
+    for (origin, expected) in [
         (Some("https://app.example.com"), 200),
         (Some("https://evil.example.com"), 403),
         (None, 200),
@@ -308,19 +349,9 @@ async fn connect_refuses_origins_outside_the_allow_list() {
                 .headers
                 .insert("origin", origin.parse().expect("header"));
         }
-        assert_eq!(
-            realtime_ws::handle(&h.app, connect)
-                .await
-                .expect("handled")
-                .status_code,
-            status,
-            "{origin:?}"
-        );
+        assert_eq!(status(&h.app, connect).await, expected, "{origin:?}");
     }
-    let disconnect = realtime_ws::handle(&h.app, event("$disconnect", "c", None))
-        .await
-        .expect("handled");
-    assert_eq!(disconnect.status_code, 200);
+    assert_eq!(status(&h.app, event("$disconnect", "c", None)).await, 200);
 }
 
 #[tokio::test]
@@ -334,8 +365,9 @@ async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
     let app = App {
         genai: GenAi::from_config(config).await,
         connections: Connections::new(support::client_base(), None),
+        generations: Generations::new(support::lambda_client("http://127.0.0.1:9"), None),
     };
-    for (secret, origin, status) in [
+    for (secret, origin, expected) in [
         (Some("n3w-secret"), Some("https://app.example.com"), 200),
         (Some("0ld-secret"), Some("https://app.example.com"), 200),
         (Some("n3w-secret"), None, 200),
@@ -350,8 +382,11 @@ async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
                 connect.headers.insert(name, value.parse().expect("header"));
             }
         }
-        let answer = realtime_ws::handle(&app, connect).await.expect("handled");
-        assert_eq!(answer.status_code, status, "{secret:?} {origin:?}");
+        assert_eq!(
+            status(&app, connect).await,
+            expected,
+            "{secret:?} {origin:?}"
+        );
     }
 }
 
@@ -432,4 +467,99 @@ async fn an_answer_longer_than_a_frame_is_split_and_never_lost() {
         assert_eq!(format!("{chunks}{tail}"), expected, "{connection}");
         assert_eq!(last["payload"]["usage"]["completionTokens"], 9000);
     }
+}
+
+#[tokio::test]
+async fn a_message_is_handed_to_the_generation_function_without_calling_the_model() {
+    let h = harness(fast(), Duration::ZERO).await;
+    let body = generate_with_tail("r1", json!({ "prompt": "Tell me a story" }));
+    assert_eq!(
+        status(&h.app, event("generate", "c1", Some(&body))).await,
+        200
+    );
+    // Answered before any frame and any model call: the route's invocation stays short
+    // whatever the answer's length.
+    assert!(h.frames("c1").is_empty());
+    assert_eq!(h.fake.stats().calls, 0);
+    let invoked = h.gateway.take_invocations();
+    assert_eq!(invoked.len(), 1, "{invoked:?}");
+    let generation = &invoked[0].payload["generation"];
+    assert_eq!(generation["connectionId"], "c1");
+    assert_eq!(generation["requestId"], "r1");
+    assert_eq!(generation["tailInSuccess"], true);
+    assert_eq!(generation["payload"]["prompt"], "Tell me a story");
+    // Put back and run as Lambda would: the whole answer, from the generation function.
+    h.gateway.invocations.lock().expect("lock").extend(invoked);
+    h.run_generations().await;
+    let (_, last) = check_frames(&h.frames("c1"), "r1");
+    assert_eq!(last["type"], "success", "{last}");
+    assert_eq!(h.fake.stats().calls, 1);
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_start_gets_one_error_frame() {
+    let h = harness(fast(), Duration::ZERO).await;
+    *h.gateway.throttle_invokes.lock().expect("lock") = true;
+    h.send("busy", &generate("r", json!({ "prompt": "x" })))
+        .await;
+    let frames = h.frames("busy");
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["payload"]["code"], "THROTTLED");
+    assert_eq!(frames[0]["seq"], 0);
+
+    // A connection function deployed without GENERATE_FUNCTION says what is missing.
+    let (gateway, url) = support::start(Duration::ZERO).await;
+    let app = App {
+        genai: GenAi::from_config(Config::from_lookup(|_| None)).await,
+        generations: Generations::new(support::lambda_client(&url), None),
+        connections: Connections::new(support::client_base(), Some(url)),
+    };
+    let body = generate("r", json!({ "prompt": "x" }));
+    assert_eq!(status(&app, event("generate", "c", Some(&body))).await, 200);
+    let frames = gateway.frames("c");
+    assert_eq!(frames[0]["payload"]["code"], "INTERNAL_ERROR");
+    let message = frames[0]["payload"]["message"].as_str().expect("message");
+    assert!(message.contains("GENERATE_FUNCTION"), "{message}");
+}
+
+/// Lambda's record of a failed asynchronous invocation of the generation function.
+fn failure_record(condition: &str, connection: &str, url: &str) -> Invocation {
+    let record = json!({
+        "version": "1.0",
+        "timestamp": "2026-12-04T00:00:00.000Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-4e2d-8880-a18cdf61200e",
+            "functionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{GENERATE}:$LATEST"),
+            "condition": condition,
+            "approximateInvokeCount": 1
+        },
+        "requestPayload": { "generation": {
+            "endpoint": url, "connectionId": connection, "requestId": "r",
+            "tailInSuccess": true, "payload": { "prompt": "x" }, "receivedAtMs": 0
+        } },
+        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+        "responsePayload": { "errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 300.00 seconds" }
+    });
+    serde_json::from_value(record).expect("a failure record")
+}
+
+#[tokio::test]
+async fn a_failed_generation_ends_in_one_error_frame_without_a_seq() {
+    let h = harness(fast(), Duration::ZERO).await;
+    for (condition, connection, code) in [
+        ("RetriesExhausted", "crashed", "INTERNAL_ERROR"),
+        ("EventAgeExceeded", "queued", "THROTTLED"),
+    ] {
+        let record = failure_record(condition, connection, &h.url);
+        assert!(matches!(record, Invocation::Failed(_)));
+        assert!(realtime_ws::handle(&h.app, record).await.is_none());
+        let frames = h.frames(connection);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "error");
+        assert_eq!(frames[0]["requestId"], "r");
+        assert_eq!(frames[0]["payload"]["code"], code, "{condition}");
+        // Only the failed invocation knew how many frames it had posted (PROTOCOL.md).
+        assert!(frames[0].get("seq").is_none(), "{}", frames[0]);
+    }
+    assert_eq!(h.fake.stats().calls, 0);
 }

@@ -1,17 +1,23 @@
-// WebSocket strategy (services/realtime-ws): an API Gateway WebSocket API.
+// WebSocket strategy (services/realtime-ws): an API Gateway WebSocket API in front of two
+// functions made from the one binary (services/realtime-ws/src/lib.rs says how they share it).
 //
-// $connect and $disconnect invoke the function synchronously ($connect answers 403 to an
-// origin outside the allow-list). Messages ($default, generate) invoke it asynchronously
-// (X-Amz-Invocation-Type: Event): the service posts every frame to @connections itself, so a
-// generation may run past API Gateway's 29 s integration timeout and the client never sees
-// "Endpoint request timed out".
-import { App, Aws, CfnElement, Duration, Stack } from 'aws-cdk-lib';
+// Every route ($connect, $disconnect, $default, generate) invokes the connection function,
+// synchronously: API Gateway's WebSocket integration timeout is 29 s and cannot be raised
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). A message is
+// checked there and handed to the generation function with Lambda's Invoke API
+// (InvocationType=Event, https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html),
+// which runs the answer for up to its own 5-minute timeout, posting every frame to
+// @connections itself. The generation function carries the concurrency cap; the connection
+// function does not, so ten running answers never throttle a new connection (the stage's
+// throttle bounds it instead).
+import { App, ArnFormat, Aws, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
@@ -23,47 +29,66 @@ import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
 
 const service = 'realtime-ws';
+/** The generation function's name within the stage (services/realtime-ws/Cargo.toml declares it). */
+const generations = 'realtime-ws-generate';
 
 class RealtimeWsStack extends Stack {
   constructor(app: App, project: Project) {
     super(app, resourceName(project, service), {
       description: `${project.name} ${project.stage}: WebSocket strategy (API Gateway WebSocket API)`,
     });
+    // Named, not referenced, in the connection function's grant and environment: the
+    // generation function's failure destination refers to the connection function, and a
+    // reference back would be a dependency cycle.
+    const generatorName = resourceName(project, generations);
+    const generatorArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: generatorName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const { function: fn } = new RustFunction(this, 'Service', {
       project,
       service,
-      description: 'WebSocket strategy: streams Bedrock answers to @connections',
+      description: 'WebSocket strategy: answers the routes, hands each generation to the generation function',
+      // Routes answer at once; API Gateway would stop waiting at 29 s anyway.
+      timeout: Duration.seconds(10),
+      capped: false,
+      callsModel: false,
+      environment: {
+        // $connect refuses a handshake without it: one that did not come through the CDN.
+        ORIGIN_SECRET: originSecrets(this, project),
+        GENERATE_FUNCTION: generatorName,
+      },
+    });
+    // Asynchronous invocations of that one function, and nothing else.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [generatorArn] }));
+
+    const { function: generator } = new RustFunction(this, 'Generations', {
+      project,
+      service,
+      name: generations,
+      description: 'WebSocket strategy: runs one generation per invocation, posting every frame to @connections',
       // Generations outlive the 29 s integration timeout; the function's own limit bounds them.
       timeout: Duration.minutes(5),
-      // $connect refuses a handshake without it: one that did not come through the CDN.
-      environment: { ORIGIN_SECRET: originSecrets(this, project) },
     });
+    // Never retried: a retry would post the answer again from seq 0. An event that waited a
+    // minute (the cap was full) is dropped. Either way Lambda sends the record to the
+    // connection function, which posts the protocol's error frame
+    // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html); the
+    // record is sent with the generation function's role.
+    new lambda.EventInvokeConfig(this, 'GenerationsAsync', {
+      function: generator,
+      retryAttempts: 0,
+      maxEventAge: Duration.seconds(60),
+      onFailure: { bind: () => ({ destination: fn.functionArn }) },
+    });
+    generator.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
 
-    const sync = new WebSocketLambdaIntegration('Connection', fn);
+    const integration = new WebSocketLambdaIntegration('Routes', fn);
     const api = new apigwv2.WebSocketApi(this, 'Api', {
       apiName: resourceName(project, service),
       routeSelectionExpression: '$request.body.action',
-      connectRouteOptions: { integration: sync },
-      disconnectRouteOptions: { integration: sync },
+      connectRouteOptions: { integration },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration },
     });
-    const messages = new apigwv2.CfnIntegration(this, 'MessageIntegration', {
-      apiId: api.apiId,
-      integrationType: 'AWS_PROXY',
-      integrationUri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`,
-      requestParameters: { 'integration.request.header.X-Amz-Invocation-Type': "'Event'" },
-    });
-    for (const routeKey of ['$default', 'generate']) {
-      new apigwv2.CfnRoute(this, routeKey === '$default' ? 'DefaultRoute' : 'GenerateRoute', {
-        apiId: api.apiId,
-        routeKey,
-        target: `integrations/${messages.ref}`,
-      });
-    }
-    fn.addPermission('MessageRoutes', {
-      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      action: 'lambda:InvokeFunction',
-      sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.apiId}/${project.stage}/*`,
-    });
+    api.addRoute('generate', { integration });
 
     const accessLogs = accessLogGroup(this);
     const stage = new apigwv2.WebSocketStage(this, 'Stage', {
@@ -73,15 +98,18 @@ class RealtimeWsStack extends Stack {
       throttle: { rateLimit: 20, burstLimit: 40 },
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
-    // Frames go to this stage's connections only.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['execute-api:ManageConnections'],
-        resources: [
-          `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.apiId}/${stage.stageName}/POST/@connections/*`,
-        ],
-      }),
-    );
+    // Frames go to this stage's connections only: the answers from the generation function,
+    // errors about a message or a failed generation from the connection function.
+    for (const poster of [fn, generator]) {
+      poster.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['execute-api:ManageConnections'],
+          resources: [
+            `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.apiId}/${stage.stageName}/POST/@connections/*`,
+          ],
+        }),
+      );
+    }
     acknowledgeNag(this, [
       {
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(api.node.defaultChild as CfnElement)}>/${stage.stageName}/POST/@connections/*]`,

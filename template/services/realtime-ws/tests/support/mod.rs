@@ -1,6 +1,8 @@
 //! A local API Gateway Management API (`POST /{stage}/@connections/{id}`) for the tests and
 //! the benchmark: records the frames of each connection, answers each post after a set
-//! latency, and answers 410 `GoneException` for a connection that left.
+//! latency, and answers 410 `GoneException` for a connection that left. Beside it, Lambda's
+//! Invoke API (`POST /2015-03-31/functions/{name}/invocations`), which records what the
+//! connection function hands over, for the test to run as Lambda would.
 
 #![allow(dead_code)] // the tests and the benchmark each use their own part
 
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::Value;
@@ -27,7 +29,22 @@ pub struct Gateway {
     pub posts_after_gone: Mutex<usize>,
     /// When each frame was delivered, per connection id (the benchmark times posts with it).
     pub delivered_at: Mutex<HashMap<String, Vec<Instant>>>,
+    /// Invoke calls received and not yet taken.
+    pub invocations: Mutex<Vec<Invoked>>,
+    /// Answer every Invoke call with 429 `TooManyRequestsException`.
+    pub throttle_invokes: Mutex<bool>,
     latency: Duration,
+}
+
+/// One call of Lambda's Invoke API.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    /// The function named in the path.
+    pub function: String,
+    /// `X-Amz-Invocation-Type` (`RequestResponse` when absent, as in Lambda).
+    pub invocation_type: String,
+    /// The event.
+    pub payload: Value,
 }
 
 impl Gateway {
@@ -40,6 +57,41 @@ impl Gateway {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// The Invoke calls received since the last time this was called.
+    pub fn take_invocations(&self) -> Vec<Invoked> {
+        std::mem::take(&mut *self.invocations.lock().expect("lock"))
+    }
+}
+
+async fn invoke(
+    State(gw): State<Arc<Gateway>>,
+    Path(function): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    if *gw.throttle_invokes.lock().expect("lock") {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("x-amzn-errortype", "TooManyRequestsException")],
+            "{\"message\":\"Rate Exceeded.\"}".to_string(),
+        );
+    }
+    let invocation_type = headers
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse")
+        .to_string();
+    gw.invocations.lock().expect("lock").push(Invoked {
+        function,
+        invocation_type,
+        payload: serde_json::from_str(&body).expect("events are JSON"),
+    });
+    (
+        StatusCode::ACCEPTED,
+        [("content-type", "application/json")],
+        String::new(),
+    )
 }
 
 async fn post_to_connection(
@@ -101,6 +153,7 @@ pub async fn start(latency: Duration) -> (Arc<Gateway>, String) {
     let url = format!("http://{}/dev", listener.local_addr().expect("addr"));
     let router = Router::new()
         .route("/dev/@connections/{id}", post(post_to_connection))
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .with_state(gateway.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     (gateway, url)
@@ -112,4 +165,17 @@ pub fn client_base() -> aws_sdk_apigatewaymanagement::config::Builder {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+}
+
+/// A Lambda client whose Invoke calls reach the gateway at `stage_url` (from [`start`]).
+pub fn lambda_client(stage_url: &str) -> aws_sdk_lambda::Client {
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(stage_url.trim_end_matches("/dev"))
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
 }

@@ -163,12 +163,13 @@ class Templates(unittest.TestCase):
         # which AWS documents for REST non-proxy integrations only.
         for integration in resources(template, "AWS::ApiGatewayV2::Integration"):
             self.assertNotIn("RequestParameters", integration["Properties"])
-            self.assertIn("${%s.Arn}" % routes_id, integration["Properties"]["IntegrationUri"]["Fn::Sub"])
+            self.assertIn("${" + routes_id + ".Arn}", integration["Properties"]["IntegrationUri"]["Fn::Sub"])
         self.assertLessEqual(routes["Properties"]["Timeout"], 29)
         self.assertEqual(generations["Properties"]["Timeout"], 300)
         self.assertEqual(routes["Properties"]["Environment"]["Variables"]["GENERATE_FUNCTION"], generations["Properties"]["FunctionName"])
         # 0 retries (a retry would post the answer again from seq 0), a short queue, and the
         # record of a failure to the routes' function, which tells the client.
+        routes_arn = {"Fn::GetAtt": [routes_id, "Arn"]}
         (config,) = resources(template, "AWS::Lambda::EventInvokeConfig")
         self.assertEqual(
             config["Properties"],
@@ -177,7 +178,7 @@ class Templates(unittest.TestCase):
                 "Qualifier": "$LATEST",
                 "MaximumRetryAttempts": 0,
                 "MaximumEventAgeInSeconds": 60,
-                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [routes_id, "Arn"]}}},
+                "DestinationConfig": {"OnFailure": {"Destination": routes_arn}},
             },
         )
         # lambda:InvokeFunction: the routes' function on the generation function alone, and the
@@ -197,7 +198,7 @@ class Templates(unittest.TestCase):
             list(invokes.values()),
             [
                 [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::Sub": generator}}],
-                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": [routes_id, "Arn"]}}],
+                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": routes_arn}],
             ],
         )
         self.assertEqual(generations["Properties"]["FunctionName"], {"Fn::Sub": "${Project}-${Stage}-realtime-ws-generate"})

@@ -22,6 +22,8 @@ export interface ServerMetrics {
   firstTokenMs: number;
   totalMs: number;
   modelLatencyMs?: number;
+  /** The first answer of a new service instance (PROTOCOL.md, Metrics). */
+  coldStart?: boolean;
 }
 
 /** The protocol's error body. */
@@ -117,6 +119,7 @@ export function readMetrics(value: unknown): ServerMetrics {
       firstTokenMs: value.firstTokenMs,
       totalMs: value.totalMs,
       modelLatencyMs: typeof value.modelLatencyMs === 'number' ? value.modelLatencyMs : undefined,
+      coldStart: typeof value.coldStart === 'boolean' ? value.coldStart : undefined,
     };
   }
   throw ProtocolError.client('BAD_RESPONSE', 'the answer has no server metrics');

@@ -5,6 +5,8 @@
 //! Dropping the `Generation` drops the HTTP response body, which closes the connection: Bedrock
 //! stops generating (and billing) for a client that left.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
@@ -63,12 +65,18 @@ pub enum Event {
 pub struct GenAi {
     client: aws_sdk_bedrockruntime::Client,
     config: Config,
+    /// Set by the first generation this service (its process, deployed) starts.
+    answered: Arc<AtomicBool>,
 }
 
 impl GenAi {
     /// Wraps a client built elsewhere (tests point one at the fake Bedrock).
     pub fn new(client: aws_sdk_bedrockruntime::Client, config: Config) -> Self {
-        GenAi { client, config }
+        GenAi {
+            client,
+            config,
+            answered: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// The deployed service: configuration from SSM (when `CONFIG_SSM_PATH` is set) and the
@@ -125,7 +133,11 @@ impl GenAi {
                     backoff *= 2;
                     attempt += 1;
                 }
-                result => return result,
+                Ok(mut generation) => {
+                    generation.cold_start = !self.answered.swap(true, Ordering::Relaxed);
+                    return Ok(generation);
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -164,6 +176,7 @@ impl GenAi {
             pending: None,
             finished: false,
             model_id: self.config.model_id.clone(),
+            cold_start: false,
         };
         // Read up to the first delta: an in-stream throttle here is still retryable.
         generation.pending = generation.next().await;
@@ -229,6 +242,7 @@ pub struct Generation {
     pending: Option<Result<Event, ApiError>>,
     finished: bool,
     model_id: String,
+    cold_start: bool,
 }
 
 impl Generation {
@@ -294,6 +308,7 @@ impl Generation {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let (first_tx, first_rx) = tokio::sync::watch::channel(None);
         let model_id = self.model_id.clone();
+        let cold_start = self.cold_start;
         tokio::spawn(async move {
             while let Some(event) = self.next().await {
                 if first_tx.borrow().is_none() && self.first_token_at.is_some() {
@@ -308,12 +323,18 @@ impl Generation {
             receiver: rx,
             first_token_at: first_rx,
             model_id,
+            cold_start,
         }
     }
 
     /// When the first text arrived, if it has.
     pub fn first_token_at(&self) -> Option<Instant> {
         self.first_token_at
+    }
+
+    /// Whether this is the first answer of its service (a new instance, deployed).
+    pub fn cold_start(&self) -> bool {
+        self.cold_start
     }
 
     /// The model or inference profile invoked.
@@ -327,6 +348,7 @@ pub struct Events {
     receiver: tokio::sync::mpsc::Receiver<Result<Event, ApiError>>,
     first_token_at: tokio::sync::watch::Receiver<Option<Instant>>,
     model_id: String,
+    cold_start: bool,
 }
 
 impl Events {
@@ -338,6 +360,11 @@ impl Events {
     /// When the first text arrived, if it has.
     pub fn first_token_at(&self) -> Option<Instant> {
         *self.first_token_at.borrow()
+    }
+
+    /// Whether this is the first answer of its service (a new instance, deployed).
+    pub fn cold_start(&self) -> bool {
+        self.cold_start
     }
 
     /// The model or inference profile invoked.

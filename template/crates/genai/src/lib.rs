@@ -22,6 +22,9 @@ pub struct Metrics {
     pub total_ms: u64,
     /// Bedrock's own latency measurement, when it sent one.
     pub model_latency_ms: Option<u64>,
+    /// The first answer of a new instance (deployed: a new Lambda execution environment, whose
+    /// start-up time the timings include), so a client can tell a cold run from a warm one.
+    pub cold_start: bool,
 }
 
 impl Metrics {
@@ -30,12 +33,14 @@ impl Metrics {
         received: Instant,
         first_token_at: Option<Instant>,
         model_latency_ms: Option<u64>,
+        cold_start: bool,
     ) -> Self {
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Metrics {
             first_token_ms: first_token_at.map(|t| ms(t.saturating_duration_since(received))),
             total_ms: ms(received.elapsed()),
             model_latency_ms,
+            cold_start,
         }
     }
 }

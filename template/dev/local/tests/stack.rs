@@ -932,3 +932,56 @@ async fn a_45_second_websocket_answer_completes_past_the_29_second_route_limit()
         90
     );
 }
+
+/// The metrics of one answer through `service`: WebSocket's success frame and SSE's complete
+/// event carry `metrics`, REST's body `meta`.
+async fn answer_metrics(stack: &Stack, service: &Service, prompt: &str) -> Value {
+    let body = json!({ "prompt": prompt }).to_string();
+    match service.trigger {
+        Trigger::FunctionUrlStreaming => {
+            let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
+            let events = sse_events(&text);
+            let (_, name, data) = events.last().expect("events");
+            assert_eq!(name, "complete", "{text}");
+            data["metrics"].clone()
+        }
+        Trigger::Rest => {
+            let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
+            let answer: Value = serde_json::from_str(&text).expect("JSON");
+            answer["meta"].clone()
+        }
+        Trigger::WebSocket => {
+            let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+                .await
+                .expect("open");
+            let frames = ws_generate(&mut socket, "m", prompt).await;
+            let last = frames.last().expect("frames");
+            assert_eq!(last["type"], "success", "{frames:?}");
+            last["payload"]["metrics"].clone()
+        }
+    }
+}
+
+/// Each strategy marks the first answer of a new function instance cold and the next one,
+/// from the same instance, warm (PROTOCOL.md, Metrics).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_answer_of_each_new_instance_is_cold_and_the_next_warm() {
+    let stack = Stack::start(&[]);
+    for service in services() {
+        let name = generating_function(&service);
+        let mut cold = Vec::new();
+        for _ in 0..2 {
+            let metrics = answer_metrics(&stack, &service, "x [tokens=3]").await;
+            cold.push(metrics["coldStart"].clone());
+            // The next request finds this instance idle rather than starting another.
+            stack
+                .wait_for(&format!("{name} idle"), |s| {
+                    s["functions"][&name]["busy"] == 0
+                })
+                .await;
+        }
+        assert_eq!(cold, [true, false], "{}", service.name);
+        let status = stack.status().await;
+        assert_eq!(status["functions"][&name]["started"], 1, "{status}");
+    }
+}

@@ -578,8 +578,12 @@ async fn stream(
         if in_flight.is_none() {
             let last = match &ended {
                 Some(Ok(done)) if pending.is_empty() || tail_in_success => {
-                    let metrics =
-                        Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
+                    let metrics = Metrics::measure(
+                        received,
+                        events.first_token_at(),
+                        done.model_latency_ms,
+                        events.cold_start(),
+                    );
                     let tail = tail_in_success.then_some(pending.as_str());
                     let last = frames.success(&full, tail, done, metrics).or_else(|| {
                         // With a bounded requestId an empty success frame always fits; should

@@ -563,3 +563,15 @@ async fn a_failed_generation_ends_in_one_error_frame_without_a_seq() {
     }
     assert_eq!(h.fake.stats().calls, 0);
 }
+
+#[tokio::test]
+async fn the_first_answer_of_a_new_instance_is_marked_cold_and_the_next_warm() {
+    // A new instance of the generation function: a fresh harness.
+    let h = harness(fast(), Duration::ZERO).await;
+    for (connection, cold) in [("first", true), ("second", false)] {
+        h.send(connection, &generate("r", json!({ "prompt": "x" })))
+            .await;
+        let (_, last) = check_frames(&h.frames(connection), "r");
+        assert_eq!(last["payload"]["metrics"]["coldStart"], cold, "{last}");
+    }
+}

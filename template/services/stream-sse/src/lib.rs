@@ -136,8 +136,12 @@ async fn stream(
                 )
             }
             Ok(Some(Ok(Event::Done(done)))) => {
-                let metrics =
-                    Metrics::measure(received, events.first_token_at(), done.model_latency_ms);
+                let metrics = Metrics::measure(
+                    received,
+                    events.first_token_at(),
+                    done.model_latency_ms,
+                    events.cold_start(),
+                );
                 genai::log::finished("sse", &metrics, &done);
                 let complete = json!({
                     "status": "done",

@@ -295,3 +295,19 @@ async fn a_preflight_from_a_listed_origin_is_allowed_and_from_any_other_refused(
     );
     assert_eq!(fake.stats().calls, 0, "a preflight never reaches the model");
 }
+
+#[tokio::test]
+async fn the_first_answer_of_a_new_instance_is_marked_cold_and_the_next_warm() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    let genai = service(&fake).await;
+    let mut cold = Vec::new();
+    for _ in 0..2 {
+        let (_, text) = read_all(genai.clone(), QUIET, post(r#"{"prompt":"x"}"#)).await;
+        let Some(Sse::Event { name, data, .. }) = parse(&text).pop() else {
+            panic!("no events: {text}")
+        };
+        assert_eq!(name, "complete", "{text}");
+        cold.push(data["metrics"]["coldStart"].as_bool().expect("coldStart"));
+    }
+    assert_eq!(cold, [true, false]);
+}

@@ -122,6 +122,7 @@ impl Answer {
                 "latency": self.metrics.total_ms,
                 "firstTokenMs": self.metrics.first_token_ms,
                 "modelLatencyMs": self.metrics.model_latency_ms,
+                "coldStart": self.metrics.cold_start,
                 "stopReason": self.done.stop_reason,
             },
         })
@@ -140,8 +141,12 @@ async fn generate(
         match event? {
             Event::Delta(delta) => text.push_str(&delta),
             Event::Done(done) => {
-                let metrics =
-                    Metrics::measure(received, generation.first_token_at(), done.model_latency_ms);
+                let metrics = Metrics::measure(
+                    received,
+                    generation.first_token_at(),
+                    done.model_latency_ms,
+                    generation.cold_start(),
+                );
                 let model = generation.model_id().to_string();
                 return Ok(Answer {
                     text,

@@ -233,3 +233,19 @@ async fn a_stage_with_an_origin_secret_answers_only_the_cdn() {
     );
     assert_eq!(fake.stats().calls, 2);
 }
+
+#[tokio::test]
+async fn the_first_answer_of_a_new_instance_is_marked_cold_and_the_next_warm() {
+    let fake = FakeBedrock::start(settings()).await.expect("fake");
+    // A new instance's service; a refused request is no answer and leaves it cold.
+    let genai = service(&fake).await;
+    let (status, _, _) = post(&genai, LONG, r#"{"prompt":""}"#, None).await;
+    assert_eq!(status, 400);
+    let mut cold = Vec::new();
+    for _ in 0..2 {
+        let (status, body, _) = post(&genai, LONG, r#"{"prompt":"x"}"#, None).await;
+        assert_eq!(status, 200, "{body}");
+        cold.push(body["meta"]["coldStart"].as_bool().expect("coldStart"));
+    }
+    assert_eq!(cold, [true, false]);
+}

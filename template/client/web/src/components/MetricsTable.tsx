@@ -20,6 +20,12 @@ function serverMedian(samples: Sample[], strategy: string, key: 'firstTokenMs' |
   return values.length === 0 ? '–' : `${median(values).toFixed(0)} ms`;
 }
 
+/** How many of a strategy's runs met a new instance (its start-up is in their timings). */
+function coldStarts(samples: Sample[], strategy: string): string {
+  const mine = samples.filter((s) => s.strategy === strategy);
+  return `${mine.filter((s) => s.server.coldStart).length} of ${mine.length}`;
+}
+
 /** Client-measured medians (with min–max over runs), server metrics beside, winners marked. */
 export function MetricsTable({ clients, samples }: Props) {
   const table = summaries(samples);
@@ -30,7 +36,8 @@ export function MetricsTable({ clients, samples }: Props) {
     <div className="metrics">
       <p>
         Client-measured {runs > 1 ? `medians of ${runs} runs (min–max)` : 'figures'}; server metrics from each
-        service's answer. ★ marks the winner per metric.
+        service's answer; a cold start is a run that met a new instance, whose start-up its timings include. ★ marks
+        the winner per metric.
       </p>
       {/* Wide on a phone: the table scrolls sideways inside its box, the page does not. */}
       <div className="scroll">
@@ -46,6 +53,7 @@ export function MetricsTable({ clients, samples }: Props) {
               ))}
               <th scope="col">Server first token</th>
               <th scope="col">Server total</th>
+              <th scope="col">Cold starts</th>
             </tr>
           </thead>
           <tbody>
@@ -60,6 +68,7 @@ export function MetricsTable({ clients, samples }: Props) {
                 ))}
                 <td>{serverMedian(samples, client.name, 'firstTokenMs')}</td>
                 <td>{serverMedian(samples, client.name, 'totalMs')}</td>
+                <td>{coldStarts(samples, client.name)}</td>
               </tr>
             ))}
           </tbody>

@@ -37,6 +37,7 @@ async function post(url: string, request: GenerateRequest, handlers: StreamHandl
       firstTokenMs: typeof meta.firstTokenMs === 'number' ? meta.firstTokenMs : 0,
       totalMs: typeof meta.latency === 'number' ? meta.latency : 0,
       modelLatencyMs: typeof meta.modelLatencyMs === 'number' ? meta.modelLatencyMs : undefined,
+      coldStart: typeof meta.coldStart === 'boolean' ? meta.coldStart : undefined,
     },
     stopReason: typeof meta.stopReason === 'string' ? meta.stopReason : undefined,
   };

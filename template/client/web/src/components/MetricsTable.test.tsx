@@ -1,0 +1,39 @@
+import { cleanup, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sample } from '../metrics';
+import { readMetrics } from '../protocol';
+import type { StrategyClient } from '../strategies/types';
+import { MetricsTable } from './MetricsTable';
+
+afterEach(cleanup);
+
+const client = (name: string, label: string): StrategyClient => ({
+  name,
+  label,
+  order: 0,
+  run: () => Promise.reject(new Error('not run in this test')),
+});
+
+const sample = (strategy: string, run: number, coldStart: boolean): Sample => ({
+  strategy,
+  run,
+  firstChunkMs: 100,
+  totalMs: 900,
+  usage: { promptTokens: 1, completionTokens: 9, totalTokens: 10 },
+  server: readMetrics({ firstTokenMs: 90, totalMs: 880, coldStart }),
+});
+
+describe('MetricsTable', () => {
+  it("counts the runs that met a new instance, from the service's coldStart", () => {
+    render(
+      <MetricsTable
+        clients={[client('sse', 'SSE'), client('rest', 'REST')]}
+        samples={[sample('sse', 1, true), sample('sse', 2, false), sample('sse', 3, false), sample('rest', 1, false)]}
+      />,
+    );
+    const cell = (label: string) => screen.getByRole('rowheader', { name: label }).parentElement?.lastElementChild?.textContent;
+    expect(screen.getByRole('columnheader', { name: 'Cold starts' })).toBeTruthy();
+    expect(cell('SSE')).toBe('1 of 3');
+    expect(cell('REST')).toBe('0 of 1');
+  });
+});

@@ -10,6 +10,8 @@ export interface Sample {
   firstChunkMs: number;
   /** Client-measured, from sending the request to the completion. */
   totalMs: number;
+  /** Client-measured, opening the connection before the request (WebSocket), when it was opened. */
+  connectMs?: number;
   usage: Usage;
   server: ServerMetrics;
 }

@@ -76,4 +76,32 @@ describe('race', () => {
     expect(result.errors).toEqual([expect.objectContaining({ code: 'CANCELLED' })]);
     expect(lanes.get('silent')?.status).toBe('cancelled');
   });
+
+  it("times a connection's handshake as connect, outside the first run's first-chunk time", async () => {
+    // A WebSocket-like client: opening takes 300 ms the first time, nothing once open.
+    let open = false;
+    const socketLike: StrategyClient = {
+      ...client('steady', 3, 20),
+      connect: async () => {
+        if (!open) await new Promise((resolve) => setTimeout(resolve, 300));
+        open = true;
+      },
+    };
+    const lanes: Lane[] = [];
+    const result = await race({
+      clients: [socketLike],
+      config,
+      request: { prompt: 'x' },
+      mode: 'sequential',
+      runs: 2,
+      signal: new AbortController().signal,
+      onLane: (_strategy, lane) => lanes.push(lane),
+    });
+    const [first, second] = result.samples;
+    expect(first.connectMs).toBeGreaterThanOrEqual(290);
+    // The first chunk comes 20 ms into the request: the handshake is not in it.
+    expect(first.firstChunkMs).toBeLessThan(200);
+    expect(second.connectMs).toBeLessThan(50);
+    expect(lanes.find((l) => l.run === 1 && l.status === 'done')?.connectMs).toBe(first.connectMs);
+  });
 });

@@ -22,6 +22,8 @@ export type Point = [number, number];
 export interface Lane {
   status: 'waiting' | 'streaming' | 'done' | 'error' | 'cancelled';
   run: number;
+  /** How long opening the client's connection took before this run's clock started. */
+  connectMs?: number;
   text: string;
   points: Point[];
   completion?: Completion;
@@ -67,9 +69,17 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
       perRequest.abort();
     };
     let timer = setTimeout(onStall, stallMs);
-    const startedAt = now();
     let firstChunkAt: number | undefined;
     try {
+      // The connection first, timed on its own: the clock times the answer only, so the
+      // first WebSocket run is not charged with the handshake the others never make.
+      if (client.connect) {
+        const connecting = now();
+        await client.connect(url, perRequest.signal);
+        lane.connectMs = Math.round(now() - connecting);
+        onLane(client.name, { ...lane });
+      }
+      const startedAt = now();
       const completion = await client.run(
         url,
         request,
@@ -88,7 +98,7 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
         perRequest.signal,
       );
       const endedAt = now();
-      result.samples.push(sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion));
+      result.samples.push({ ...sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion), connectMs: lane.connectMs });
       onLane(client.name, { ...lane, status: 'done', text: completion.text, completion });
     } catch (thrown) {
       const error = stalled

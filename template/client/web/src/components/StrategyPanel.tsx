@@ -42,6 +42,9 @@ export function StrategyPanel({ label, lane, maxTokens }: Props) {
         </span>
         <progress max={maxTokens} value={Math.min(shown.tokens, maxTokens)} />
       </label>
+      {lane?.connectMs !== undefined && (
+        <p className="connect">connect {lane.connectMs} ms, before the clock started</p>
+      )}
       {lane?.error && (
         <p className="error" role="alert">
           <code>{lane.error.code}</code> {lane.error.message}

@@ -22,4 +22,10 @@ export interface StrategyClient {
    * (`CANCELLED` after `signal` aborts).
    */
   run(url: string, request: GenerateRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<Completion>;
+  /**
+   * Opens what its requests travel over (a WebSocket, with its `$connect`), so that the race
+   * starts the clock after it and times answers, not handshakes; resolves at once when already
+   * open. Clients whose every request is its own connection have none.
+   */
+  connect?(url: string, signal: AbortSignal): Promise<void>;
 }

@@ -49,6 +49,20 @@ describe('websocket Connection', () => {
     vi.useRealTimers();
   });
 
+  it('connects ahead of the first request, which then uses that socket and opens none', async () => {
+    const connection = new Connection('ws://test/ws', Socket);
+    await connection.connect(new AbortController().signal);
+    const opened = FakeSocket.last;
+    expect(opened.readyState).toBe(1);
+    expect(opened.sent).toEqual([]);
+    const answer = connection.request({ prompt: 'x' }, { onChunk: () => {} }, new AbortController().signal);
+    const [message] = await sent(() => FakeSocket.last, 1);
+    expect(FakeSocket.last).toBe(opened);
+    opened.frame({ type: 'chunk', requestId: message.requestId, seq: 0, payload: { text: 'hi' } });
+    opened.frame({ type: 'success', requestId: message.requestId, seq: 1, payload: { text: 'hi', usage, metrics } });
+    expect((await answer).text).toBe('hi');
+  });
+
   it("pings an idle socket before API Gateway's idle timeout, and stops after a drop", async () => {
     vi.useFakeTimers();
     const connection = new Connection('ws://stack/ws', Socket);

@@ -76,6 +76,12 @@ export class Connection {
     });
   }
 
+  /** Opens the socket (the handshake and `$connect`) if it is not open; resolves once it is. */
+  async connect(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    await this.open();
+  }
+
   private send(socket: WebSocket, message: object): void {
     this.lastSent = Date.now();
     socket.send(JSON.stringify(message));

@@ -5,14 +5,24 @@ import { Connection } from './connection';
 
 const connections = new Map<string, Connection>();
 
-function run(url: string, request: GenerateRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<Completion> {
-  let connection = connections.get(url);
-  if (!connection) {
-    connection = new Connection(url);
-    connections.set(url, connection);
+function connection(url: string): Connection {
+  let found = connections.get(url);
+  if (!found) {
+    found = new Connection(url);
+    connections.set(url, found);
   }
-  return connection.request(request, handlers, signal);
+  return found;
 }
 
-const websocket: StrategyClient = { name: 'websocket', label: 'WebSocket (API Gateway)', order: 1, run };
+function run(url: string, request: GenerateRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<Completion> {
+  return connection(url).request(request, handlers, signal);
+}
+
+const websocket: StrategyClient = {
+  name: 'websocket',
+  label: 'WebSocket (API Gateway)',
+  order: 1,
+  run,
+  connect: (url, signal) => connection(url).connect(signal),
+};
 export default websocket;

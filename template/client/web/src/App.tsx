@@ -86,6 +86,13 @@ function Compare({ config }: { config: AppConfig }) {
   }
 
   const samples: Sample[] = result?.samples ?? [];
+  // The live leader: while the race runs, the one strategy with the most text so far.
+  const received = clients.map((c) => lanes[c.name]?.text.length ?? 0);
+  const most = Math.max(0, ...received);
+  const leader =
+    running && clients.length > 1 && most > 0 && received.filter((n) => n === most).length === 1
+      ? clients[received.indexOf(most)].name
+      : undefined;
   const series = clients.filter((c) => lanes[c.name]).map((c) => ({ name: c.name, label: c.label, lane: lanes[c.name] }));
 
   return (
@@ -169,7 +176,13 @@ function Compare({ config }: { config: AppConfig }) {
       </form>
       <div className="panels">
         {clients.map((client) => (
-          <StrategyPanel key={client.name} label={client.label} lane={lanes[client.name]} maxTokens={maxTokens} />
+          <StrategyPanel
+            key={client.name}
+            label={client.label}
+            lane={lanes[client.name]}
+            maxTokens={maxTokens}
+            leading={leader === client.name}
+          />
         ))}
       </div>
       {samples.length > 0 && <MetricsTable clients={clients} samples={samples} />}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, sampleOf, summaries, tokensPerSecond, winners, type Sample } from './metrics';
+import { duration, liveStats, median, sampleOf, summaries, tokensPerSecond, winners, type Sample } from './metrics';
 
 function sample(strategy: string, firstChunkMs: number, totalMs: number, completionTokens: number, run = 1): Sample {
   return {
@@ -56,5 +56,30 @@ describe('metrics', () => {
 
   it('names no winner with a single strategy', () => {
     expect(winners(summaries([sample('sse', 1, 2, 3)]))).toEqual({ firstChunkMs: [], totalMs: [], tokensPerSecond: [] });
+  });
+
+  it('reads a streaming answer from its chunk arrivals: first, elapsed, count, gaps, an estimated rate', () => {
+    // Chunks at 100, 150, 200 and 400 ms; 40 characters so far.
+    const live = liveStats(
+      [
+        [0, 0],
+        [100, 10],
+        [150, 20],
+        [200, 30],
+        [400, 40],
+      ],
+      'x'.repeat(40),
+    );
+    expect(live).toMatchObject({ firstChunkMs: 100, elapsedMs: 400, chunks: 4, meanGapMs: 100, p95GapMs: 200 });
+    expect(live).toMatchObject({ tokens: 10, estimated: true, tokensPerSecond: 25 });
+    // Before any chunk there is nothing to time.
+    expect(liveStats([[0, 0]], '')).toMatchObject({ chunks: 0, elapsedMs: 0, firstChunkMs: undefined, meanGapMs: undefined });
+  });
+
+  it("counts the model's tokens once done, and writes durations as people read them", () => {
+    const usage = { promptTokens: 1, completionTokens: 12, totalTokens: 13 };
+    const done = liveStats([[0, 0], [500, 40], [2000, 60]], 'x'.repeat(60), { text: '', usage, metrics: { firstTokenMs: 1, totalMs: 2 } });
+    expect(done).toMatchObject({ tokens: 12, estimated: false, tokensPerSecond: 6 });
+    expect([duration(42.4), duration(999), duration(1234), duration(12_345)]).toEqual(['42 ms', '999 ms', '1.23 s', '12.3 s']);
   });
 });

@@ -40,6 +40,49 @@ export function tokensPerSecond(sample: Pick<Sample, 'usage' | 'totalMs'>): numb
   return sample.totalMs > 0 ? (sample.usage.completionTokens * 1000) / sample.totalMs : 0;
 }
 
+/** A duration as people read it: milliseconds below a second, seconds above. */
+export function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** What a panel shows on every chunk, from the chunks' arrival times alone. */
+export interface LiveStats {
+  /** Arrival of the first chunk, ms after the request. */
+  firstChunkMs?: number;
+  /** Arrival of the latest chunk, ms after the request. */
+  elapsedMs: number;
+  chunks: number;
+  /** Mean and 95th percentile of the gaps between consecutive chunks. */
+  meanGapMs?: number;
+  p95GapMs?: number;
+  /** Tokens so far: the model's count once done, else estimated (about four characters each). */
+  tokens: number;
+  estimated: boolean;
+  tokensPerSecond: number;
+}
+
+/**
+ * The live figures of one answer: `points` are `[ms after the request, characters so far]`,
+ * starting with `[0, 0]`, one more per chunk; `completion` once it is done.
+ */
+export function liveStats(points: [number, number][], text: string, completion?: Completion): LiveStats {
+  const arrivals = points.slice(1).map(([at]) => at);
+  const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const elapsedMs = arrivals.at(-1) ?? 0;
+  const tokens = completion ? completion.usage.completionTokens : Math.round(text.length / 4);
+  return {
+    firstChunkMs: arrivals[0],
+    elapsedMs,
+    chunks: arrivals.length,
+    meanGapMs: gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : undefined,
+    p95GapMs: sorted.length ? sorted[Math.ceil(sorted.length * 0.95) - 1] : undefined,
+    tokens,
+    estimated: !completion,
+    tokensPerSecond: elapsedMs > 0 ? (tokens * 1000) / elapsedMs : 0,
+  };
+}
+
 export type MetricKey = 'firstChunkMs' | 'totalMs' | 'tokensPerSecond';
 
 export interface MetricInfo {

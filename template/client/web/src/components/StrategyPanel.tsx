@@ -1,9 +1,12 @@
+import { duration, liveStats } from '../metrics';
 import type { Lane } from '../race';
 
 interface Props {
   label: string;
   lane: Lane | undefined;
   maxTokens: number;
+  /** Ahead of the others in the running race (the most text so far). */
+  leading?: boolean;
 }
 
 const STATUS: Record<Lane['status'], string> = {
@@ -14,22 +17,39 @@ const STATUS: Record<Lane['status'], string> = {
   cancelled: 'Cancelled',
 };
 
-/**
- * Progress in tokens: exact from the model's usage once done; while streaming, estimated from
- * the characters so far (about four per token), and marked as an estimate.
- */
-function progress(lane: Lane): { tokens: number; estimated: boolean } {
-  if (lane.completion) return { tokens: lane.completion.usage.completionTokens, estimated: false };
-  return { tokens: Math.round(lane.text.length / 4), estimated: true };
-}
-
-/** One strategy's live text, progress, status and error. */
-export function StrategyPanel({ label, lane, maxTokens }: Props) {
-  const shown = lane ? progress(lane) : { tokens: 0, estimated: false };
+/** One strategy's live text, figures (updated on every chunk), progress, status and error. */
+export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props) {
+  // Progress in tokens: exact from the model's usage once done; while streaming, estimated
+  // from the characters so far, and marked as an estimate.
+  const live = lane ? liveStats(lane.points, lane.text, lane.completion) : undefined;
+  const shown = live ?? { tokens: 0, estimated: false };
+  const figures: [string, string, string][] = live
+    ? [
+        ['first-chunk', 'First chunk', live.firstChunkMs === undefined ? '–' : duration(live.firstChunkMs)],
+        ['elapsed', 'Elapsed', duration(live.elapsedMs)],
+        ['chunks', 'Chunks', String(live.chunks)],
+        [
+          'gap',
+          'Gap mean / p95',
+          live.meanGapMs === undefined || live.p95GapMs === undefined
+            ? '–'
+            : `${duration(live.meanGapMs)} / ${duration(live.p95GapMs)}`,
+        ],
+        ['tokens-per-second', 'Tokens/s', `${live.estimated ? '≈' : ''}${live.tokensPerSecond.toFixed(1)}`],
+      ]
+    : [];
   return (
     <section className={`panel ${lane?.status ?? 'idle'}`} aria-label={label} data-status={lane?.status ?? 'idle'}>
       <header>
-        <h2>{label}</h2>
+        <h2>
+          {label}
+          {leading && (
+            <span className="leader" role="img" aria-label="leading">
+              {' '}
+              🏆
+            </span>
+          )}
+        </h2>
         <span className="status" role="status">
           {lane ? STATUS[lane.status] : 'Ready'}
           {lane && lane.run > 1 ? ` · run ${lane.run}` : ''}
@@ -42,8 +62,18 @@ export function StrategyPanel({ label, lane, maxTokens }: Props) {
         </span>
         <progress max={maxTokens} value={Math.min(shown.tokens, maxTokens)} />
       </label>
+      {figures.length > 0 && (
+        <dl className="live">
+          {figures.map(([key, name, value]) => (
+            <div key={key}>
+              <dt>{name}</dt>
+              <dd data-metric={key}>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
       {lane?.connectMs !== undefined && (
-        <p className="connect">connect {lane.connectMs} ms, before the clock started</p>
+        <p className="connect">connect {duration(lane.connectMs)}, before the clock started</p>
       )}
       {lane?.error && (
         <p className="error" role="alert">

@@ -32,6 +32,30 @@ test('every panel completes with the same text; metrics, winners and the chart a
   await page.screenshot({ path: testInfo.outputPath('compare.png'), fullPage: true });
 });
 
+test("every panel's live figures move on every chunk while the answer streams", async ({ page }, testInfo) => {
+  await run(page, 'A steady answer [tokens=400] [tps=40]', 400);
+  const panels = page.locator('section.panel');
+  const count = await panels.count();
+  const reading = (i: number) =>
+    Promise.all(
+      ['elapsed', 'chunks'].map((metric) => panels.nth(i).locator(`[data-metric="${metric}"]`).textContent()),
+    );
+  const first: (string | null)[][] = [];
+  for (let i = 0; i < count; i += 1) {
+    await expect(panels.nth(i)).toHaveAttribute('data-status', 'streaming', { timeout: 30_000 });
+    first.push(await reading(i));
+  }
+  // A second reading of each panel, still mid-race: elapsed and chunks both moved.
+  for (let i = 0; i < count; i += 1) {
+    await expect
+      .poll(async () => (await reading(i)).map((value, k) => value !== first[i][k]), { timeout: 10_000 })
+      .toEqual([true, true]);
+    await expect(panels.nth(i)).toHaveAttribute('data-status', 'streaming');
+  }
+  await page.screenshot({ path: testInfo.outputPath('mid-race.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+});
+
 test("an injected model fault shows the protocol's error code in each panel", async ({ page }) => {
   await run(page, 'Fail after a few tokens [fault=stream-error] [after=5]');
   const panels = page.locator('section.panel');

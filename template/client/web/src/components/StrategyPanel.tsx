@@ -26,7 +26,8 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
   const figures: [string, string, string][] = live
     ? [
         ['first-chunk', 'First chunk', live.firstChunkMs === undefined ? '–' : duration(live.firstChunkMs)],
-        ['elapsed', 'Elapsed', duration(live.elapsedMs)],
+        // Timed by chunks: a request with none yet (REST until its whole answer) shows none.
+        ['elapsed', 'Elapsed', live.chunks === 0 ? '–' : duration(live.elapsedMs)],
         ['chunks', 'Chunks', String(live.chunks)],
         [
           'gap',
@@ -35,7 +36,11 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
             ? '–'
             : `${duration(live.meanGapMs)} / ${duration(live.p95GapMs)}`,
         ],
-        ['tokens-per-second', 'Tokens/s', `${live.estimated ? '≈' : ''}${live.tokensPerSecond.toFixed(1)}`],
+        [
+          'tokens-per-second',
+          'Tokens/s',
+          live.chunks === 0 ? '–' : `${live.estimated ? '≈' : ''}${live.tokensPerSecond.toFixed(1)}`,
+        ],
       ]
     : [];
   return (

@@ -1,4 +1,5 @@
 // The page as a user drives it: one prompt through every strategy, compared live.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 
 async function run(page: Page, prompt: string, maxTokens?: number) {
@@ -34,7 +35,8 @@ test('every panel completes with the same text; metrics, winners and the chart a
 
 test("every panel's live figures move on every chunk while the answer streams", async ({ page }, testInfo) => {
   await run(page, 'A steady answer [tokens=400] [tps=40]', 400);
-  const panels = page.locator('section.panel');
+  // REST answers whole, at the end: it has no figures to move mid-race.
+  const panels = page.locator('section.panel:not([aria-label^="REST"])');
   const count = await panels.count();
   const reading = (i: number) =>
     Promise.all(
@@ -97,4 +99,26 @@ test('works from the keyboard on a phone-width screen, in the dark scheme', asyn
   const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   expect(background).toBe('rgb(13, 17, 23)');
   await page.screenshot({ path: test.info().outputPath('phone-dark.png'), fullPage: true });
+});
+
+test('axe-core finds no accessibility violation, in the light and the dark scheme, before and after a race', async ({
+  page,
+}) => {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.goto('/');
+    const check = async (when: string) => {
+      const { violations } = await new AxeBuilder({ page }).analyze();
+      const found = violations.map((v) => `${colorScheme}, ${when}: ${v.id} (${v.help}) at ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+      expect(found).toEqual([]);
+    };
+    await check('before a race');
+    await run(page, 'Accessible to everyone? [tokens=30]');
+    const panels = page.locator('section.panel');
+    for (let i = 0; i < (await panels.count()); i += 1) {
+      await expect(panels.nth(i)).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
+    }
+    await expect(page.locator('.chart canvas')).toBeVisible();
+    await check('after a race');
+  }
 });

@@ -1,4 +1,5 @@
 import { Suspense, lazy, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { loadLeftOut, saveLeftOut } from './choice';
 import { loadConfig, type AppConfig } from './config';
 import { History } from './components/History';
 import { MetricsTable } from './components/MetricsTable';
@@ -44,18 +45,28 @@ function Compare({ config }: { config: AppConfig }) {
   const [temperature, setTemperature] = useState(0.7);
   const [runs, setRuns] = useState(1);
   const [mode, setMode] = useState<Mode>('parallel');
+  const [warmUp, setWarmUp] = useState(false);
   const [lanes, setLanes] = useState<Record<string, Lane>>({});
   const [result, setResult] = useState<RaceResult>();
   const [history, setHistory] = useState<HistoryEntry[]>(() => loadHistory());
   const [running, setRunning] = useState(false);
   const abort = useRef<AbortController | null>(null);
+  const promptBox = useRef<HTMLTextAreaElement>(null);
+  const [leftOut, setLeftOut] = useState<string[]>(() => loadLeftOut());
+  const chosen = clients.filter((c) => !leftOut.includes(c.name));
+
+  function toggle(name: string, included: boolean) {
+    const next = included ? leftOut.filter((n) => n !== name) : [...leftOut, name];
+    setLeftOut(next);
+    saveLeftOut(next);
+  }
 
   const promptBytes = new TextEncoder().encode(prompt).length;
   const tooLong = promptBytes > config.limits.maxPromptBytes;
 
   async function start(event: FormEvent) {
     event.preventDefault();
-    if (running || tooLong || !prompt.trim()) return;
+    if (running || tooLong || !prompt.trim() || chosen.length === 0) return;
     const controller = new AbortController();
     abort.current = controller;
     setRunning(true);
@@ -63,16 +74,19 @@ function Compare({ config }: { config: AppConfig }) {
     setResult(undefined);
     const request = { prompt, maxTokens, temperature, ...(system.trim() ? { system } : {}) };
     const outcome = await race({
-      clients,
+      clients: chosen,
       config,
       request,
       mode,
       runs,
+      warmUp,
       signal: controller.signal,
       onLane: (name, lane) => setLanes((previous) => ({ ...previous, [name]: lane })),
     });
     setResult(outcome);
     setRunning(false);
+    // Back to the prompt for the next question (the controls were disabled during the run).
+    requestAnimationFrame(() => promptBox.current?.focus());
     setHistory(
       addToHistory({
         at: new Date().toISOString(),
@@ -87,11 +101,11 @@ function Compare({ config }: { config: AppConfig }) {
 
   const samples: Sample[] = result?.samples ?? [];
   // The live leader: while the race runs, the one strategy with the most text so far.
-  const received = clients.map((c) => lanes[c.name]?.text.length ?? 0);
+  const received = chosen.map((c) => lanes[c.name]?.text.length ?? 0);
   const most = Math.max(0, ...received);
   const leader =
-    running && clients.length > 1 && most > 0 && received.filter((n) => n === most).length === 1
-      ? clients[received.indexOf(most)].name
+    running && chosen.length > 1 && most > 0 && received.filter((n) => n === most).length === 1
+      ? chosen[received.indexOf(most)].name
       : undefined;
   const series = clients.filter((c) => lanes[c.name]).map((c) => ({ name: c.name, label: c.label, lane: lanes[c.name] }));
 
@@ -99,23 +113,54 @@ function Compare({ config }: { config: AppConfig }) {
     <main>
       <header className="top">
         <h1>GenAI strategies</h1>
+        <p className="subtitle">
+          One prompt, raced through each way of streaming a Bedrock answer from AWS Lambda: WebSocket pushes chunks over
+          an open connection, SSE streams them over one HTTP response, REST returns the whole answer at the end.
+        </p>
         <p>
           Stage <b>{config.stage}</b> · model <code>{config.model}</code> · {config.region}
         </p>
       </header>
       <form onSubmit={start} className="settings">
+        <fieldset disabled={running} className="inputs">
+          <legend className="visually-hidden">Question and settings</legend>
         <label className="wide">
           Prompt
-          <textarea value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={3} required />
+          <textarea
+            ref={promptBox}
+            value={prompt}
+            onChange={(e) => setPrompt(e.target.value)}
+            onKeyDown={(e) => {
+              // Enter runs, Shift+Enter is a new line; not while an input method composes.
+              if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+            rows={3}
+            required
+            placeholder="Ask something…"
+            aria-describedby="prompt-hint"
+          />
+
           {tooLong && (
             <span className="error" role="alert">
               The prompt is {promptBytes} bytes; this stage accepts {config.limits.maxPromptBytes}.
             </span>
           )}
         </label>
+        {/* Outside the label, so the box's name stays "Prompt"; tied to it as its description. */}
+        <p id="prompt-hint" className="hint wide">
+          Enter runs the race, Shift+Enter starts a new line.
+        </p>
         <label className="wide">
           System prompt (optional)
-          <textarea value={system} onChange={(e) => setSystem(e.target.value)} rows={1} />
+          <textarea
+            value={system}
+            onChange={(e) => setSystem(e.target.value)}
+            rows={1}
+            placeholder="e.g. Answer like a pirate."
+          />
         </label>
         <label>
           Max tokens
@@ -149,9 +194,29 @@ function Compare({ config }: { config: AppConfig }) {
             <option value="sequential">one after another (fair)</option>
           </select>
         </label>
+        <label className="check">
+          <input type="checkbox" checked={warmUp} onChange={(e) => setWarmUp(e.target.checked)} />
+          Warm-up run first, not counted
+        </label>
+        {clients.length > 1 && (
+          <fieldset className="wide strategies">
+            <legend>Strategies in the race</legend>
+            {clients.map((client) => (
+              <label key={client.name}>
+                <input
+                  type="checkbox"
+                  checked={!leftOut.includes(client.name)}
+                  onChange={(e) => toggle(client.name, e.target.checked)}
+                />
+                {client.label}
+              </label>
+            ))}
+          </fieldset>
+        )}
+        </fieldset>
         <div className="actions">
-          <button type="submit" disabled={running || tooLong}>
-            Run {clients.length === 1 ? clients[0].label : `all ${clients.length} strategies`}
+          <button type="submit" disabled={running || tooLong || chosen.length === 0}>
+            Run {chosen.length === 1 ? chosen[0].label : `${chosen.length === clients.length ? 'all ' : ''}${chosen.length} strategies`}
           </button>
           <button type="button" disabled={!running} onClick={() => abort.current?.abort()}>
             Cancel
@@ -175,7 +240,7 @@ function Compare({ config }: { config: AppConfig }) {
         </div>
       </form>
       <div className="panels">
-        {clients.map((client) => (
+        {chosen.map((client) => (
           <StrategyPanel
             key={client.name}
             label={client.label}
@@ -185,7 +250,7 @@ function Compare({ config }: { config: AppConfig }) {
           />
         ))}
       </div>
-      {samples.length > 0 && <MetricsTable clients={clients} samples={samples} />}
+      {samples.length > 0 && <MetricsTable clients={clients.filter((c) => samples.some((s) => s.strategy === c.name))} samples={samples} />}
       {series.length > 0 && (
         <Suspense fallback={<p>Loading chart…</p>}>
           <RaceChart series={series} />

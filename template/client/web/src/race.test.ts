@@ -104,4 +104,20 @@ describe('race', () => {
     expect(second.connectMs).toBeLessThan(50);
     expect(lanes.find((l) => l.run === 1 && l.status === 'done')?.connectMs).toBe(first.connectMs);
   });
+
+  it('runs an uncounted warm-up first when asked, and shows it as run 0', async () => {
+    const lanes: Lane[] = [];
+    const result = await race({
+      clients: [client('steady', 2, 5)],
+      config,
+      request: { prompt: 'x' },
+      mode: 'parallel',
+      runs: 2,
+      warmUp: true,
+      signal: new AbortController().signal,
+      onLane: (_strategy, lane) => lanes.push(lane),
+    });
+    expect(result.samples.map((s) => s.run)).toEqual([1, 2]);
+    expect(lanes.filter((l) => l.status === 'done').map((l) => l.run)).toEqual([0, 1, 2]);
+  });
 });

@@ -36,6 +36,11 @@ export interface RaceOptions {
   request: GenerateRequest;
   mode: Mode;
   runs: number;
+  /**
+   * Run once more first, uncounted (run 0): it meets the cold instances and opens the
+   * connections, so the counted runs compare warm strategies.
+   */
+  warmUp?: boolean;
   signal: AbortSignal;
   onLane(strategy: string, lane: Lane): void;
   now?: () => number;
@@ -98,7 +103,10 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
         perRequest.signal,
       );
       const endedAt = now();
-      result.samples.push({ ...sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion), connectMs: lane.connectMs });
+      // The warm-up run is shown, never counted.
+      if (run > 0) {
+        result.samples.push({ ...sampleOf(client.name, run, startedAt, firstChunkAt, endedAt, completion), connectMs: lane.connectMs });
+      }
       onLane(client.name, { ...lane, status: 'done', text: completion.text, completion });
     } catch (thrown) {
       const error = stalled
@@ -113,7 +121,7 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
     }
   };
 
-  for (let run = 1; run <= runs && !signal.aborted; run += 1) {
+  for (let run = options.warmUp ? 0 : 1; run <= runs && !signal.aborted; run += 1) {
     if (mode === 'parallel') {
       await Promise.all(clients.map((client) => one(client, run)));
     } else {

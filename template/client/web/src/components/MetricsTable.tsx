@@ -1,4 +1,4 @@
-import { METRICS, median, summaries, winners, type MetricKey, type Sample, type Summary } from '../metrics';
+import { METRICS, duration, median, summaries, winners, type MetricKey, type Sample, type Summary } from '../metrics';
 import type { StrategyClient } from '../strategies/types';
 
 interface Props {
@@ -8,16 +8,16 @@ interface Props {
 
 function format(summary: Summary | undefined, unit: string): string {
   if (!summary || !Number.isFinite(summary.median)) return '–';
-  const digits = unit === 'tok/s' ? 1 : 0;
-  const median = summary.median.toFixed(digits);
-  if (summary.count < 2) return `${median} ${unit}`;
-  return `${median} ${unit} (${summary.min.toFixed(digits)}–${summary.max.toFixed(digits)})`;
+  // Durations as people read them (ms below a second, s above); rates with one decimal.
+  const shown = (value: number) => (unit === 'ms' ? duration(value) : `${value.toFixed(1)} ${unit}`);
+  if (summary.count < 2) return shown(summary.median);
+  return `${shown(summary.median)} (${shown(summary.min)}–${shown(summary.max)})`;
 }
 
 /** Server figures are medians of what each service reported in its `metrics`. */
 function serverMedian(samples: Sample[], strategy: string, key: 'firstTokenMs' | 'totalMs'): string {
   const values = samples.filter((s) => s.strategy === strategy).map((s) => s.server[key]);
-  return values.length === 0 ? '–' : `${median(values).toFixed(0)} ms`;
+  return values.length === 0 ? '–' : duration(median(values));
 }
 
 /** How many of a strategy's runs met a new instance (its start-up is in their timings). */

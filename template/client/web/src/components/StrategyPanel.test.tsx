@@ -1,4 +1,4 @@
-import { cleanup, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrategyPanel } from './StrategyPanel';
 
@@ -41,5 +41,36 @@ describe('StrategyPanel', () => {
     );
     expect(screen.getByText('42 / 100 tokens')).toBeTruthy();
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('follows the arriving text unless the reader scrolled up, and again once they scroll back down', () => {
+    const lane = (text: string) => ({ status: 'streaming' as const, run: 1, text, points: [] as [number, number][] });
+    const { container, rerender } = render(<StrategyPanel label="SSE" maxTokens={512} lane={lane('a')} />);
+    const box = container.querySelector('.text') as HTMLDivElement;
+    // jsdom lays nothing out: the box is 100 px tall and its content as tall as the test says.
+    let content = 1000;
+    Object.defineProperty(box, 'clientHeight', { value: 100 });
+    Object.defineProperty(box, 'scrollHeight', { get: () => content });
+    rerender(<StrategyPanel label="SSE" maxTokens={512} lane={lane('ab')} />);
+    expect(box.scrollTop).toBe(1000);
+    // The reader scrolls up: more text leaves them where they are.
+    box.scrollTop = 200;
+    fireEvent.scroll(box);
+    content = 1200;
+    rerender(<StrategyPanel label="SSE" maxTokens={512} lane={lane('abc')} />);
+    expect(box.scrollTop).toBe(200);
+    // Back at the end: it follows again.
+    box.scrollTop = 1100;
+    fireEvent.scroll(box);
+    content = 1400;
+    rerender(<StrategyPanel label="SSE" maxTokens={512} lane={lane('abcd')} />);
+    expect(box.scrollTop).toBe(1400);
+  });
+
+  it('says it waits for input before any race, and marks the live leader', () => {
+    const { rerender } = render(<StrategyPanel label="REST" maxTokens={512} lane={undefined} />);
+    expect(screen.getByText('Waiting for input…')).toBeTruthy();
+    rerender(<StrategyPanel label="REST" maxTokens={512} lane={{ status: 'streaming', run: 1, text: 'x', points: [[0, 0], [5, 1]] }} leading />);
+    expect(screen.getByRole('img', { name: 'leading' })).toBeTruthy();
   });
 });

@@ -1,3 +1,4 @@
+import { useLayoutEffect, useRef } from 'react';
 import { duration, liveStats } from '../metrics';
 import type { Lane } from '../race';
 
@@ -19,6 +20,19 @@ const STATUS: Record<Lane['status'], string> = {
 
 /** One strategy's live text, figures (updated on every chunk), progress, status and error. */
 export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props) {
+  // The text follows the stream while the reader is at its end; scrolled up, it stays put
+  // until they scroll back down.
+  const box = useRef<HTMLDivElement>(null);
+  const following = useRef(true);
+  const text = lane?.text;
+  useLayoutEffect(() => {
+    const element = box.current;
+    if (element && following.current) element.scrollTop = element.scrollHeight;
+  }, [text]);
+  const onScroll = () => {
+    const element = box.current;
+    if (element) following.current = element.scrollHeight - element.scrollTop - element.clientHeight < 8;
+  };
   // Progress in tokens: exact from the model's usage once done; while streaming, estimated
   // from the characters so far, and marked as an estimate.
   const live = lane ? liveStats(lane.points, lane.text, lane.completion) : undefined;
@@ -57,6 +71,7 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
         </h2>
         <span className="status" role="status">
           {lane ? STATUS[lane.status] : 'Ready'}
+          {lane && lane.run === 0 ? ' · warm-up' : ''}
           {lane && lane.run > 1 ? ` · run ${lane.run}` : ''}
         </span>
       </header>
@@ -85,8 +100,8 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
           <code>{lane.error.code}</code> {lane.error.message}
         </p>
       )}
-      <div className="text" aria-live="polite">
-        {lane?.text}
+      <div className="text" aria-live="polite" ref={box} onScroll={onScroll} tabIndex={0}>
+        {lane ? lane.text : <span className="placeholder">Waiting for input…</span>}
       </div>
     </section>
   );

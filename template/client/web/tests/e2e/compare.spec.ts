@@ -58,6 +58,37 @@ test("every panel's live figures move on every chunk while the answer streams", 
   await page.getByRole('button', { name: 'Cancel' }).click();
 });
 
+test('Enter runs, Shift+Enter adds a line; the controls wait out the run; a strategy left out stays out', async ({
+  page,
+}) => {
+  await page.goto('/');
+  const prompt = page.getByRole('textbox', { name: 'Prompt', exact: true });
+  await prompt.fill('Line one');
+  await prompt.press('Shift+Enter');
+  await prompt.pressSequentially('line two [tokens=200] [tps=100]');
+  await expect(prompt).toHaveValue('Line one\nline two [tokens=200] [tps=100]');
+  // With more than one strategy, each has a box; leave the last one out.
+  const boxes = page.getByRole('group', { name: 'Strategies in the race' }).getByRole('checkbox');
+  const strategies = await boxes.count();
+  if (strategies > 1) await boxes.last().uncheck();
+  await prompt.press('Enter');
+  await expect(prompt).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Cancel' })).toBeEnabled();
+  const panels = page.locator('section.panel');
+  await expect(panels).toHaveCount(Math.max(1, strategies - 1));
+  for (let i = 0; i < (await panels.count()); i += 1) {
+    await expect(panels.nth(i)).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
+  }
+  // Done: the prompt is back, with the focus, for the next question.
+  await expect(prompt).toBeEnabled();
+  await expect(prompt).toBeFocused();
+  if (strategies > 1) {
+    await page.reload();
+    await expect(boxes.last()).not.toBeChecked();
+    await expect(page.locator('section.panel')).toHaveCount(strategies - 1);
+  }
+});
+
 test("an injected model fault shows the protocol's error code in each panel", async ({ page }) => {
   await run(page, 'Fail after a few tokens [fault=stream-error] [after=5]');
   const panels = page.locator('section.panel');

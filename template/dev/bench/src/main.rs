@@ -15,6 +15,7 @@ const USAGE: &str = "usage: bench [--url URL] [--requests N] [--concurrency N] [
              [--prompt TEXT] [--max-tokens N]
   local stack only: [--bin-dir DIR] [--max-instances N] [--post-latency-ms N]
              [--invoke-latency-ms N] [--ttft-ms N] [--tokens-per-second N] [--tokens N]
+             [--log-level off|error|warn|info|debug] (the functions' logs; default error)
 Without --url it starts the local stack on loopback, with simulated AWS latencies.";
 
 /// Most requests per strategy and mode, and most in flight: a bench never floods a stage.
@@ -36,6 +37,8 @@ struct Args {
     bin_dir: PathBuf,
     latencies: Latencies,
     fake: fake_bedrock::Settings,
+    /// The local functions' log level: their lines would run into the table.
+    log_level: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
             tokens_per_second: 80,
             tokens: 64,
         },
+        log_level: "error".into(),
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -121,17 +125,55 @@ fn parse_args() -> Result<Args, String> {
             "--ttft-ms" => args.fake.time_to_first_token_ms = number(60_000)?,
             "--tokens-per-second" => args.fake.tokens_per_second = number(100_000)?,
             "--tokens" => args.fake.tokens = u32::try_from(number(100_000)?).unwrap_or(u32::MAX),
+            "--log-level" => {
+                let levels = ["off", "error", "warn", "info", "debug", "trace"];
+                if !levels.contains(&value.as_str()) {
+                    return Err(format!(
+                        "--log-level is one of {}, not '{value}'",
+                        levels.join(", ")
+                    ));
+                }
+                args.log_level = value;
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     Ok(args)
 }
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The peak resident memory (`VmHWM`) of a process, in MiB.
+fn peak_rss_mib(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The processes this one started (the local stack's function instances), from every
+/// thread's `children` list (Linux).
+fn child_pids() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `path` as the user reads it: relative to the project when inside it, without `..`.
+fn shown(path: &std::path::Path, root: &std::path::Path) -> String {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    path.strip_prefix(&root)
+        .unwrap_or(&path)
+        .display()
+        .to_string()
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -150,6 +192,7 @@ async fn run(args: Args) -> Result<(), String> {
                 // Lambda would start an instance per concurrent request; a laptop queues
                 // beyond this many processes per function.
                 max_instances: args.max_instances,
+                log_level: Some(args.log_level.clone()),
             })
             .await?;
             (stack.url.clone(), Some(stack))
@@ -213,7 +256,13 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
     progress.finish_and_clear();
-    let rss = peak_rss_mib();
+    // The whole local stack's memory: this process (gateway, fake Bedrock, clients) and each
+    // function instance, read before the instances stop.
+    let own = peak_rss_mib("self");
+    let functions: Vec<f64> = child_pids()
+        .iter()
+        .filter_map(|pid| peak_rss_mib(pid))
+        .collect();
     if let Some(stack) = stack {
         stack.stop().await;
     }
@@ -232,8 +281,14 @@ async fn run(args: Args) -> Result<(), String> {
         args.concurrency
     );
     print!("{}", bench::table(&summaries));
-    if let (None, Some(rss)) = (&args.url, rss) {
-        println!("peak RSS of this process (local stack, fake Bedrock, clients): {rss:.1} MiB");
+    if let (None, Some(own)) = (&args.url, own) {
+        let instances: f64 = functions.iter().sum();
+        println!(
+            "peak RSS of the local stack: {:.1} MiB = {own:.1} MiB this process (gateway, fake \
+             Bedrock, clients) + {instances:.1} MiB in {} function instances (each one's peak)",
+            own + instances,
+            functions.len()
+        );
     }
     if samples.len() < total as usize {
         println!(
@@ -265,8 +320,8 @@ async fn run(args: Args) -> Result<(), String> {
     bench::write_svg(&svg_path, &samples)?;
     println!(
         "samples: {}\nchart:   {}",
-        json_path.display(),
-        svg_path.display()
+        shown(&json_path, &args.root),
+        shown(&svg_path, &args.root)
     );
     Ok(())
 }

@@ -146,6 +146,7 @@ async fn a_given_url_is_measured_through_its_config() {
         latencies: local::gateway::Latencies::default(),
         cold_start: std::time::Duration::ZERO,
         max_instances: 4,
+        log_level: Some("error".into()),
     })
     .await
     .expect("stack");

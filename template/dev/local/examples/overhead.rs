@@ -111,6 +111,8 @@ async fn main() {
         latencies: Default::default(),
         cold_start: Duration::ZERO,
         max_instances: 4,
+        // The functions' INFO lines would land among the printed figures.
+        log_level: Some("error".into()),
     })
     .await
     .expect("stack");

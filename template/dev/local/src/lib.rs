@@ -69,6 +69,9 @@ pub struct Options {
     pub cold_start: Duration,
     /// Instances per function.
     pub max_instances: usize,
+    /// The functions' log level (`off`, `error`, … `trace`); `None` leaves it to the
+    /// environment (`RUST_LOG`, else INFO).
+    pub log_level: Option<String>,
 }
 
 /// A running stack. [`Stack::stop`] ends every process it started.
@@ -119,6 +122,12 @@ impl Stack {
             ),
             ("AWS_REGION".to_string(), config.region.clone()),
         ];
+        if let Some(level) = &options.log_level {
+            // The Lambda runtime reads AWS_LAMBDA_LOG_LEVEL first; its filter also RUST_LOG.
+            for key in ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"] {
+                env.push((key.to_string(), level.clone()));
+            }
+        }
         let bedrock = match &options.bedrock {
             Bedrock::Fake(settings) => {
                 let fake = fake_bedrock::FakeBedrock::start(settings.clone())

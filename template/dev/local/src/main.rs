@@ -25,6 +25,7 @@ fn parse_args() -> Result<Options, String> {
         latencies: Latencies::default(),
         cold_start: Duration::ZERO,
         max_instances: 32,
+        log_level: None,
     };
     let mut settings = fake_bedrock::Settings::default();
     let mut aws = false;

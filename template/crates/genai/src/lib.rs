@@ -1,6 +1,6 @@
 //! The GenAI service all strategies share: the request every strategy accepts, the rules it
 //! must pass before it may reach the model, and the protocol's error shape
-//! (`PROTOCOL.md` in the generator repository is the contract).
+//! (the project's `PROTOCOL.md` is the contract).
 
 pub mod bedrock;
 pub mod config;

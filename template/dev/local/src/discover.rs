@@ -1,6 +1,6 @@
 //! Finds the services a project has: every `services/*/Cargo.toml` with a
-//! `[package.metadata.genai-scaffold]` table. Nothing else names them, so the local stack
-//! serves whatever strategy folders are present.
+//! `[package.metadata.genai-scaffold]` table, so the local stack serves whatever strategy
+//! folders are present, each the way its trigger says.
 
 use std::path::Path;
 use std::time::Duration;

@@ -73,4 +73,19 @@ describe('StrategyPanel', () => {
     rerender(<StrategyPanel label="REST" maxTokens={512} lane={{ status: 'streaming', run: 1, text: 'x', points: [[0, 0], [5, 1]] }} leading />);
     expect(screen.getByRole('img', { name: 'leading' })).toBeTruthy();
   });
+
+  it("marks a run cold when the service says a new instance answered, and not otherwise", () => {
+    const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
+    const done = (coldStart: boolean) => ({
+      status: 'done' as const,
+      run: 1,
+      text: 'hi',
+      points: [] as [number, number][],
+      completion: { text: 'hi', usage, metrics: { firstTokenMs: 1, totalMs: 2, coldStart } },
+    });
+    const { rerender } = render(<StrategyPanel label="SSE" maxTokens={512} lane={done(true)} />);
+    expect(screen.queryByText(/cold start/)).toBeTruthy();
+    rerender(<StrategyPanel label="SSE" maxTokens={512} lane={done(false)} />);
+    expect(screen.queryByText(/cold start/)).toBeNull();
+  });
 });

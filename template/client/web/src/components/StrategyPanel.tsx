@@ -92,6 +92,9 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
           ))}
         </dl>
       )}
+      {lane?.completion?.metrics.coldStart && (
+        <p className="connect">cold start: a new instance answered, its start-up included</p>
+      )}
       {lane?.connectMs !== undefined && (
         <p className="connect">connect {duration(lane.connectMs)}, before the clock started</p>
       )}

@@ -66,6 +66,25 @@ def functions(service):
     return [service] + ([worker["function"]] if worker else [])
 
 
+# Lambda function names are at most 64 characters (Lambda API reference, CreateFunction,
+# FunctionName: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+FUNCTION_NAME_LIMIT = 64
+
+
+def check_function_names(project, stage, names):
+    """Every function is named <project>-<stage>-<function>; a long pair fails the deploy late."""
+    every = [f"{project}-{stage}-{f}" for name in names for f in functions(name)]
+    too_long = [n for n in every if len(n) > FUNCTION_NAME_LIMIT]
+    if too_long:
+        longest = max(len(f) for name in names for f in functions(name))
+        room = FUNCTION_NAME_LIMIT - len(project) - 2 - longest
+        fail(
+            f"function name {too_long[0]} is {len(too_long[0])} characters; Lambda allows"
+            f" {FUNCTION_NAME_LIMIT}. "
+            + (f"Use a STAGE of at most {room} characters." if room > 0 else "Use a shorter project name (regenerate the project).")
+        )
+
+
 def error_code(error):
     return error.response.get("Error", {}).get("Code", "")
 
@@ -205,6 +224,7 @@ def main(env):
         reserved = -1
     if reserved < 0:
         fail(f"RESERVED_CONCURRENCY '{env.get('RESERVED_CONCURRENCY')}' must be 0 or a positive integer")
+    check_function_names(project, stage, services())
     session = boto3.session.Session(region_name=region)
     check_identity(session, project, stage, region)
     if a.get("iac") == "cdk":

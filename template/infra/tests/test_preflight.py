@@ -236,6 +236,11 @@ class Preflight(unittest.TestCase):
         del Fake.reservations[f"{PROJECT}-dev-realtime-ws-generate"]
         self.assertStops(self.preflight(), "100 unreserved")
 
+    def test_a_stage_too_long_for_lambdas_function_names_stops_before_any_call(self):
+        # pre-test-<stage>-realtime-ws-generate: 64 characters at most, so 34 for the stage.
+        self.assertEqual(self.preflight(STAGE="s" * 34).returncode, 0)
+        self.assertStops(self.preflight(STAGE="s" * 35), "65 characters", "at most 34 characters")
+
     def test_no_reservation_skips_the_concurrency_check(self):
         Fake.unreserved = 0
         self.assertEqual(self.preflight(RESERVED_CONCURRENCY="0").returncode, 0)

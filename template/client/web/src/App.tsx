@@ -53,7 +53,10 @@ function Compare({ config }: { config: AppConfig }) {
   const abort = useRef<AbortController | null>(null);
   const promptBox = useRef<HTMLTextAreaElement>(null);
   const [leftOut, setLeftOut] = useState<string[]>(() => loadLeftOut());
-  const chosen = clients.filter((c) => !leftOut.includes(c.name));
+  // Every strategy when the remembered choice leaves none of this stage's (the choice is kept
+  // per origin, which another project on the same port may share).
+  const kept = clients.filter((c) => !leftOut.includes(c.name));
+  const chosen = kept.length > 0 ? kept : clients;
 
   function toggle(name: string, included: boolean) {
     const next = included ? leftOut.filter((n) => n !== name) : [...leftOut, name];

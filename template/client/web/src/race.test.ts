@@ -120,4 +120,19 @@ describe('race', () => {
     expect(result.samples.map((s) => s.run)).toEqual([1, 2]);
     expect(lanes.filter((l) => l.status === 'done').map((l) => l.run)).toEqual([0, 1, 2]);
   });
+
+  it('gives up on a connection that never opens, as on a silent answer', async () => {
+    const hanging: StrategyClient = { ...client('steady', 1, 5), connect: () => new Promise(() => {}) };
+    const result = await race({
+      clients: [hanging],
+      config,
+      request: { prompt: 'x' },
+      mode: 'parallel',
+      runs: 1,
+      signal: new AbortController().signal,
+      onLane: () => {},
+      stallMs: 100,
+    });
+    expect(result.errors).toEqual([expect.objectContaining({ code: 'CLIENT_TIMEOUT' })]);
+  });
 });

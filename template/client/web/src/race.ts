@@ -53,6 +53,19 @@ export interface RaceResult {
   errors: { strategy: string; run: number; code: string; message: string }[];
 }
 
+/** `work`, or CANCELLED as soon as `signal` aborts: a wait that Stop or a stall may end. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = () => reject(ProtocolError.client('CANCELLED', 'cancelled'));
+    if (signal.aborted) {
+      cancel();
+      return;
+    }
+    signal.addEventListener('abort', cancel, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancel));
+  });
+}
+
 export async function race(options: RaceOptions): Promise<RaceResult> {
   const { clients, config, request, mode, runs, signal, onLane } = options;
   const now = options.now ?? (() => performance.now());
@@ -80,7 +93,7 @@ export async function race(options: RaceOptions): Promise<RaceResult> {
       // first WebSocket run is not charged with the handshake the others never make.
       if (client.connect) {
         const connecting = now();
-        await client.connect(url, perRequest.signal);
+        await untilAborted(client.connect(url, perRequest.signal), perRequest.signal);
         lane.connectMs = Math.round(now() - connecting);
         onLane(client.name, { ...lane });
       }

@@ -456,6 +456,15 @@ async fn lambda_invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // An SDK never sends Origin; a browser always does across origins. Refused, so a web page
+    // cannot run the workers (with `--bedrock aws`, on the developer's account).
+    if headers.contains_key(header::ORIGIN) {
+        return lambda_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "the local Invoke API serves the stack's own functions, not browsers",
+        );
+    }
     let name = function_name
         .rsplit_once("function:")
         .map_or(function_name.as_str(), |(_, name)| name);

@@ -985,3 +985,33 @@ async fn the_first_answer_of_each_new_instance_is_cold_and_the_next_warm() {
         assert_eq!(status["functions"][&name]["started"], 1, "{status}");
     }
 }
+
+/// The local Lambda Invoke API runs the workers for the stack's own functions only: a browser
+/// (which always sends Origin across origins) is refused before anything runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_web_page_cannot_invoke_a_worker() {
+    let Some(worker) = services().into_iter().find_map(|s| s.worker) else {
+        return;
+    };
+    let stack = Stack::start(&[]);
+    let url = format!(
+        "{}/2015-03-31/functions/{}/invocations",
+        stack.url, worker.function
+    );
+    let status = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "POST",
+        "-H",
+        "Origin: https://evil.example",
+        "-d",
+        "{}",
+        &url,
+    ]);
+    assert_eq!(status, "403");
+    let calls = stack.status().await["bedrock"]["calls"].clone();
+    assert_eq!(calls, 0, "nothing reached the model");
+}

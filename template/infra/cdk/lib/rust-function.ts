@@ -78,6 +78,10 @@ export class RustFunction extends Construct {
       throw new Error(`${zip} is missing: run \`make build\` first (cargo lambda build --output-format zip)`);
     }
     const name = resourceName(project, props.name ?? service);
+    // Lambda's limit (CreateFunction, FunctionName); make preflight says the same before a deploy.
+    if (name.length > 64) {
+      throw new Error(`function name ${name} is ${name.length} characters; Lambda allows 64: use a shorter STAGE`);
+    }
     const callsModel = props.callsModel ?? true;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,

@@ -209,13 +209,17 @@ impl Generations {
                     "too many answers are starting at once; try again in a moment",
                 ))
             }
-            Err(e) => Err(ApiError::new(
-                ErrorCode::InternalError,
-                format!(
-                    "could not start the answer: {}",
-                    aws_sdk_lambda::error::DisplayErrorContext(&e)
-                ),
-            )),
+            Err(e) => {
+                // The whole error (ARNs, the account) is for the operator's log only.
+                lambda_runtime::tracing::error!(
+                    error = %aws_sdk_lambda::error::DisplayErrorContext(&e),
+                    "Invoke of the generation function failed"
+                );
+                Err(ApiError::new(
+                    ErrorCode::InternalError,
+                    "could not start the answer; try again",
+                ))
+            }
         }
     }
 }

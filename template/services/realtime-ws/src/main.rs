@@ -17,7 +17,17 @@ async fn main() -> Result<(), Error> {
             std::env::var("WS_CALLBACK_URL").ok(),
         ),
         generations: Generations::new(
-            aws_sdk_lambda::Client::new(&shared),
+            // Well inside the function's 10 s: a slow Invoke still ends in the protocol's
+            // error frame, posted here, not in API Gateway's own "Internal server error".
+            aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&shared)
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_timeout(std::time::Duration::from_secs(5))
+                            .build(),
+                    )
+                    .build(),
+            ),
             std::env::var("GENERATE_FUNCTION").ok(),
         ),
     };

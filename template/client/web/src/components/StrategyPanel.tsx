@@ -25,6 +25,11 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
   const box = useRef<HTMLDivElement>(null);
   const following = useRef(true);
   const text = lane?.text;
+  const run = lane?.run;
+  // A new run (or none) starts at the end again, whatever the reader did with the last one.
+  useLayoutEffect(() => {
+    following.current = true;
+  }, [run]);
   useLayoutEffect(() => {
     const element = box.current;
     if (element && following.current) element.scrollTop = element.scrollHeight;
@@ -93,7 +98,7 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
         </dl>
       )}
       {lane?.completion?.metrics.coldStart && (
-        <p className="connect">cold start: a new instance answered, its start-up included</p>
+        <p className="connect">cold start: the first answer of a new instance</p>
       )}
       {lane?.connectMs !== undefined && (
         <p className="connect">connect {duration(lane.connectMs)}, before the clock started</p>

@@ -379,7 +379,9 @@ async fn connection(
     }
 }
 
-fn management_error(status: StatusCode, kind: &str, message: &str) -> Response {
+/// An AWS JSON error, its type in `x-amzn-errortype` as the SDKs read it (the Management
+/// API's and Lambda's alike).
+fn aws_error(status: StatusCode, kind: &str, message: &str) -> Response {
     (
         status,
         [
@@ -399,7 +401,7 @@ async fn post_to_connection(
 ) -> Response {
     delay(shared.gateway.latencies.post).await;
     if body.len() > limits::WS_MESSAGE_BYTES {
-        return management_error(
+        return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLargeException",
             "Message too long",
@@ -412,7 +414,7 @@ async fn post_to_connection(
     };
     match sender.map(|s| s.send(message)) {
         Some(Ok(())) => StatusCode::OK.into_response(),
-        _ => management_error(StatusCode::GONE, "GoneException", "Gone"),
+        _ => aws_error(StatusCode::GONE, "GoneException", "Gone"),
     }
 }
 
@@ -427,7 +429,7 @@ async fn delete_connection(
             let _ = sender.send(Message::Close(None));
             StatusCode::NO_CONTENT.into_response()
         }
-        None => management_error(StatusCode::GONE, "GoneException", "Gone"),
+        None => aws_error(StatusCode::GONE, "GoneException", "Gone"),
     }
 }
 
@@ -436,18 +438,6 @@ async fn delete_connection(
 /// Lambda retries a failed asynchronous invocation after about one minute, then two; here
 /// after a second, so a retry (were one declared) shows within a test.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-
-fn lambda_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (
-        status,
-        [
-            ("x-amzn-errortype", kind),
-            ("content-type", "application/json"),
-        ],
-        json!({ "Type": "User", "message": message }).to_string(),
-    )
-        .into_response()
-}
 
 /// `Invoke`: a worker by name, partial ARN or ARN (any qualifier ignored).
 async fn lambda_invoke(
@@ -459,7 +449,7 @@ async fn lambda_invoke(
     // An SDK never sends Origin; a browser always does across origins. Refused, so a web page
     // cannot run the workers (with `--bedrock aws`, on the developer's account).
     if headers.contains_key(header::ORIGIN) {
-        return lambda_error(
+        return aws_error(
             StatusCode::FORBIDDEN,
             "AccessDeniedException",
             "the local Invoke API serves the stack's own functions, not browsers",
@@ -485,7 +475,7 @@ async fn lambda_invoke(
             "Function not found: {function_name}; the local stack serves its services' workers: {}",
             known.join(", ")
         );
-        return lambda_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+        return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
     };
     let invocation_type = headers
         .get("x-amz-invocation-type")
@@ -520,7 +510,7 @@ async fn lambda_invoke(
             }
         }
         "DryRun" => StatusCode::NO_CONTENT.into_response(),
-        other => lambda_error(
+        other => aws_error(
             StatusCode::BAD_REQUEST,
             "InvalidParameterValueException",
             &format!("InvocationType {other} is not Event, RequestResponse or DryRun"),

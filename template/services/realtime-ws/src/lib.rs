@@ -327,10 +327,9 @@ async fn generate(app: &App, generation: Generation) {
             genai::log::failed("websocket", &error);
             let _ = connection.post(frames.error(&error)).await;
         }
-        Ok(generation_events) => {
-            let events = generation_events.into_events();
+        Ok(answer) => {
             let tail = generation.tail_in_success;
-            stream(&connection, events, &mut frames, received, tail).await
+            stream(&connection, answer.into_events(), &mut frames, received, tail).await
         }
     }
 }

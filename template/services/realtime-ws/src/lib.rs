@@ -328,8 +328,9 @@ async fn generate(app: &App, generation: Generation) {
             let _ = connection.post(frames.error(&error)).await;
         }
         Ok(answer) => {
+            let events = answer.into_events();
             let tail = generation.tail_in_success;
-            stream(&connection, answer.into_events(), &mut frames, received, tail).await
+            stream(&connection, events, &mut frames, received, tail).await
         }
     }
 }

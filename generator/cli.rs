@@ -22,6 +22,19 @@ pub struct Cli {
 pub enum Command {
     /// Generate a new project (asks for what the flags do not give, when run in a terminal).
     New(NewArgs),
+    /// Add strategies to a project genai-scaffold generated: writes exactly the files a new
+    /// project with them would have, and updates .genai-scaffold.toml.
+    Add(ChangeArgs),
+    /// Remove strategies from a project genai-scaffold generated: deletes their files, only
+    /// those unchanged since generation unless --force.
+    Remove {
+        /// What to remove, and where.
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// Delete the strategy's files even where they were changed since generation.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show the strategies, models (with ids and regions) and IaC flavors to choose from.
     List,
     /// Print a shell completion script, e.g. `genai-scaffold completions bash > /etc/bash_completion.d/genai-scaffold`.
@@ -74,6 +87,22 @@ pub struct NewArgs {
     pub force: bool,
 
     /// Print the files that would be written, with sizes, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of `genai-scaffold add` and `remove`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// The strategies to add or remove.
+    #[arg(required = true, value_enum, value_delimiter = ',')]
+    pub strategies: Vec<Strategy>,
+
+    /// The project's folder (the one holding .genai-scaffold.toml).
+    #[arg(long, default_value = ".")]
+    pub path: PathBuf,
+
+    /// Print the files that would be written and deleted, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

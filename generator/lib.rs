@@ -10,6 +10,8 @@ pub mod answers;
 pub mod catalog;
 pub mod cli;
 pub mod error;
+pub mod lock;
+pub mod project;
 pub mod prompt;
 pub mod template;
 pub mod write;
@@ -18,7 +20,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use answers::{Answers, PartialAnswers, Strategy};
-use cli::{Cli, Command, NewArgs};
+use cli::{ChangeArgs, Cli, Command, NewArgs};
 use error::{Error, Result};
 use template::{RenderedFile, TemplateConfig};
 
@@ -26,6 +28,8 @@ use template::{RenderedFile, TemplateConfig};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::New(args) => new_project(args),
+        Command::Add(args) => change_project(project::Change::Add, args, false),
+        Command::Remove { change, force } => change_project(project::Change::Remove, change, force),
         Command::List => {
             print!("{}", list());
             Ok(())
@@ -43,9 +47,27 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Renders the project for complete answers, in memory.
+/// Renders the project for complete answers, in memory: the template's files, then the
+/// lock file recording them ([`lock`]).
 pub fn render(answers: &Answers) -> Result<Vec<RenderedFile>> {
-    template::render(&TemplateConfig::embedded()?, &answers.variables())
+    let mut files = template::render(&TemplateConfig::embedded()?, &answers.variables())?;
+    files.push(lock::lock_file(&files));
+    Ok(files)
+}
+
+fn change_project(change: project::Change, args: ChangeArgs, force: bool) -> Result<()> {
+    let plan = project::plan(&args.path, change, &args.strategies, force)?;
+    if !args.dry_run {
+        project::apply_with(&args.path, change, &plan, |_| Ok(()))?;
+    } else if !plan.conflicts.is_empty() {
+        // The same refusal a real run gives, without touching anything.
+        return project::apply_with(&args.path, change, &plan, |_| Ok(()));
+    }
+    print!(
+        "{}",
+        project::describe(&args.path, change, &args.strategies, &plan, args.dry_run)
+    );
+    Ok(())
 }
 
 fn new_project(args: NewArgs) -> Result<()> {

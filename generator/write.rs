@@ -6,7 +6,8 @@
 //! file over an existing folder with `--force`. With `--force`, each file it replaces is
 //! first renamed into a backup folder beside the target; a failure while moving puts every
 //! replaced file back, removes the files and folders it added, and deletes both temporary
-//! folders. Either way a failure leaves the target as it was.
+//! folders. Either way a failure leaves the target as it was. `add` and `remove` change a
+//! project the same way ([`change_project_with`]), deletions going into the backup folder.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -88,7 +89,7 @@ pub fn check_target(target: &Path, files: &[RenderedFile], force: bool) -> Resul
 }
 
 /// A proper ancestor of `rel` that exists in `target` as something other than a folder.
-fn blocking_ancestor(target: &Path, rel: &Path) -> Option<PathBuf> {
+pub(crate) fn blocking_ancestor(target: &Path, rel: &Path) -> Option<PathBuf> {
     rel.ancestors()
         .skip(1)
         .filter(|a| !a.as_os_str().is_empty())
@@ -106,8 +107,10 @@ pub fn write_project(target: &Path, files: &[RenderedFile], force: bool) -> Resu
 pub enum Step<'a> {
     /// Writing a file (relative path) into the staging folder.
     Stage(&'a Path),
-    /// Moving a staged file (relative path) over the target's, with `--force`.
+    /// Moving a staged file (relative path) over the target's, with `--force` or by `add`.
     Move(&'a Path),
+    /// Taking a file (relative path) out of the target, by `remove`.
+    Delete(&'a Path),
 }
 
 /// [`write_project`], calling `before` ahead of each step; an error it returns fails that
@@ -124,23 +127,9 @@ pub fn write_project_with(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
-    let staging = staging_dir(&parent, target)?;
-
-    let staged = (|| -> Result<()> {
-        for file in files {
-            before(Step::Stage(&file.path))
-                .map_err(|e| Error::io("writing", &target.join(&file.path), e))?;
-            write_file(&staging.join(&file.path), file)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = staged {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-
+    let staging = stage(&parent, target, files, &mut before)?;
     let moved = if dir_has_entries(target) {
-        move_files_into(&parent, &staging, target, files, &mut before)
+        move_files_into(&parent, &staging, target, files, &[], &mut before)
     } else {
         // A new target, or an empty folder: rename(2) replaces an empty directory.
         fs::rename(&staging, target).map_err(|e| Error::io("moving the project to", target, e))
@@ -151,6 +140,60 @@ pub fn write_project_with(
         files: files.len(),
         replaced,
     })
+}
+
+/// Changes an existing project in place, all or nothing: writes `files` (new, or replacing
+/// the file at their path) and deletes `deletes` (relative paths), then removes the folders
+/// the deletions left empty. `before` is called ahead of each step, as in
+/// [`write_project_with`]; a failure at any step leaves `target` as it was.
+pub fn change_project_with(
+    target: &Path,
+    files: &[RenderedFile],
+    deletes: &[PathBuf],
+    mut before: impl FnMut(Step) -> io::Result<()>,
+) -> Result<()> {
+    // Staging beside the project keeps every move a rename on one file system.
+    let target = &fs::canonicalize(target).map_err(|e| Error::io("reading", target, e))?;
+    let parent = target.parent().unwrap_or(target);
+    let staging = stage(parent, target, files, &mut before)?;
+    let moved = move_files_into(parent, &staging, target, files, deletes, &mut before);
+    let _ = fs::remove_dir_all(&staging);
+    moved?;
+    for path in deletes {
+        // Deepest first; `remove_dir` fails on (and so keeps) a folder that still has entries.
+        for dir in path.ancestors().skip(1) {
+            if dir.as_os_str().is_empty() || fs::remove_dir(target.join(dir)).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes every file into a fresh staging folder beside `target` and returns it; on a
+/// failure the folder is removed.
+fn stage(
+    parent: &Path,
+    target: &Path,
+    files: &[RenderedFile],
+    before: &mut impl FnMut(Step) -> io::Result<()>,
+) -> Result<PathBuf> {
+    let staging = staging_dir(parent, target)?;
+    let staged = (|| -> Result<()> {
+        for file in files {
+            before(Step::Stage(&file.path))
+                .map_err(|e| Error::io("writing", &target.join(&file.path), e))?;
+            write_file(&staging.join(&file.path), file)?;
+        }
+        Ok(())
+    })();
+    match staged {
+        Ok(()) => Ok(staging),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
 }
 
 fn dir_has_entries(path: &Path) -> bool {
@@ -199,21 +242,35 @@ struct Journal {
     created_dirs: Vec<PathBuf>,
     /// Files it moved in (relative), and whether each replaced one now in the backup.
     moved: Vec<(PathBuf, bool)>,
+    /// Files it deleted (relative), each now in the backup.
+    deleted: Vec<PathBuf>,
 }
 
-/// `--force` into a non-empty folder: each staged file replaces its counterpart by rename,
-/// the counterpart first renamed into a backup folder. Nothing else in the folder is touched.
-/// On a failure every step is undone (see the module docs).
+/// Into a non-empty folder: each staged file replaces its counterpart by rename, the
+/// counterpart first renamed into a backup folder, and each of `deletes` is renamed into that
+/// folder too. Nothing else in the folder is touched. On a failure every step is undone (see
+/// the module docs).
 fn move_files_into(
     parent: &Path,
     staging: &Path,
     target: &Path,
     files: &[RenderedFile],
+    deletes: &[PathBuf],
     before: &mut impl FnMut(Step) -> io::Result<()>,
 ) -> Result<()> {
     let backup = staging_dir(parent, target)?;
     let mut journal = Journal::default();
     let outcome = (|| -> Result<()> {
+        for path in deletes {
+            let at = target.join(path);
+            before(Step::Delete(path)).map_err(|e| Error::io("deleting", &at, e))?;
+            let kept = backup.join(path);
+            if let Some(dir) = kept.parent() {
+                fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+            }
+            fs::rename(&at, &kept).map_err(|e| Error::io("deleting", &at, e))?;
+            journal.deleted.push(path.clone());
+        }
         for file in files {
             let to = target.join(&file.path);
             before(Step::Move(&file.path)).map_err(|e| Error::io("writing", &to, e))?;
@@ -269,6 +326,9 @@ fn undo(target: &Path, backup: &Path, journal: &Journal) {
     }
     for dir in journal.created_dirs.iter().rev() {
         let _ = fs::remove_dir(dir);
+    }
+    for path in journal.deleted.iter().rev() {
+        let _ = fs::rename(backup.join(path), target.join(path));
     }
 }
 

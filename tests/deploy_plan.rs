@@ -105,7 +105,7 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
 }
 
 #[test]
-fn deploy_all_with_sam_skips_absent_strategies_with_a_message() {
+fn deploy_all_with_sam_deploys_only_the_strategies_present() {
     let tmp = tempfile::tempdir().unwrap();
     let project = generate(tmp.path(), "plan-sam", "websocket", "sam");
     let plan = plan(&project, "deploy-all");
@@ -113,15 +113,15 @@ fn deploy_all_with_sam_skips_absent_strategies_with_a_message() {
         &plan,
         &[
             "sam deploy --template-file config.yaml --stack-name plan-sam-prod-config",
-            "Skipping deploy-stream-sse: this project has no services/stream-sse.",
             "sam deploy --template-file realtime-ws.yaml --stack-name plan-sam-prod-realtime-ws",
             "sam deploy --template-file cdn.yaml --stack-name plan-sam-prod-cdn",
             "infra/frontend.py deploy",
         ],
     );
-    assert!(plan.contains("Skipping deploy-sync-api: this project has no services/sync-api."));
+    assert!(plan.contains("make -j 1 deploy-realtime-ws\n"), "{plan}");
     assert!(plan.contains("--tags project=plan-sam stage=prod Owner=dev@example.com"));
     assert!(!plan.contains("stream-sse.yaml"), "{plan}");
+    assert!(!plan.contains("sync-api.yaml"), "{plan}");
 }
 
 #[test]
@@ -183,7 +183,9 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
     assert!(!out.status.success());
     let (_, stderr) = common::text(&out);
     assert!(
-        stderr.contains("no REST strategy (services/sync-api). To add it, copy that folder"),
+        stderr.contains(
+            "no services/sync-api. Add that strategy with `genai-scaffold add rest` in this folder."
+        ),
         "{stderr}"
     );
 }

@@ -1,6 +1,7 @@
 //! cargo-generate parity: `cargo generate --path template` with the same answers writes
 //! exactly the tree `genai-scaffold new` writes, byte for byte and mode for mode, for every
-//! combination. Needs cargo-generate 0.26 (`scripts/install-cargo-generate.sh`, run by
+//! combination, except `.genai-scaffold.lock`, which cargo-generate cannot write: that file
+//! must record the hash of every file cargo-generate wrote. Needs cargo-generate 0.26 (`scripts/install-cargo-generate.sh`, run by
 //! `make test`).
 
 mod common;
@@ -86,7 +87,26 @@ fn cargo_generate_writes_the_same_tree_for_every_combination() {
         );
         let theirs = theirs_root.join(&name);
 
-        let (a, b) = (tree(&ours), tree(&theirs));
+        let (mut a, b) = (tree(&ours), tree(&theirs));
+        let lock = a.remove(
+            a.iter()
+                .position(|f| f.0 == genai_scaffold::lock::LOCK_FILE)
+                .expect("genai-scaffold writes its lock file"),
+        );
+        let theirs_files: Vec<_> = b
+            .iter()
+            .map(
+                |(path, contents, executable)| genai_scaffold::template::RenderedFile {
+                    path: path.into(),
+                    contents: contents.clone(),
+                    executable: *executable,
+                },
+            )
+            .collect();
+        assert!(
+            lock.1 == genai_scaffold::lock::lock_file(&theirs_files).contents,
+            "the lock file does not record cargo-generate's files for {strategies} {iac}"
+        );
         let names =
             |t: &[(String, Vec<u8>, bool)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
         assert_eq!(

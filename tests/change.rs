@@ -1,0 +1,237 @@
+//! `genai-scaffold add` and `remove` on generated projects, through the binary: the tree they
+//! leave is the tree `new` writes for the same strategies, byte for byte (Cargo.lock included:
+//! the template ships one lock resolved for every strategy, so it is the same file in every
+//! subset and neither command touches it), they refuse rather than lose a user's change, and a
+//! failure midway leaves the project as it was.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{run_in, text, tree_below};
+use genai_scaffold::answers::Strategy;
+use genai_scaffold::project::{self, Change};
+use genai_scaffold::write::Step;
+
+/// `new` with `strategies` and `iac`, project `app`, in a fresh folder below `tmp`.
+fn generate(tmp: &Path, folder: &str, strategies: &str, iac: &str) -> PathBuf {
+    let dir = tmp.join(folder);
+    fs::create_dir_all(&dir).unwrap();
+    let out = run_in(
+        &dir,
+        &[
+            "new",
+            "app",
+            "--yes",
+            "--strategies",
+            strategies,
+            "--iac",
+            iac,
+        ],
+    );
+    assert!(out.status.success(), "new {strategies}: {}", text(&out).1);
+    dir.join("app")
+}
+
+fn change(project: &Path, args: &[&str]) -> std::process::Output {
+    run_in(project, args)
+}
+
+fn union(set: &str, extra: &str) -> String {
+    common::STRATEGIES
+        .iter()
+        .filter(|s| set.split(',').any(|x| x == **s) || **s == extra)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn add_gives_the_tree_of_new_with_the_union_and_remove_takes_it_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cases = 0;
+    for (subset, iac) in common::combinations() {
+        for added in common::STRATEGIES {
+            if subset.split(',').any(|s| s == added) {
+                continue;
+            }
+            cases += 1;
+            let label = format!("{subset} + {added} ({iac})");
+            let project = generate(tmp.path(), &format!("{cases}-changed"), &subset, iac);
+            let fresh = generate(
+                tmp.path(),
+                &format!("{cases}-union"),
+                &union(&subset, added),
+                iac,
+            );
+            let smaller = generate(tmp.path(), &format!("{cases}-subset"), &subset, iac);
+
+            let out = change(&project, &["add", added]);
+            assert!(out.status.success(), "{label}: {}", text(&out).1);
+            assert!(
+                tree_below(&project) == tree_below(&fresh),
+                "{label}: add did not give the tree of new with the union"
+            );
+
+            let out = change(&project, &["remove", added]);
+            assert!(out.status.success(), "{label}: {}", text(&out).1);
+            assert!(
+                tree_below(&project) == tree_below(&smaller),
+                "{label}: remove did not give back the tree of new with {subset}"
+            );
+        }
+    }
+    // Each of the 3 one-strategy subsets misses 2, each two-strategy one misses 1; both flavors.
+    assert_eq!(cases, 18);
+}
+
+#[test]
+fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "websocket,sse,rest", "cdk");
+    let changed = project.join("services/sync-api/src/lib.rs");
+    let mut text_of = fs::read_to_string(&changed).unwrap();
+    text_of.push_str("// my change\n");
+    fs::write(&changed, text_of).unwrap();
+    let before = tree_below(tmp.path());
+
+    for args in [&["remove", "rest"][..], &["remove", "rest", "--dry-run"]] {
+        let out = change(&project, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let (_, stderr) = text(&out);
+        assert!(
+            stderr.contains(
+                "changed since genai-scaffold wrote them:\n  services/sync-api/src/lib.rs\n"
+            ),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert!(
+            tree_below(tmp.path()) == before,
+            "{args:?} changed the project"
+        );
+    }
+
+    // A file of the user's own in the strategy's folder is never the command's to delete.
+    fs::write(project.join("services/sync-api/NOTES.md"), "mine").unwrap();
+    let out = change(&project, &["remove", "rest", "--force"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(!changed.exists());
+    assert_eq!(
+        fs::read_to_string(project.join("services/sync-api/NOTES.md")).unwrap(),
+        "mine"
+    );
+    assert!(
+        !project.join("services/sync-api/src").exists(),
+        "emptied folders stay"
+    );
+}
+
+#[test]
+fn add_refuses_to_replace_a_file_with_other_content_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "websocket", "sam");
+    fs::create_dir_all(project.join("services/sync-api")).unwrap();
+    fs::write(project.join("services/sync-api/Cargo.toml"), "[package]\n").unwrap();
+    // The record is the command's to rewrite only while it is as generated.
+    let record = project.join(".genai-scaffold.toml");
+    let generated = fs::read(&record).unwrap();
+    let mut edited = String::from_utf8(generated.clone()).unwrap();
+    edited.push_str("# my note\n");
+    fs::write(&record, edited).unwrap();
+    let before = tree_below(tmp.path());
+
+    let out = change(&project, &["add", "rest", "sse"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("exist with other content than genai-scaffold would write:\n  .genai-scaffold.toml\n  services/sync-api/Cargo.toml\n"),
+        "{stderr}"
+    );
+    assert!(
+        tree_below(tmp.path()) == before,
+        "a refused add changed the project"
+    );
+
+    // Put back as generated, the record is the command's to rewrite again.
+    fs::write(&record, generated).unwrap();
+    fs::remove_file(project.join("services/sync-api/Cargo.toml")).unwrap();
+    let dry = change(&project, &["add", "rest", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry).1);
+    let (stdout, _) = text(&dry);
+    assert!(
+        stdout.contains("  write   services/sync-api/src/lib.rs\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Nothing was changed (--dry-run)."),
+        "{stdout}"
+    );
+    assert!(!project.join("services/sync-api/src").exists());
+}
+
+#[test]
+fn adding_or_removing_what_cannot_be_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "sse", "cdk");
+    for (args, says) in [
+        (&["add", "sse"][..], "already has the sse strategy"),
+        (
+            &["remove", "rest"],
+            "has no rest strategy to remove; it has: sse",
+        ),
+        (&["remove", "sse"], "a project keeps at least one strategy"),
+        (&["add", "grpc"], "invalid value 'grpc'"),
+    ] {
+        let out = change(&project, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out).1.contains(says), "{args:?}: {}", text(&out).1);
+    }
+    let out = run_in(tmp.path(), &["add", "rest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("Run this in a project genai-scaffold generated, or pass --path"),
+        "{}",
+        text(&out).1
+    );
+}
+
+/// A fault at any step of `add` (staging a file, moving one in) or `remove` (deleting one)
+/// leaves every entry below the project's parent as it was: no staging or backup folder,
+/// no half-added strategy.
+#[test]
+fn a_failure_midway_leaves_the_project_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "websocket,sse", "cdk");
+    let parent = project.parent().unwrap().to_path_buf();
+    for (what, strategy) in [
+        (Change::Add, Strategy::Rest),
+        (Change::Remove, Strategy::Sse),
+    ] {
+        let plan = project::plan(&project, what, &[strategy], false).unwrap();
+        let steps = plan.writes.len() * 2 + plan.deletes.len();
+        assert!(steps > 4, "{what:?}: {steps} steps");
+        let before = tree_below(&parent);
+        for fail_at in [0, 1, steps / 2, steps - 1] {
+            let mut seen = 0;
+            let err = project::apply_with(&project, what, &plan, |step: Step| {
+                seen += 1;
+                if seen > fail_at {
+                    Err(std::io::Error::other(format!("injected fault at {step:?}")))
+                } else {
+                    Ok(())
+                }
+            })
+            .expect_err("the fault surfaces");
+            assert!(err.to_string().contains("injected fault"), "{err}");
+            assert!(
+                tree_below(&parent) == before,
+                "{what:?}: the project changed after a fault at step {fail_at}"
+            );
+        }
+        project::apply_with(&project, what, &plan, |_| Ok(())).unwrap();
+    }
+}

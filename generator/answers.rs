@@ -10,50 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog;
 use crate::error::{Error, Result};
 
-/// A deployment strategy: how the browser receives the model's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Strategy {
-    /// API Gateway WebSocket API, service `services/realtime-ws`.
-    Websocket,
-    /// Server-Sent Events from a Lambda Function URL with response streaming, `services/stream-sse`.
-    Sse,
-    /// API Gateway REST API, one buffered answer, `services/sync-api`.
-    Rest,
-}
-
-impl Strategy {
-    /// Every strategy, in the order the original sample lists them.
-    pub const ALL: [Strategy; 3] = [Strategy::Websocket, Strategy::Sse, Strategy::Rest];
-
-    /// The name used in flags, answers files and template placeholders.
-    pub fn key(self) -> &'static str {
-        match self {
-            Strategy::Websocket => "websocket",
-            Strategy::Sse => "sse",
-            Strategy::Rest => "rest",
-        }
-    }
-
-    /// The service crate the strategy brings (its folder under `services/`).
-    pub fn service(self) -> &'static str {
-        match self {
-            Strategy::Websocket => "realtime-ws",
-            Strategy::Sse => "stream-sse",
-            Strategy::Rest => "sync-api",
-        }
-    }
-
-    /// A one-line description for prompts and `list`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Strategy::Websocket => {
-                "WebSocket: API Gateway WebSocket API, chunks pushed per connection"
-            }
-            Strategy::Sse => "SSE: Lambda Function URL with response streaming",
-            Strategy::Rest => "REST: API Gateway REST API, one answer when generation ends",
-        }
-    }
-}
+pub use crate::strategy::Strategy;
 
 /// Infrastructure-as-code flavor of the generated project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -121,9 +78,6 @@ const RESERVED_NAMES: &[&str] = &[
     "examples",
     "incremental",
     "genai",
-    "realtime-ws",
-    "stream-sse",
-    "sync-api",
 ];
 
 impl ProjectName {
@@ -157,7 +111,8 @@ impl ProjectName {
                 name.len()
             )));
         }
-        if RESERVED_NAMES.contains(&name) {
+        let service = crate::strategy::table()?.iter().any(|s| s.service == name);
+        if RESERVED_NAMES.contains(&name) || service {
             return Err(Error::usage(format!(
                 "'{name}' is reserved (by Cargo or by a crate every project has); choose another \
                  name, e.g. '{name}-app'."
@@ -298,7 +253,7 @@ impl Answers {
         };
         set("project-name", self.name.as_str().into());
         set("crate_name", self.name.crate_name().into());
-        for s in Strategy::ALL {
+        for s in Strategy::all().unwrap_or_default() {
             set(s.key(), self.strategies.contains(&s).into());
         }
         set("iac", self.iac.key().into());
@@ -358,13 +313,13 @@ impl PartialAnswers {
     }
 
     /// The flags that would give the answers still missing, for the headless error message.
-    pub fn missing_flags(&self) -> Vec<&'static str> {
+    pub fn missing_flags(&self) -> Vec<&str> {
         let mut missing = Vec::new();
         if self.name.is_none() {
             missing.push("<PATH> (the project folder, e.g. my-genai-app)");
         }
         if self.strategies.is_none() {
-            missing.push("--strategies websocket,sse,rest");
+            missing.push(STRATEGIES_FLAG.as_str());
         }
         if self.model.is_none() {
             missing.push("--model <key from `genai-scaffold list`>");
@@ -385,7 +340,7 @@ impl PartialAnswers {
     pub fn defaults() -> PartialAnswers {
         PartialAnswers {
             name: None,
-            strategies: Some(Strategy::ALL.to_vec()),
+            strategies: Some(Strategy::all().unwrap_or_default()),
             iac: Some(Iac::Cdk),
             model: Some(catalog::DEFAULT_MODEL.to_string()),
             region: Some(catalog::DEFAULT_REGION.to_string()),
@@ -407,9 +362,10 @@ impl PartialAnswers {
         strategies.sort();
         strategies.dedup();
         if strategies.is_empty() {
-            return Err(Error::usage(
-                "choose at least one strategy: --strategies websocket,sse,rest (any of them).",
-            ));
+            return Err(Error::usage(format!(
+                "choose at least one strategy: {} (any of them).",
+                STRATEGIES_FLAG.as_str()
+            )));
         }
         let region = self.region.unwrap_or_default();
         catalog::validate_region(&region)?;
@@ -450,17 +406,16 @@ struct AnswersFile {
     _generator: Option<toml::Table>,
 }
 
-/// `[strategies]`: each strategy on or off; a strategy not named is off.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StrategiesTable {
-    #[serde(default)]
-    websocket: bool,
-    #[serde(default)]
-    sse: bool,
-    #[serde(default)]
-    rest: bool,
-}
+/// `[strategies]`: each strategy on or off, by key; a strategy not named is off.
+type StrategiesTable = BTreeMap<String, bool>;
+
+/// `--strategies` with every strategy, for messages.
+static STRATEGIES_FLAG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "--strategies {}",
+        crate::strategy::keys(&Strategy::all().unwrap_or_default())
+    )
+});
 
 /// Parses an answers file's text. `origin` names it in error messages.
 pub fn parse_answers(text: &str, origin: &str) -> Result<PartialAnswers> {
@@ -472,19 +427,26 @@ pub fn parse_answers(text: &str, origin: &str) -> Result<PartialAnswers> {
             e.message().trim()
         ))
     })?;
-    let strategies = file.strategies.map(|t| {
-        let mut chosen = Vec::new();
-        for (on, s) in [
-            (t.websocket, Strategy::Websocket),
-            (t.sse, Strategy::Sse),
-            (t.rest, Strategy::Rest),
-        ] {
-            if on {
-                chosen.push(s);
+    let strategies = match file.strategies {
+        None => None,
+        Some(table) => {
+            let mut chosen = Vec::new();
+            for (key, on) in table {
+                let strategy = Strategy::from_key(&key).ok_or_else(|| {
+                    Error::usage(format!(
+                        "{origin}: [strategies] names '{key}', which is not a strategy. The \
+                         strategies are {} (`genai-scaffold list`).",
+                        crate::strategy::keys(&Strategy::all().unwrap_or_default())
+                    ))
+                })?;
+                if on {
+                    chosen.push(strategy);
+                }
             }
+            chosen.sort();
+            Some(chosen)
         }
-        chosen
-    });
+    };
     Ok(PartialAnswers {
         name: file.name,
         strategies,
@@ -538,7 +500,10 @@ mod tests {
     fn answers_files_give_any_subset_and_reject_unknown_keys() {
         let partial = parse_answers("iac = \"sam\"\n[strategies]\nsse = true\n", "x").unwrap();
         assert_eq!(partial.iac, Some(Iac::Sam));
-        assert_eq!(partial.strategies, Some(vec![Strategy::Sse]));
+        assert_eq!(
+            partial.strategies,
+            Some(vec![Strategy::from_key("sse").unwrap()])
+        );
         assert_eq!(partial.model, None);
         let err = parse_answers("iac = \"pulumi\"", "x.toml")
             .unwrap_err()

@@ -13,6 +13,7 @@ pub mod error;
 pub mod lock;
 pub mod project;
 pub mod prompt;
+pub mod strategy;
 pub mod template;
 pub mod write;
 
@@ -26,6 +27,9 @@ use template::{RenderedFile, TemplateConfig};
 
 /// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
 pub fn run(cli: Cli) -> Result<()> {
+    // Everything below reads the strategies the template declares; a template whose
+    // declarations disagree stops here, before any answer is taken.
+    strategy::table()?;
     match cli.command {
         Command::New(args) => new_project(args),
         Command::Add(args) => change_project(project::Change::Add, args, false),
@@ -210,7 +214,7 @@ fn shell_quote(s: &str) -> String {
 /// The text of `genai-scaffold list`.
 pub fn list() -> String {
     let mut out = String::from("Strategies (--strategies, any non-empty subset):\n");
-    for s in Strategy::ALL {
+    for s in Strategy::all().unwrap_or_default() {
         out.push_str(&format!("  {:<18} {}\n", s.key(), s.describe()));
     }
     out.push_str(&format!(

@@ -23,12 +23,13 @@ pub fn ask(mut partial: PartialAnswers) -> Result<PartialAnswers> {
         partial.name = Some(name);
     }
     if partial.strategies.is_none() {
-        let items: Vec<&str> = Strategy::ALL.iter().map(|s| s.describe()).collect();
+        let all = Strategy::all()?;
+        let items: Vec<&str> = all.iter().map(|s| s.describe()).collect();
         let chosen = loop {
             let picked = MultiSelect::with_theme(&theme)
                 .with_prompt("Strategies (space toggles, enter confirms)")
                 .items(&items)
-                .defaults(&[true; 3])
+                .defaults(&vec![true; all.len()])
                 .interact()
                 .map_err(prompt_error)?;
             if !picked.is_empty() {
@@ -36,7 +37,7 @@ pub fn ask(mut partial: PartialAnswers) -> Result<PartialAnswers> {
             }
             eprintln!("Choose at least one strategy.");
         };
-        partial.strategies = Some(chosen.into_iter().map(|i| Strategy::ALL[i]).collect());
+        partial.strategies = Some(chosen.into_iter().map(|i| all[i]).collect());
     }
     if partial.iac.is_none() {
         let idx = Select::with_theme(&theme)

@@ -208,8 +208,8 @@ fn a_failure_midway_leaves_the_project_as_it_was() {
     let project = generate(tmp.path(), "p", "websocket,sse", "cdk");
     let parent = project.parent().unwrap().to_path_buf();
     for (what, strategy) in [
-        (Change::Add, Strategy::Rest),
-        (Change::Remove, Strategy::Sse),
+        (Change::Add, Strategy::from_key("rest").unwrap()),
+        (Change::Remove, Strategy::from_key("sse").unwrap()),
     ] {
         let plan = project::plan(&project, what, &[strategy], false).unwrap();
         let steps = plan.writes.len() * 2 + plan.deletes.len();

@@ -1,0 +1,187 @@
+//! The strategies a project can have, as the embedded template declares them.
+//!
+//! A strategy is a folder: `template/services/<service>/Cargo.toml.liquid` declares its key
+//! (`[package.metadata.genai-scaffold] strategy`) and its one-line description (the
+//! package's `description`), and `template/cargo-generate.toml` has the bool placeholder of
+//! that key and the `[conditional.'!<key>']` list of the files it owns. The generator names
+//! no strategy: flags, prompts, the answers file, `list` and `add`/`remove` all read this
+//! table, so a new strategy folder needs no change here.
+
+use std::sync::LazyLock;
+
+use include_dir::Dir;
+
+use crate::error::{Error, Result};
+use crate::template::TEMPLATE;
+
+/// One strategy, as its service folder declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyInfo {
+    /// The name in flags, answers files and template placeholders (`websocket`).
+    pub key: String,
+    /// Its service crate's folder under `services/` (`realtime-ws`).
+    pub service: String,
+    /// The service crate's description, for prompts and `list`.
+    pub description: String,
+}
+
+/// The table, read once from the embedded template, in the order of the service folders.
+static TABLE: LazyLock<std::result::Result<Vec<StrategyInfo>, String>> =
+    LazyLock::new(|| read_table(&TEMPLATE));
+
+/// The same table as values, for clap.
+static ALL: LazyLock<Vec<Strategy>> = LazyLock::new(|| {
+    let count = TABLE.as_ref().map_or(0, Vec::len);
+    (0..count).map(Strategy).collect()
+});
+
+/// Every strategy the template declares; an error if its declarations are inconsistent.
+pub fn table() -> Result<&'static [StrategyInfo]> {
+    TABLE
+        .as_deref()
+        .map_err(|message| Error::Template(message.clone()))
+}
+
+/// A strategy of the table: an index into it, so it is `Copy` and sorts in table order.
+/// One exists only when the table loaded ([`table`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Strategy(usize);
+
+impl Strategy {
+    /// Every strategy, in table order.
+    pub fn all() -> Result<Vec<Strategy>> {
+        Ok((0..table()?.len()).map(Strategy).collect())
+    }
+
+    /// The strategy of a key (`websocket`), if the template declares one.
+    pub fn from_key(key: &str) -> Option<Strategy> {
+        let table = TABLE.as_ref().ok()?;
+        table.iter().position(|s| s.key == key).map(Strategy)
+    }
+
+    fn info(self) -> &'static StrategyInfo {
+        // A Strategy is only made from an index of the loaded table.
+        &TABLE
+            .as_ref()
+            .expect("a Strategy exists only once the table loaded")[self.0]
+    }
+
+    /// The name used in flags, answers files and template placeholders.
+    pub fn key(self) -> &'static str {
+        &self.info().key
+    }
+
+    /// The service crate the strategy brings (its folder under `services/`).
+    pub fn service(self) -> &'static str {
+        &self.info().service
+    }
+
+    /// A one-line description for prompts and `list`.
+    pub fn describe(self) -> &'static str {
+        &self.info().description
+    }
+}
+
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.key()).help(self.describe()))
+    }
+}
+
+/// The strategies' keys, comma separated (`websocket,sse,rest`), for messages.
+pub fn keys(strategies: &[Strategy]) -> String {
+    strategies
+        .iter()
+        .map(|s| s.key())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads every `services/*/Cargo.toml.liquid` of `template` that declares a strategy.
+fn read_table(template: &Dir) -> std::result::Result<Vec<StrategyInfo>, String> {
+    let services = template
+        .get_dir("services")
+        .ok_or("the template has no services/ folder")?;
+    let mut table = Vec::new();
+    for dir in services.dirs() {
+        let service = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let manifest_path = dir.path().join("Cargo.toml.liquid");
+        let Some(manifest) = template.get_file(&manifest_path) else {
+            continue;
+        };
+        let manifest: toml::Table = manifest
+            .contents_utf8()
+            .ok_or_else(|| format!("{} is not UTF-8", manifest_path.display()))?
+            .parse()
+            .map_err(|e: toml::de::Error| {
+                format!("{}: {}", manifest_path.display(), e.message())
+            })?;
+        let package = manifest.get("package").and_then(|p| p.as_table());
+        let declared = package
+            .and_then(|p| p.get("metadata"))
+            .and_then(|m| m.get("genai-scaffold"))
+            .and_then(|g| g.get("strategy"))
+            .and_then(|s| s.as_str());
+        let Some(key) = declared else {
+            continue;
+        };
+        let description = package
+            .and_then(|p| p.get("description"))
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| format!("{} declares no description", manifest_path.display()))?;
+        table.push(StrategyInfo {
+            key: key.to_string(),
+            service,
+            description: description.to_string(),
+        });
+    }
+    table.sort_by(|a, b| a.service.cmp(&b.service));
+    if table.is_empty() {
+        return Err("no service under services/ declares a strategy".into());
+    }
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::TemplateConfig;
+
+    /// Each strategy's declarations agree: its key is a bool placeholder whose negation leaves
+    /// out its service folder, and every bool placeholder is a strategy.
+    #[test]
+    fn every_strategy_folder_is_a_placeholder_that_owns_its_files() {
+        let config = TemplateConfig::embedded().unwrap();
+        let table = table().unwrap();
+        for s in table {
+            let placeholder = &config.placeholders[&s.key];
+            assert_eq!(placeholder.kind, "bool", "{}", s.key);
+            let owned = &config.conditional[&format!("!{}", s.key)].ignore;
+            assert!(
+                owned.contains(&format!("services/{}", s.service)),
+                "{}: {owned:?}",
+                s.key
+            );
+        }
+        let bools: Vec<&String> = config
+            .placeholders
+            .iter()
+            .filter(|(_, p)| p.kind == "bool")
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(bools.len(), table.len(), "{bools:?}");
+        assert_eq!(
+            keys(&Strategy::all().unwrap()),
+            "websocket,sse,rest",
+            "the original sample's order"
+        );
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::query_map::QueryMap;
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -16,20 +17,18 @@ use genai::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 
 use super::{
-    Shared, delay, epoch_ms, error_response, event_body, host, internal_error, proxy, request_body,
-    to_json,
+    At, Shared, delay, epoch_ms, error_response, event_body, host, internal_error, proxy,
+    request_body, to_json,
 };
-use crate::discover::Trigger;
 use crate::runtime::Invocation;
 
 pub(super) async fn function_url(
     State(shared): State<Arc<Shared>>,
+    Extension(at): Extension<At>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let Some((_, function)) = shared.function(Trigger::FunctionUrlStreaming) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let (_, function) = shared.service(at);
     let (parts, body) = request.into_parts();
     let body = match request_body(body).await {
         Ok(body) => body,

@@ -35,12 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::Message;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -111,12 +111,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn function(&self, trigger: Trigger) -> Option<(&Service, &Arc<Function>)> {
-        self.gateway
-            .functions
-            .iter()
-            .find(|(service, _)| service.trigger == trigger)
-            .map(|(s, f)| (s, f))
+    /// The service a route belongs to, and its function.
+    fn service(&self, at: At) -> (&Service, &Arc<Function>) {
+        let (service, function) = &self.gateway.functions[at.0];
+        (service, function)
     }
 
     fn next_id(&self) -> u64 {
@@ -124,7 +122,13 @@ impl Shared {
     }
 }
 
-/// The router of the whole origin.
+/// Which service a route serves: its index in [`Gateway::functions`], given to the route's
+/// handler, so two services with the same trigger each get their own requests.
+#[derive(Debug, Clone, Copy)]
+struct At(usize);
+
+/// The router of the whole origin: one route per declared service (each invoked the way its
+/// trigger says), the local stack's own endpoints, and the web app for everything else.
 pub fn router(gateway: Gateway) -> Router {
     let routes: Vec<(String, Trigger)> = gateway
         .functions
@@ -147,16 +151,16 @@ pub fn router(gateway: Gateway) -> Router {
             "/2015-03-31/functions/{function_name}/invocations",
             post(invoke::lambda_invoke),
         );
-    for (route, trigger) in routes {
+    for (index, (route, trigger)) in routes.into_iter().enumerate() {
+        let serve = match trigger {
+            Trigger::WebSocket => get(websocket::websocket),
+            Trigger::FunctionUrlStreaming => any(function_url::function_url),
+            Trigger::Rest => any(rest::rest),
+        }
+        .layer(Extension(At(index)));
         // PROTOCOL.md: paths match with or without a trailing slash.
         for path in [route.clone(), format!("{route}/")] {
-            router = match trigger {
-                Trigger::WebSocket => router.route(&path, get(websocket::websocket)),
-                Trigger::FunctionUrlStreaming => {
-                    router.route(&path, any(function_url::function_url))
-                }
-                Trigger::Rest => router.route(&path, any(rest::rest)),
-            };
+            router = router.route(&path, serve.clone());
         }
     }
     router.fallback(origin::static_file).with_state(shared)

@@ -69,16 +69,14 @@ fn content_type(path: &std::path::Path) -> &'static str {
     }
 }
 
-/// The built web app, with the SPA fallback the CDN has; strategy paths the project does not
-/// have answer 404, as PROTOCOL.md says.
+/// The built web app: a file by its name, `index.html` for `/` and for a missing file. A
+/// path without a file extension is not the app's (it has no routes of its own): it belongs
+/// to a strategy, and one the project does not have answers 404 there, as PROTOCOL.md says.
+/// The routes of the strategies present never reach this fallback.
 pub(super) async fn static_file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let path = uri.path();
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if matches!(first, "ws" | "sse" | "api" | "@connections" | "_local") {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if path != "/" && !last.contains('.') {
         let message = format!("nothing at {path}: this project has no strategy there\n");
         return (StatusCode::NOT_FOUND, message).into_response();
     }

@@ -6,25 +6,23 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_lambda_events::query_map::QueryMap;
+use axum::Extension;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use genai::{ApiError, ErrorCode};
 
 use super::{
-    Shared, call, delay, epoch_ms, error_response, event_body, internal_error, limits, proxy,
+    At, Shared, call, delay, epoch_ms, error_response, event_body, internal_error, limits, proxy,
     request_body, to_json,
 };
-use crate::discover::Trigger;
 
 pub(super) async fn rest(
     State(shared): State<Arc<Shared>>,
+    Extension(at): Extension<At>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let Some((_, function)) = shared.function(Trigger::Rest) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let (_, function) = shared.service(at);
     let (parts, body) = request.into_parts();
     let body = match request_body(body).await {
         Ok(body) => body,

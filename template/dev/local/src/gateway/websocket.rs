@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,10 +20,9 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 
 use super::proxy::ProxyResponse;
 use super::{
-    Shared, aws_error, call, delay, epoch_ms, error_response, host, internal_error, limits, lock,
-    to_json,
+    At, Shared, aws_error, call, delay, epoch_ms, error_response, host, internal_error, limits,
+    lock, to_json,
 };
-use crate::discover::Trigger;
 use crate::runtime::Function;
 
 fn websocket_event(
@@ -58,12 +58,12 @@ fn over_size_limit(error: &axum::Error) -> bool {
 
 pub(super) async fn websocket(
     State(shared): State<Arc<Shared>>,
+    Extension(at): Extension<At>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Some((_, function)) = shared.function(Trigger::WebSocket) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let (service, function) = shared.service(at);
+    let routes = service.routes.clone();
     let host = host(&headers);
     let connection_id = format!("local{:08}=", shared.next_id());
     let mut event = websocket_event("$connect", "CONNECT", &connection_id, &host);
@@ -87,12 +87,13 @@ pub(super) async fn websocket(
     upgrade
         .max_frame_size(limits::WS_FRAME_BYTES)
         .max_message_size(limits::WS_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection(shared, function, socket, connection_id, host))
+        .on_upgrade(move |socket| connection(shared, function, routes, socket, connection_id, host))
 }
 
 async fn connection(
     shared: Arc<Shared>,
     function: Arc<Function>,
+    routes: Vec<String>,
     socket: WebSocket,
     connection_id: String,
     host: String,
@@ -108,10 +109,6 @@ async fn connection(
             }
         }
     });
-    let routes = shared
-        .function(Trigger::WebSocket)
-        .map(|(s, _)| s.routes.clone())
-        .unwrap_or_default();
     loop {
         let message = match tokio::time::timeout(limits::WS_IDLE, stream.next()).await {
             Err(_) => {

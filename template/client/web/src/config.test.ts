@@ -7,7 +7,7 @@ const document = {
   region: 'us-east-1',
   model: 'us.amazon.nova-micro-v1:0',
   limits: { maxPromptBytes: 16384, maxTokens: 4096, defaultMaxTokens: 512 },
-  strategies: { websocket: { url: '/ws' }, sse: { url: '/sse' }, rest: { url: 'http://127.0.0.1:8080/api/generate' } },
+  strategies: { first: { url: '/first' }, second: { url: 'http://127.0.0.1:8080/api/second' } },
 };
 
 function answering(status: number, body: string): typeof fetch {
@@ -15,12 +15,11 @@ function answering(status: number, body: string): typeof fetch {
 }
 
 describe('config', () => {
-  it('resolves paths against the page, WebSocket on wss for an https page', () => {
+  it('resolves paths against the page and keeps full URLs', () => {
     const config = parseConfig(document, PAGE);
     expect(config.strategies).toEqual({
-      websocket: 'wss://d111.cloudfront.net/ws',
-      sse: 'https://d111.cloudfront.net/sse',
-      rest: 'http://127.0.0.1:8080/api/generate',
+      first: 'https://d111.cloudfront.net/first',
+      second: 'http://127.0.0.1:8080/api/second',
     });
     expect(config.limits.defaultMaxTokens).toBe(512);
   });
@@ -29,7 +28,7 @@ describe('config', () => {
     ['not an object', 'dev', 'not a JSON object'],
     ['no limits', { ...document, limits: undefined }, 'no limits'],
     ['a bad limit', { ...document, limits: { ...document.limits, maxTokens: -1 } }, 'limits.maxTokens'],
-    ['a strategy without url', { ...document, strategies: { sse: {} } }, 'strategies.sse.url'],
+    ['a strategy without url', { ...document, strategies: { first: {} } }, 'strategies.first.url'],
     ['no stage', { ...document, stage: 1 }, 'stage, region and model'],
   ])('rejects %s with a message naming the field', (_name, value, message) => {
     expect(() => parseConfig(value, PAGE)).toThrow(ConfigError);

@@ -25,15 +25,11 @@ export class ConfigError extends Error {
 }
 
 /**
- * Resolves an endpoint against the page: the CDN may give paths (`/ws`), the local stack full
- * URLs. WebSocket endpoints get the ws/wss scheme of the page's http/https.
+ * Resolves an endpoint against the page: the CDN gives paths, the local stack full URLs. A
+ * strategy's client turns the URL into what its transport needs (ws/wss for a WebSocket).
  */
-export function resolveEndpoint(url: string, page: string, websocket: boolean): string {
-  const resolved = new URL(url, page);
-  if (websocket && resolved.protocol.startsWith('http')) {
-    resolved.protocol = resolved.protocol === 'https:' ? 'wss:' : 'ws:';
-  }
-  return resolved.toString();
+export function resolveEndpoint(url: string, page: string): string {
+  return new URL(url, page).toString();
 }
 
 function positive(value: unknown, name: string): number {
@@ -55,7 +51,7 @@ export function parseConfig(document: unknown, page: string): AppConfig {
     if (!isRecord(entry) || typeof entry.url !== 'string') {
       throw new ConfigError(`config.json: strategies.${name}.url must be a string`);
     }
-    endpoints[name] = resolveEndpoint(entry.url, page, name === 'websocket');
+    endpoints[name] = resolveEndpoint(entry.url, page);
   }
   return {
     stage,

@@ -26,47 +26,33 @@ impl Prompt {
     }
 }
 
-/// The protocol's transports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// `POST` with an SSE response.
-    Sse,
-    /// WebSocket frames.
-    WebSocket,
-    /// `POST`, one JSON answer.
-    Rest,
-}
+use local::discover::Service;
+pub use local::discover::Transport;
 
-impl Transport {
-    /// The transport of a strategy named in `config.json`.
-    pub fn of(strategy: &str, url: &str) -> Option<Transport> {
-        match strategy {
-            "sse" => Some(Transport::Sse),
-            "rest" => Some(Transport::Rest),
-            "websocket" => Some(Transport::WebSocket),
-            _ if url.starts_with("ws") => Some(Transport::WebSocket),
-            _ => None,
-        }
-    }
-}
-
-/// Endpoints of the stage, from its `config.json`; relative URLs are taken from `base`.
-pub fn endpoints(config: &Value, base: &str) -> Vec<(String, Transport, String)> {
+/// Endpoints of the stage, from its `config.json`, each with the transport its service
+/// declares in this project (`services`); relative URLs are taken from `base`. A strategy the
+/// stage lists that this project does not declare is left out.
+pub fn endpoints(
+    config: &Value,
+    base: &str,
+    services: &[Service],
+) -> Vec<(String, Transport, String)> {
     let Some(strategies) = config["strategies"].as_object() else {
         return Vec::new();
     };
     strategies
         .iter()
         .filter_map(|(name, entry)| {
+            let transport = services.iter().find(|s| &s.strategy == name)?.transport;
             let url = entry["url"].as_str()?;
             let url = if url.contains("://") {
                 url.to_string()
-            } else if Transport::of(name, url) == Some(Transport::WebSocket) {
+            } else if transport == Transport::WebSocketFrames {
                 format!("{}{url}", base.replacen("http", "ws", 1))
             } else {
                 format!("{base}{url}")
             };
-            Some((name.clone(), Transport::of(name, &url)?, url))
+            Some((name.clone(), transport, url))
         })
         .collect()
 }
@@ -140,9 +126,9 @@ pub async fn measure(
     let mut timing = Timing::new();
     let run = async {
         match transport {
-            Transport::Sse => sse(http, url, prompt, &mut timing).await,
-            Transport::Rest => rest(http, url, prompt, &mut timing).await,
-            Transport::WebSocket => websocket(url, prompt, &mut timing).await,
+            Transport::ServerSentEvents => sse(http, url, prompt, &mut timing).await,
+            Transport::JsonResponse => rest(http, url, prompt, &mut timing).await,
+            Transport::WebSocketFrames => websocket(url, prompt, &mut timing).await,
         }
     };
     let outcome = match tokio::time::timeout(timeout, run).await {

@@ -210,7 +210,8 @@ async fn run(args: Args) -> Result<(), String> {
         .json()
         .await
         .map_err(|e| format!("{base}/config.json is not JSON: {e}"))?;
-    let endpoints = endpoints(&config, &base);
+    let services = local::discover::services(&args.root)?;
+    let endpoints = endpoints(&config, &base, &services);
     if endpoints.is_empty() {
         return Err(format!("{base}/config.json lists no strategy"));
     }

@@ -27,6 +27,29 @@ impl Trigger {
     }
 }
 
+/// How a client talks to a service, as PROTOCOL.md defines each; independent of the trigger
+/// (two services on one trigger may answer differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// `generate` messages and their frames over a WebSocket.
+    WebSocketFrames,
+    /// `POST` answered with a `text/event-stream`.
+    ServerSentEvents,
+    /// `POST` answered with one JSON document when generation ends.
+    JsonResponse,
+}
+
+impl Transport {
+    fn parse(value: &str) -> Option<Transport> {
+        match value {
+            "websocket-frames" => Some(Transport::WebSocketFrames),
+            "server-sent-events" => Some(Transport::ServerSentEvents),
+            "json-response" => Some(Transport::JsonResponse),
+            _ => None,
+        }
+    }
+}
+
 /// One service folder, as its manifest declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -36,6 +59,8 @@ pub struct Service {
     pub strategy: String,
     /// How it is invoked.
     pub trigger: Trigger,
+    /// How a client talks to it.
+    pub transport: Transport,
     /// Path on the application's origin, e.g. `/sse`.
     pub route: String,
     /// WebSocket route keys the API defines besides `$connect`/`$disconnect`/`$default`.
@@ -99,7 +124,7 @@ fn read(manifest: &Path) -> Result<Service, String> {
         .and_then(|p| p.get("metadata"))
         .and_then(|m| m.get("genai-scaffold"))
         .ok_or_else(|| {
-            format!("{shown} has no [package.metadata.genai-scaffold] table naming its strategy, trigger and route")
+            format!("{shown} has no [package.metadata.genai-scaffold] table naming its strategy, trigger, transport and route")
         })?;
     let field = |key: &str| {
         meta.get(key)
@@ -107,6 +132,7 @@ fn read(manifest: &Path) -> Result<Service, String> {
             .ok_or_else(|| format!("{shown}: [package.metadata.genai-scaffold] needs `{key}`"))
     };
     let trigger = field("trigger")?;
+    let transport = field("transport")?;
     let worker = match meta.get("worker") {
         None => None,
         Some(worker) => Some(
@@ -119,6 +145,9 @@ fn read(manifest: &Path) -> Result<Service, String> {
         strategy: field("strategy")?.to_string(),
         trigger: Trigger::parse(trigger).ok_or_else(|| {
             format!("{shown}: unknown trigger `{trigger}`; use apigateway-websocket, function-url-streaming or apigateway-rest")
+        })?,
+        transport: Transport::parse(transport).ok_or_else(|| {
+            format!("{shown}: unknown transport `{transport}`; use websocket-frames, server-sent-events or json-response")
         })?,
         route: field("route")?.to_string(),
         routes: meta

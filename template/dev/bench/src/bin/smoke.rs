@@ -202,7 +202,8 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         }
         Err(e) => return Err(e),
     };
-    let endpoints = endpoints(&config, &smoke.base);
+    let services = local::discover::services(&local::project_root()?)?;
+    let endpoints = endpoints(&config, &smoke.base, &services);
     let names: Vec<&str> = endpoints.iter().map(|(n, _, _)| n.as_str()).collect();
     if endpoints.is_empty() {
         smoke.record("config.json", Outcome::Fail("lists no strategy".into()));
@@ -232,12 +233,12 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             Err(e) => Outcome::Fail(e),
         };
         let how = match endpoint.1 {
-            Transport::Sse => "POST (signed body hash)",
-            Transport::WebSocket => "frames",
-            Transport::Rest => "POST",
+            Transport::ServerSentEvents => "POST (signed body hash)",
+            Transport::WebSocketFrames => "frames",
+            Transport::JsonResponse => "POST",
         };
         smoke.record(format!("{} answers, {how}", endpoint.0), outcome);
-        if endpoint.1 == Transport::Sse {
+        if endpoint.1 == Transport::ServerSentEvents {
             let outcome = match sse_get(&smoke, &endpoint.2).await {
                 Ok(detail) => Outcome::Pass(detail),
                 Err(e) => Outcome::Fail(e),
@@ -246,7 +247,7 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         }
     }
 
-    match endpoints.iter().find(|e| e.1 == Transport::WebSocket) {
+    match endpoints.iter().find(|e| e.1 == Transport::WebSocketFrames) {
         None => smoke.record(
             "WebSocket past 29 s",
             Outcome::Skip("no WebSocket strategy".into()),
@@ -346,7 +347,10 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         };
         smoke.record(format!("{} refuses bad input", endpoint.0), outcome);
     }
-    for endpoint in endpoints.iter().filter(|e| e.1 != Transport::WebSocket) {
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| e.1 != Transport::WebSocketFrames)
+    {
         let outcome = match oversized(&smoke, &endpoint.2).await {
             Ok(detail) => Outcome::Pass(detail),
             Err(e) => Outcome::Fail(e),

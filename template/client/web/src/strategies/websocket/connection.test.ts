@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProtocolError } from '../../protocol';
 import { Connection, KEEPALIVE_MS, type WebSocketConstructor } from './connection';
+import { socketUrl } from './index';
 
 const usage = { promptTokens: 3, completionTokens: 4, totalTokens: 7 };
 const metrics = { firstTokenMs: 10, totalMs: 40 };
@@ -169,5 +170,13 @@ describe('websocket Connection', () => {
     controller.abort();
     await expect(answer).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(FakeSocket.last.closed).toBe(1000);
+  });
+});
+
+describe('socketUrl', () => {
+  it('opens the endpoint config.json gives on the WebSocket scheme of its http scheme', () => {
+    expect(socketUrl('https://d111.cloudfront.net/ws')).toBe('wss://d111.cloudfront.net/ws');
+    expect(socketUrl('http://127.0.0.1:8080/ws')).toBe('ws://127.0.0.1:8080/ws');
+    expect(socketUrl('wss://example.com/ws')).toBe('wss://example.com/ws');
   });
 });

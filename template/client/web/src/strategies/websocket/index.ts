@@ -5,10 +5,15 @@ import { Connection } from './connection';
 
 const connections = new Map<string, Connection>();
 
+/** config.json's endpoints are http(s) URLs; the socket opens the same place on ws(s). */
+export function socketUrl(url: string): string {
+  return url.replace(/^http(s?):/, 'ws$1:');
+}
+
 function connection(url: string): Connection {
   let found = connections.get(url);
   if (!found) {
-    found = new Connection(url);
+    found = new Connection(socketUrl(url));
     connections.set(url, found);
   }
   return found;

@@ -1,0 +1,197 @@
+//! "A strategy is a folder": where a strategy's name appears outside its own folders.
+//!
+//! For every strategy the template declares (`genai_scaffold::strategy::table`), this scans
+//! the template and the generator for its service name (`realtime-ws`) anywhere and its key
+//! (`websocket`) as a quoted string, a TOML key, a placeholder or a negated condition, skipping
+//! the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files cargo and
+//! npm write, and comment lines in code (Markdown counts whole: a strategy's documentation
+//! belongs in its folder too). Each file found must be on one of two lists:
+//!
+//! - [`EXTENSION_POINTS`]: the files meant to name strategies, each with its reason (target: at
+//!   most 5);
+//! - [`TO_DECOUPLE`]: files that name them today and should derive what they need from the
+//!   declarations instead; the list only shrinks.
+//!
+//! A file on neither list fails the test (a new coupling); a file on a list that no longer
+//! names a strategy fails it too, so the lists stay true. The test prints both.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use genai_scaffold::strategy;
+use genai_scaffold::template::TemplateConfig;
+
+/// Files that name the strategies by design.
+const EXTENSION_POINTS: &[(&str, &str)] = &[
+    (
+        "template/cargo-generate.toml",
+        "each strategy's placeholder and the files it owns: what both tools read to choose files",
+    ),
+    (
+        "template/.genai-scaffold.toml",
+        "the record of the answers, one line per strategy (templates substitute scalars only)",
+    ),
+    (
+        "template/Makefile",
+        "ADDABLE: how to add a strategy the project lacks, which no file present can say",
+    ),
+];
+
+/// Files that name strategies today and should read the declarations instead (issue 17).
+const TO_DECOUPLE: &[&str] = &[
+    "template/PROTOCOL.md",
+    "template/README.md",
+    "template/client/web/src/choice.test.ts",
+    "template/client/web/src/components/MetricsTable.test.tsx",
+    "template/client/web/src/export.test.ts",
+    "template/client/web/src/metrics.test.ts",
+    "template/client/web/tests/stack/strategies.test.ts",
+    "template/dev/bench/src/bin/smoke.rs",
+    "template/dev/local/tests/stack.rs",
+    "template/infra/cdk/functions/router.js",
+    "template/infra/cdk/test/router.test.ts",
+    "template/infra/cdk/test/stacks.test.ts",
+    "template/infra/preflight.py",
+    "template/infra/sam/cdn.yaml",
+    "template/infra/sam/parameters.py",
+    "template/infra/sam/tests/router.test.mjs",
+    "template/infra/sam/tests/test_templates.py",
+    "template/infra/sam/tests/transform.py",
+    "template/infra/tests/test_frontend.py",
+    "template/infra/tests/test_preflight.py",
+];
+
+/// Written by cargo and npm, not by hand: they list the workspace's packages.
+const TOOL_WRITTEN: &[&str] = &["Cargo.lock", "package-lock.json"];
+
+fn files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).expect("readable folder") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if path.is_dir() {
+            if !["node_modules", "target", "dist"].contains(&name.as_ref()) {
+                files(root, &path, out);
+            }
+        } else if !TOOL_WRITTEN.contains(&name.as_ref()) {
+            let rel = path.strip_prefix(root).expect("below root");
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+/// The path a service declares on the app's origin (`route` in its manifest's metadata).
+fn route_of(repo: &Path, service: &str) -> String {
+    let manifest = repo.join(format!("template/services/{service}/Cargo.toml.liquid"));
+    let manifest: toml::Table = std::fs::read_to_string(manifest).unwrap().parse().unwrap();
+    manifest["package"]["metadata"]["genai-scaffold"]["route"]
+        .as_str()
+        .expect("each service declares its route")
+        .to_string()
+}
+
+/// Where each file names a strategy: `file -> ["line: name", ...]`.
+fn couplings() -> BTreeMap<String, Vec<String>> {
+    let repo = common::repo();
+    let config = TemplateConfig::embedded().unwrap();
+    let mut all = Vec::new();
+    files(&repo, &repo.join("template"), &mut all);
+    files(&repo, &repo.join("generator"), &mut all);
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in strategy::table().unwrap() {
+        let owned: Vec<String> = config.conditional[&format!("!{}", s.key)]
+            .ignore
+            .iter()
+            .map(|p| format!("template/{p}"))
+            .collect();
+        let key = regex::escape(&s.key);
+        let route = regex::escape(&route_of(&repo, &s.service));
+        let pattern = regex::Regex::new(&format!(
+            r#"{}|['"`]{key}['"`]|^\s*{key}\s*=|\{{\{{ {key} \}}\}}|'!{key}'|['"`]{route}['"`/]"#,
+            regex::escape(&s.service)
+        ))
+        .unwrap();
+        for file in &all {
+            if owned
+                .iter()
+                .any(|o| file == o || file.starts_with(&format!("{o}/")))
+            {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(repo.join(file)) else {
+                continue;
+            };
+            // The generator's own unit tests may name strategies as data.
+            let text = if file.starts_with("generator/") {
+                text.split("#[cfg(test)]")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                text
+            };
+            let prose = file.ends_with(".md");
+            for (n, line) in text.lines().enumerate() {
+                // In code, a comment that names a strategy as an example couples nothing.
+                let comment = ["//", "#", "*", "/*", "<!--"]
+                    .iter()
+                    .any(|c| line.trim_start().starts_with(c));
+                if comment && !prose {
+                    continue;
+                }
+                if let Some(m) = pattern.find(line) {
+                    found.entry(file.clone()).or_default().push(format!(
+                        "{}: {}",
+                        n + 1,
+                        m.as_str()
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn strategies_are_named_only_in_their_folders_and_the_listed_extension_points() {
+    let found = couplings();
+    let listed = |file: &str| {
+        EXTENSION_POINTS.iter().any(|(f, _)| *f == file) || TO_DECOUPLE.contains(&file)
+    };
+    let new: Vec<String> = found
+        .iter()
+        .filter(|(file, _)| !listed(file))
+        .map(|(file, lines)| format!("  {file} (line {})", lines.join(", line ")))
+        .collect();
+    let stale: Vec<&str> = EXTENSION_POINTS
+        .iter()
+        .map(|(f, _)| *f)
+        .chain(TO_DECOUPLE.iter().copied())
+        .filter(|f| !found.contains_key(*f))
+        .collect();
+
+    println!(
+        "extension points ({}, target at most 5):",
+        EXTENSION_POINTS.len()
+    );
+    for (file, why) in EXTENSION_POINTS {
+        println!("  {file}: {why}");
+    }
+    println!("still to decouple ({}):", TO_DECOUPLE.len());
+    for file in TO_DECOUPLE {
+        println!("  {file}: {}", found.get(*file).map_or(0, Vec::len));
+    }
+    assert!(
+        new.is_empty(),
+        "these files name a strategy outside its folders; derive what they need from the \
+         strategies' declarations (services/<service>/Cargo.toml), or, if a file must, list it \
+         with its reason:\n{}",
+        new.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "these listed files no longer name a strategy: take them off the list: {stale:?}"
+    );
+    assert!(EXTENSION_POINTS.len() <= 5);
+}

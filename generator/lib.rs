@@ -59,13 +59,13 @@ pub fn render(answers: &Answers) -> Result<Vec<RenderedFile>> {
     Ok(files)
 }
 
-fn change_project(change: project::Change, args: ChangeArgs, force: bool) -> Result<()> {
+fn change_project(change: project::Change, mut args: ChangeArgs, force: bool) -> Result<()> {
+    args.strategies.sort();
+    args.strategies.dedup();
     let plan = project::plan(&args.path, change, &args.strategies, force)?;
-    if !args.dry_run {
-        project::apply_with(&args.path, change, &plan, |_| Ok(()))?;
-    } else if !plan.conflicts.is_empty() {
-        // The same refusal a real run gives, without touching anything.
-        return project::apply_with(&args.path, change, &plan, |_| Ok(()));
+    if !args.dry_run || plan.refused() {
+        // A refused plan changes nothing: a dry run gives the same refusal a real run does.
+        project::apply_with(&args.path, &plan, |_| Ok(()))?;
     }
     print!(
         "{}",

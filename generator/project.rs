@@ -40,12 +40,25 @@ pub struct Plan {
     pub writes: Vec<RenderedFile>,
     /// Files to delete (relative paths).
     pub deletes: Vec<PathBuf>,
-    /// Files the change would replace or delete that the user changed (or made).
-    pub conflicts: Vec<PathBuf>,
+    /// Files to write that exist with other bytes than generation gave them (or are folders).
+    pub occupied: Vec<PathBuf>,
+    /// Files to delete that the user changed since generation (`--force` deletes them).
+    pub changed: Vec<PathBuf>,
+    /// Files in a removed strategy's folders that generation did not write (`--force`
+    /// deletes them; left there, a service folder without its `Cargo.toml` would stop the
+    /// workspace from loading).
+    pub foreign: Vec<PathBuf>,
+}
+
+impl Plan {
+    /// Whether applying the plan would lose something of the user's.
+    pub fn refused(&self) -> bool {
+        !(self.occupied.is_empty() && self.changed.is_empty() && self.foreign.is_empty())
+    }
 }
 
 /// Works out what changing `strategies` does to the project at `root`. `force` lets
-/// `remove` delete files the user changed.
+/// `remove` delete files the user changed or added in the strategy's folders.
 pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -> Result<Plan> {
     let (answers, recorded) = read_record(root)?;
     let mut after = answers.clone();
@@ -91,15 +104,21 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
             .map(|f| (f.path.clone(), lock::hash(&f.contents)))
             .collect(),
     };
-    let unchanged = |path: &Path| -> Result<Option<bool>> {
-        match std::fs::read(root.join(path)) {
-            Ok(bytes) => Ok(Some(
-                generated.get(path) == Some(&lock::hash(&bytes))
-                    || path == Path::new(lock::LOCK_FILE),
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("reading", &root.join(path), e)),
+    let on_disk = |path: &Path| -> Result<OnDisk> {
+        let at = root.join(path);
+        match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Absent),
+            Err(e) => return Err(Error::io("inspecting", &at, e)),
+            Ok(meta) if !meta.is_file() => return Ok(OnDisk::Other),
+            Ok(_) => {}
         }
+        let bytes = std::fs::read(&at).map_err(|e| Error::io("reading", &at, e))?;
+        let hash = lock::hash(&bytes);
+        Ok(if generated.get(path) == Some(&hash) {
+            OnDisk::Generated
+        } else {
+            OnDisk::Changed(bytes)
+        })
     };
 
     let old: BTreeMap<&Path, &[u8]> = before
@@ -111,58 +130,128 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
         if after_files.iter().any(|f| f.path == *path) {
             continue;
         }
-        match unchanged(path)? {
-            None => {}
-            Some(false) if !force => plan.conflicts.push(path.to_path_buf()),
-            Some(_) => plan.deletes.push(path.to_path_buf()),
+        match on_disk(path)? {
+            OnDisk::Absent => {}
+            OnDisk::Other => plan.occupied.push(path.to_path_buf()),
+            OnDisk::Changed(_) if !force => plan.changed.push(path.to_path_buf()),
+            OnDisk::Generated | OnDisk::Changed(_) => plan.deletes.push(path.to_path_buf()),
         }
     }
-    for file in after_files {
+    for mut file in after_files {
         if old.get(file.path.as_path()) == Some(&file.contents.as_slice()) {
             continue;
         }
         if let Some(blocked) = write::blocking_ancestor(root, &file.path) {
-            plan.conflicts.push(blocked);
-        } else {
-            match std::fs::read(root.join(&file.path)) {
-                Ok(bytes) if bytes == file.contents => continue,
-                Ok(_) if unchanged(&file.path)? == Some(false) => {
-                    plan.conflicts.push(file.path.clone())
-                }
-                _ => {}
+            plan.occupied.push(blocked);
+            continue;
+        }
+        match on_disk(&file.path)? {
+            OnDisk::Changed(bytes) if bytes == file.contents => continue,
+            // The record keeps the user's edits: only its strategies change.
+            OnDisk::Changed(bytes) if file.path == Path::new(RECORD_FILE) => {
+                file.contents = edit_record(&bytes, &after)?;
             }
+            // The lock is the command's own, whatever it holds.
+            OnDisk::Changed(_) if file.path == Path::new(lock::LOCK_FILE) => {}
+            OnDisk::Changed(_) | OnDisk::Other => {
+                plan.occupied.push(file.path.clone());
+                continue;
+            }
+            OnDisk::Absent | OnDisk::Generated => {}
         }
         plan.writes.push(file);
     }
-    plan.conflicts.sort();
-    plan.conflicts.dedup();
+    if change == Change::Remove {
+        for s in strategies {
+            for owned in &config.conditional[&format!("!{}", s.key())].ignore {
+                for file in files_below(root, Path::new(owned)) {
+                    if old.contains_key(file.as_path()) {
+                        continue;
+                    }
+                    if force {
+                        plan.deletes.push(file);
+                    } else {
+                        plan.foreign.push(file);
+                    }
+                }
+            }
+        }
+    }
+    for list in [&mut plan.occupied, &mut plan.changed, &mut plan.foreign] {
+        list.sort();
+        list.dedup();
+    }
     plan.answers = Some(after);
     Ok(plan)
 }
 
+/// A file's state on disk, against what generation wrote there.
+enum OnDisk {
+    Absent,
+    /// A folder, a symlink or anything else that is not a regular file.
+    Other,
+    /// A file with its generated bytes.
+    Generated,
+    /// A file with other bytes (or one generation did not write).
+    Changed(Vec<u8>),
+}
+
+/// The record's text with only its `[strategies]` values changed to `answers`'.
+fn edit_record(text: &[u8], answers: &Answers) -> Result<Vec<u8>> {
+    let shown = RECORD_FILE;
+    let text = std::str::from_utf8(text)
+        .map_err(|_| Error::usage(format!("{shown} is not UTF-8; restore it from git.")))?;
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| {
+        Error::usage(format!(
+            "{shown} is not valid TOML ({e}); restore it from git."
+        ))
+    })?;
+    let table = document["strategies"]
+        .or_insert(toml_edit::table())
+        .as_table_mut()
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{shown}: `strategies` is not a table; restore it from git."
+            ))
+        })?;
+    for s in Strategy::all()? {
+        table[s.key()] = toml_edit::value(answers.strategies.contains(&s));
+    }
+    Ok(document.to_string().into_bytes())
+}
+
 /// Applies a checked plan to `root`, calling `before` ahead of each step (tests inject
-/// failures there). Refuses a plan with conflicts.
+/// failures there). Refuses a plan that would lose something of the user's, listing it.
 pub fn apply_with(
     root: &Path,
-    change: Change,
     plan: &Plan,
     before: impl FnMut(Step) -> std::io::Result<()>,
 ) -> Result<()> {
-    if !plan.conflicts.is_empty() {
-        let (what, how) = match change {
-            Change::Add => (
-                "exist with other content than genai-scaffold would write",
-                "Move them away (or commit them and restore them after), then run again.",
+    if plan.refused() {
+        let mut message = String::from("nothing was changed:");
+        for (list, what) in [
+            (
+                &plan.occupied,
+                "these paths hold something other than what genai-scaffold wrote there, and \
+                 would be replaced; move them away, then run again",
             ),
-            Change::Remove => (
-                "changed since genai-scaffold wrote them",
-                "Pass --force to delete them anyway (git keeps your history), or keep the strategy.",
+            (
+                &plan.changed,
+                "these files changed since genai-scaffold wrote them; keep the strategy, or pass \
+                 --force to delete them anyway (git keeps your history)",
             ),
-        };
-        return Err(Error::usage(format!(
-            "nothing was changed: these files {what}:\n{}\n{how}",
-            list_paths(&plan.conflicts)
-        )));
+            (
+                &plan.foreign,
+                "genai-scaffold did not write these files in the strategy's folders; move them \
+                 out (a service folder left without its Cargo.toml stops the workspace from \
+                 loading), or pass --force to delete them too",
+            ),
+        ] {
+            if !list.is_empty() {
+                message.push_str(&format!("\n{what}:\n{}", list_paths(list)));
+            }
+        }
+        return Err(Error::usage(message));
     }
     write::change_project_with(root, &plan.writes, &plan.deletes, before)
 }
@@ -205,10 +294,18 @@ pub fn describe(
             "\nNext steps\n  make test     build and test the workspace with it\n  make {}   deploy it to a stage that has the rest\n  make deploy-cdn deploy-frontend   route the CDN to it and show it in the web app\n",
             services.iter().map(|s| format!("deploy-{s}")).collect::<Vec<_>>().join(" ")
         )),
-        Change::Remove => out.push_str(&format!(
-            "\nA stage that has it deployed keeps its stack: delete {} with\n  aws cloudformation delete-stack --stack-name <project>-<stage>-<service>\nthen run `make deploy-cdn deploy-frontend` to take it out of the CDN and the web app.\n",
-            services.join(", ")
-        )),
+        Change::Remove => {
+            let project = plan.answers.as_ref().map_or("<project>", |a| a.name.as_str());
+            out.push_str("\nA stage that has it deployed keeps its stack. Delete it with\n");
+            for service in &services {
+                out.push_str(&format!(
+                    "  aws cloudformation delete-stack --stack-name {project}-<stage>-{service}\n"
+                ));
+            }
+            out.push_str(
+                "then run `make deploy-cdn deploy-frontend` to take it out of the CDN and the web app.\n",
+            );
+        }
     }
     out
 }
@@ -224,8 +321,10 @@ fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Val
             path.display()
         ))
     })?;
+    // The day the catalog was reviewed, not today: the project's files already hold the
+    // model id it recorded, so a model retired since stops no change of strategies.
     let answers =
-        answers::parse_answers(&text, &path.display().to_string())?.resolve(&catalog::today())?;
+        answers::parse_answers(&text, &path.display().to_string())?.resolve(catalog::REVIEWED)?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         Error::usage(format!(
             "{} is not valid TOML: {}",
@@ -233,6 +332,20 @@ fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Val
             e.message()
         ))
     })?;
+    // Another version's template would mix two versions' files in one project.
+    let version = table
+        .get("generator")
+        .and_then(|g| g.get("version"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("an unknown version");
+    if version != env!("CARGO_PKG_VERSION") {
+        return Err(Error::usage(format!(
+            "{} was generated by genai-scaffold {version}; this is {}. Run the version that \
+             generated it (cargo install genai-scaffold --version {version}).",
+            root.display(),
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
     let mut recorded = BTreeMap::new();
     for key in ["model_id", "model_regions"] {
         let value = table.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
@@ -265,4 +378,17 @@ fn keys(strategies: &[Strategy]) -> String {
         .map(|s| s.key())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The files below `rel` (a file or a folder) in `root`, relative to `root`; none when absent.
+fn files_below(root: &Path, rel: &Path) -> Vec<PathBuf> {
+    let path = root.join(rel);
+    match std::fs::read_dir(&path) {
+        Ok(entries) => entries
+            .flatten()
+            .flat_map(|e| files_below(root, &rel.join(e.file_name())))
+            .collect(),
+        Err(_) if path.is_file() => vec![rel.to_path_buf()],
+        Err(_) => Vec::new(),
+    }
 }

@@ -62,7 +62,19 @@ pub fn check_target(target: &Path, files: &[RenderedFile], force: bool) -> Resul
         .iter()
         .filter_map(|f| blocking_ancestor(target, &f.path))
         .collect();
+    let folders: Vec<PathBuf> = conflicting
+        .iter()
+        .filter(|p| target.join(p).symlink_metadata().is_ok_and(|m| m.is_dir()))
+        .cloned()
+        .collect();
     if force {
+        if let Some(path) = folders.first() {
+            return Err(Error::usage(format!(
+                "{} is a folder where the project has a file; --force only replaces files. \
+                 Move it away and run again.",
+                target.join(path).display()
+            )));
+        }
         if let Some(path) = blocked.first() {
             return Err(Error::usage(format!(
                 "{} is a file where the project needs a folder; --force only replaces files. \
@@ -152,11 +164,11 @@ pub fn change_project_with(
     deletes: &[PathBuf],
     mut before: impl FnMut(Step) -> io::Result<()>,
 ) -> Result<()> {
-    // Staging beside the project keeps every move a rename on one file system.
+    // Staging inside the project keeps every move a rename on one file system, even where the
+    // project folder is a mount of its own (a dev container's workspace).
     let target = &fs::canonicalize(target).map_err(|e| Error::io("reading", target, e))?;
-    let parent = target.parent().unwrap_or(target);
-    let staging = stage(parent, target, files, &mut before)?;
-    let moved = move_files_into(parent, &staging, target, files, deletes, &mut before);
+    let staging = stage(target, target, files, &mut before)?;
+    let moved = move_files_into(target, &staging, target, files, deletes, &mut before);
     let _ = fs::remove_dir_all(&staging);
     moved?;
     for path in deletes {

@@ -101,9 +101,7 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let (_, stderr) = text(&out);
         assert!(
-            stderr.contains(
-                "changed since genai-scaffold wrote them:\n  services/sync-api/src/lib.rs\n"
-            ),
+            stderr.contains("(git keeps your history):\n  services/sync-api/src/lib.rs\n"),
             "{stderr}"
         );
         assert!(stderr.contains("--force"), "{stderr}");
@@ -113,19 +111,36 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
         );
     }
 
-    // A file of the user's own in the strategy's folder is never the command's to delete.
+    // A file of the user's own in the strategy's folders is listed too: left alone, it would
+    // keep a service folder without its Cargo.toml, which cargo refuses as a member.
     fs::write(project.join("services/sync-api/NOTES.md"), "mine").unwrap();
-    let out = change(&project, &["remove", "rest", "--force"]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    assert!(!changed.exists());
-    assert_eq!(
-        fs::read_to_string(project.join("services/sync-api/NOTES.md")).unwrap(),
-        "mine"
+    let out = change(&project, &["remove", "rest"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("did not write these files in the strategy's folders; move them out"),
+        "{stderr}"
     );
     assert!(
-        !project.join("services/sync-api/src").exists(),
-        "emptied folders stay"
+        stderr.contains("  services/sync-api/NOTES.md\n"),
+        "{stderr}"
     );
+
+    let out = change(&project, &["remove", "rest", "--force"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(
+        text(&out)
+            .0
+            .contains("aws cloudformation delete-stack --stack-name app-<stage>-sync-api\n"),
+        "{}",
+        text(&out).0
+    );
+    assert!(
+        !project.join("services/sync-api").exists(),
+        "{:?}",
+        common::files_below(&project.join("services"))
+    );
+    assert!(!project.join("client/web/src/strategies/rest").exists());
 }
 
 #[test]
@@ -134,19 +149,20 @@ fn add_refuses_to_replace_a_file_with_other_content_and_writes_nothing() {
     let project = generate(tmp.path(), "p", "websocket", "sam");
     fs::create_dir_all(project.join("services/sync-api")).unwrap();
     fs::write(project.join("services/sync-api/Cargo.toml"), "[package]\n").unwrap();
-    // The record is the command's to rewrite only while it is as generated.
+    // A comment of the user's in the record is kept: only its strategies change.
     let record = project.join(".genai-scaffold.toml");
-    let generated = fs::read(&record).unwrap();
-    let mut edited = String::from_utf8(generated.clone()).unwrap();
+    let mut edited = fs::read_to_string(&record).unwrap();
     edited.push_str("# my note\n");
-    fs::write(&record, edited).unwrap();
+    fs::write(&record, &edited).unwrap();
+    // A folder where the strategy has a file is the user's, not the command's to replace.
+    fs::create_dir_all(project.join("client/web/src/strategies/sse/index.ts")).unwrap();
     let before = tree_below(tmp.path());
 
     let out = change(&project, &["add", "rest", "sse"]);
     assert_eq!(out.status.code(), Some(2));
     let (_, stderr) = text(&out);
     assert!(
-        stderr.contains("exist with other content than genai-scaffold would write:\n  .genai-scaffold.toml\n  services/sync-api/Cargo.toml\n"),
+        stderr.contains("would be replaced; move them away, then run again:\n  client/web/src/strategies/sse/index.ts\n  services/sync-api/Cargo.toml\n"),
         "{stderr}"
     );
     assert!(
@@ -154,9 +170,8 @@ fn add_refuses_to_replace_a_file_with_other_content_and_writes_nothing() {
         "a refused add changed the project"
     );
 
-    // Put back as generated, the record is the command's to rewrite again.
-    fs::write(&record, generated).unwrap();
     fs::remove_file(project.join("services/sync-api/Cargo.toml")).unwrap();
+    fs::remove_dir(project.join("client/web/src/strategies/sse/index.ts")).unwrap();
     let dry = change(&project, &["add", "rest", "--dry-run"]);
     assert!(dry.status.success(), "{}", text(&dry).1);
     let (stdout, _) = text(&dry);
@@ -169,6 +184,57 @@ fn add_refuses_to_replace_a_file_with_other_content_and_writes_nothing() {
         "{stdout}"
     );
     assert!(!project.join("services/sync-api/src").exists());
+
+    // From elsewhere, with --path; the record keeps the note and gains the strategy.
+    let out = run_in(tmp.path(), &["add", "rest", "--path", "p/app"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let record = fs::read_to_string(&record).unwrap();
+    assert!(record.ends_with("# my note\n"), "{record}");
+    assert!(record.contains("\nrest = true\n"), "{record}");
+    assert!(project.join("services/sync-api/src/lib.rs").is_file());
+}
+
+/// A project without the lock (cargo-generate writes none) is compared with the template
+/// rendered again from its record, and gets the lock from then on.
+#[test]
+fn a_project_without_the_lock_file_is_compared_with_the_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "websocket,sse", "cdk");
+    let lock = project.join(".genai-scaffold.lock");
+    fs::remove_file(&lock).unwrap();
+    let lib = project.join("services/stream-sse/src/lib.rs");
+    fs::write(&lib, "// mine\n").unwrap();
+    let out = change(&project, &["remove", "sse"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("  services/stream-sse/src/lib.rs\n"),
+        "{}",
+        text(&out).1
+    );
+    let out = change(&project, &["remove", "sse", "--force"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let fresh = generate(tmp.path(), "fresh", "websocket", "cdk");
+    assert!(tree_below(&project) == tree_below(&fresh));
+}
+
+#[test]
+fn a_project_of_another_generator_version_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "sse", "cdk");
+    let record = project.join(".genai-scaffold.toml");
+    let recorded = fs::read_to_string(&record).unwrap();
+    let current = format!("version = \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(recorded.contains(&current), "{recorded}");
+    fs::write(&record, recorded.replace(&current, "version = \"0.0.1\"")).unwrap();
+    let out = change(&project, &["add", "rest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("was generated by genai-scaffold 0.0.1"),
+        "{}",
+        text(&out).1
+    );
 }
 
 #[test]
@@ -217,7 +283,7 @@ fn a_failure_midway_leaves_the_project_as_it_was() {
         let before = tree_below(&parent);
         for fail_at in [0, 1, steps / 2, steps - 1] {
             let mut seen = 0;
-            let err = project::apply_with(&project, what, &plan, |step: Step| {
+            let err = project::apply_with(&project, &plan, |step: Step| {
                 seen += 1;
                 if seen > fail_at {
                     Err(std::io::Error::other(format!("injected fault at {step:?}")))
@@ -232,6 +298,6 @@ fn a_failure_midway_leaves_the_project_as_it_was() {
                 "{what:?}: the project changed after a fault at step {fail_at}"
             );
         }
-        project::apply_with(&project, what, &plan, |_| Ok(())).unwrap();
+        project::apply_with(&project, &plan, |_| Ok(())).unwrap();
     }
 }

@@ -282,6 +282,25 @@ fn a_non_empty_target_is_refused_and_force_replaces_only_listed_files() {
     assert!(text(&out).0.contains("replaced 1 existing files"));
 }
 
+/// --force replaces files only: a folder where the project has a file holds the user's work.
+#[test]
+fn force_refuses_a_folder_where_the_project_has_a_file() {
+    let tmp = scratch();
+    let target = tmp.path().join("app");
+    fs::create_dir_all(target.join("Makefile")).unwrap();
+    fs::write(target.join("Makefile/notes.txt"), "mine").unwrap();
+    let out = run_in(tmp.path(), &["new", "app", "--yes", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("is a folder where the project has a file"),
+        "{}",
+        text(&out).1
+    );
+    assert_eq!(files_below(&target), ["Makefile/notes.txt"]);
+}
+
 #[test]
 fn an_empty_existing_folder_is_fine_and_dot_names_the_project_after_it() {
     let tmp = scratch();

@@ -48,7 +48,6 @@ const TO_DECOUPLE: &[&str] = &[
     "template/client/web/src/export.test.ts",
     "template/client/web/src/metrics.test.ts",
     "template/client/web/tests/stack/strategies.test.ts",
-    "template/dev/bench/src/bin/smoke.rs",
     "template/dev/local/tests/stack.rs",
     "template/infra/cdk/functions/router.js",
     "template/infra/cdk/test/router.test.ts",

@@ -58,7 +58,7 @@ export class CdnStack extends Stack {
 
     const router = new cloudfront.Function(this, 'Router', {
       functionName: resourceName(project, 'router'),
-      comment: 'PROTOCOL.md paths to origins; web app routes to index.html',
+      comment: 'PROTOCOL.md paths to origins; / to index.html',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       code: cloudfront.FunctionCode.fromInline(routerCode(project.stage, strategies.map((s) => s.name))),
     });

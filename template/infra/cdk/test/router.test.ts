@@ -36,11 +36,11 @@ describe('router', () => {
     expect(route(all, '/api/generate')).toEqual({ uri: '/prod/generate' });
   });
 
-  it('serves files by name and app routes as index.html', () => {
+  it('serves files by name, index.html for /, and 404 on any other path that is not a file', () => {
     expect(route(all, '/config.json')).toEqual({ uri: '/config.json' });
     expect(route(all, '/assets/index-abc.js')).toEqual({ uri: '/assets/index-abc.js' });
     expect(route(all, '/')).toEqual({ uri: '/index.html' });
-    expect(route(all, '/history')).toEqual({ uri: '/index.html' });
+    expect(route(all, '/history')).toMatchObject({ statusCode: 404 });
   });
 
   it('answers 404 on the path of a strategy the project lacks', () => {

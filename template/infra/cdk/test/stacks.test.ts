@@ -275,7 +275,7 @@ describe('cdn', () => {
     for (const [service, key] of Object.entries(keys)) {
       expect(published.includes(`/${project.name}/test/deploy/${key}`), key).toBe(has(service));
     }
-    // Every behavior runs the router (stage rewrites, 404 for absent strategies, SPA routes)
+    // Every behavior runs the router (stage rewrites, 404 for absent strategies, / to index.html)
     // except SSE, whose Function URL answers on any path.
     for (const behavior of [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])]) {
       const routed = (behavior.FunctionAssociations ?? []).length > 0;

@@ -33,10 +33,10 @@ test('leaves SSE paths to the Function URL and maps /api/generate to the REST st
   assert.deepEqual(route(all, '/api/generate'), { uri: '/prod/generate' });
 });
 
-test('serves files by name and app routes as index.html', () => {
+test('serves files by name, index.html for /, and 404 on any other path that is not a file', () => {
   assert.deepEqual(route(all, '/config.json'), { uri: '/config.json' });
   assert.deepEqual(route(all, '/'), { uri: '/index.html' });
-  assert.deepEqual(route(all, '/history'), { uri: '/index.html' });
+  assert.equal(route(all, '/history').statusCode, 404);
 });
 
 test('answers 404 on the path of a strategy the project lacks', () => {

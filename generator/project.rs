@@ -10,7 +10,7 @@
 //! bytes generation gave it ([`crate::lock`]); otherwise the command refuses and lists it.
 //! The change is applied like `new` (staged, then renamed, undone on a failure).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::answers::{self, Answers, Strategy};
@@ -139,6 +139,16 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
     }
     for mut file in after_files {
         if old.get(file.path.as_path()) == Some(&file.contents.as_slice()) {
+            // Cargo drops the lock's entries a project does not use at its first build; the
+            // added strategy gets the versions the template was tested with back, unless the
+            // user has changed some (`cargo update`), whose lock then stays as it is.
+            if change == Change::Add
+                && file.path == Path::new(CARGO_LOCK)
+                && let OnDisk::Changed(bytes) = on_disk(&file.path)?
+                && pruned_from(&bytes, &file.contents)
+            {
+                plan.writes.push(file);
+            }
             continue;
         }
         if let Some(blocked) = write::blocking_ancestor(root, &file.path) {
@@ -183,6 +193,32 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
     }
     plan.answers = Some(after);
     Ok(plan)
+}
+
+/// The workspace's lock, which the template ships resolved for every strategy.
+const CARGO_LOCK: &str = "Cargo.lock";
+
+/// Whether the lock `on_disk` holds only packages (name and version) that `shipped` has, as
+/// when cargo pruned it.
+fn pruned_from(on_disk: &[u8], shipped: &[u8]) -> bool {
+    let packages = |bytes: &[u8]| -> Option<BTreeSet<(String, String)>> {
+        let table: toml::Table = std::str::from_utf8(bytes).ok()?.parse().ok()?;
+        table
+            .get("package")?
+            .as_array()?
+            .iter()
+            .map(|p| {
+                Some((
+                    p.get("name")?.as_str()?.to_string(),
+                    p.get("version")?.as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    };
+    match (packages(on_disk), packages(shipped)) {
+        (Some(used), Some(all)) => used.is_subset(&all),
+        _ => false,
+    }
 }
 
 /// A file's state on disk, against what generation wrote there.

@@ -194,6 +194,33 @@ fn add_refuses_to_replace_a_file_with_other_content_and_writes_nothing() {
     assert!(project.join("services/sync-api/src/lib.rs").is_file());
 }
 
+/// After a build, cargo has dropped the lock's entries the project does not use; `add` puts
+/// back the versions the template ships, unless the user changed the lock's versions.
+#[test]
+fn add_restores_the_shipped_cargo_lock_that_cargo_pruned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "p", "websocket", "cdk");
+    let lock = project.join("Cargo.lock");
+    let shipped = fs::read_to_string(&lock).unwrap();
+    let entry = "[[package]]\nname = \"stream-sse\"\n";
+    let start = shipped
+        .find(entry)
+        .expect("the shipped lock has every service");
+    let end = start + shipped[start..].find("\n\n").unwrap() + 2;
+    let pruned = format!("{}{}", &shipped[..start], &shipped[end..]);
+    fs::write(&lock, &pruned).unwrap();
+    let out = change(&project, &["add", "sse"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(fs::read_to_string(&lock).unwrap() == shipped);
+
+    // A lock with versions of the user's own stays.
+    let updated = pruned.replacen("version = \"", "version = \"9", 1);
+    fs::write(&lock, &updated).unwrap();
+    let out = change(&project, &["add", "rest"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(fs::read_to_string(&lock).unwrap() == updated);
+}
+
 /// A project without the lock (cargo-generate writes none) is compared with the template
 /// rendered again from its record, and gets the lock from then on.
 #[test]

@@ -188,6 +188,19 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
         ),
         "{stderr}"
     );
+    // After `genai-scaffold remove rest`, destroying it says how to delete a stage's stack.
+    let out = Command::new("make")
+        .args(["destroy-sync-api", "STAGE=prod"])
+        .current_dir(&project)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("make runs");
+    assert!(!out.status.success());
+    let (_, stderr) = common::text(&out);
+    assert!(
+        stderr.contains("aws cloudformation delete-stack --stack-name parts-prod-sync-api"),
+        "{stderr}"
+    );
 }
 
 /// The infra Makefiles work on their own (`make -C infra/<iac> ...`): they read the project's

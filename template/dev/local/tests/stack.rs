@@ -64,9 +64,14 @@ struct Stack {
 
 impl Stack {
     fn start(extra: &[&str]) -> Stack {
-        let bin_dir = bin_dir();
+        Stack::start_in(&root(), bin_dir(), extra)
+    }
+
+    /// The stack of the project at `root`, its functions' binaries in `bin_dir`.
+    fn start_in(root: &Path, bin_dir: &Path, extra: &[&str]) -> Stack {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_local"))
+            .current_dir(root)
             .args(["--port", "0", "--bin-dir"])
             .arg(bin_dir)
             .args(["--ttft-ms", &TTFT_MS.to_string()])
@@ -984,6 +989,71 @@ async fn the_first_answer_of_each_new_instance_is_cold_and_the_next_warm() {
         let status = stack.status().await;
         assert_eq!(status["functions"][&name]["started"], 1, "{status}");
     }
+}
+
+/// The route, not the trigger, chooses the function: two services on one trigger (as the
+/// REST strategy and a REST streaming one would be) each answer on their own path. Two
+/// copies of one of the project's HTTP services, under other names and routes, make a
+/// project that has them. A project with only the WebSocket strategy has no HTTP service to
+/// copy; the others run this.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_services_on_one_trigger_each_answer_on_their_own_route() {
+    let Some(model) = services()
+        .into_iter()
+        .find(|s| s.trigger != Trigger::WebSocket)
+    else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("local-twins-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bins = dir.join("bin");
+    std::fs::create_dir_all(&bins).expect("mkdir");
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").expect("write");
+    let manifest =
+        std::fs::read_to_string(root().join("services").join(&model.name).join("Cargo.toml"))
+            .expect("the service's manifest");
+    let route = |twin: &str| format!("{}-{twin}", model.route.trim_end_matches('/'));
+    for twin in ["first", "second"] {
+        let name = format!("twin-{twin}");
+        let service = dir.join("services").join(&name);
+        std::fs::create_dir_all(&service).expect("mkdir");
+        let text = manifest
+            .replacen(
+                &format!("name = \"{}\"", model.name),
+                &format!("name = \"{name}\""),
+                1,
+            )
+            .replacen(
+                &format!("route = \"{}\"", model.route),
+                &format!("route = \"{}\"", route(twin)),
+                1,
+            );
+        std::fs::write(service.join("Cargo.toml"), text).expect("write");
+        std::os::unix::fs::symlink(bin_dir().join(&model.name), bins.join(&name)).expect("link");
+    }
+    let twins = discover::services(&dir).expect("the twins' manifests");
+    assert_eq!(twins.len(), 2);
+    assert!(
+        twins.iter().all(|t| t.trigger == model.trigger),
+        "{twins:?}"
+    );
+
+    let stack = Stack::start_in(&dir, &bins, &[]);
+    for twin in &twins {
+        let metrics = answer_metrics(&stack, twin, "x [tokens=3]").await;
+        assert_eq!(metrics["coldStart"], true, "{}: {metrics}", twin.name);
+        stack
+            .wait_for(&format!("{} idle", twin.name), |s| {
+                s["functions"][&twin.name]["busy"] == 0
+            })
+            .await;
+    }
+    let status = stack.status().await;
+    for twin in &twins {
+        assert_eq!(status["functions"][&twin.name]["started"], 1, "{status}");
+    }
+    drop(stack);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// The local Lambda Invoke API runs the workers for the stack's own functions only: a browser

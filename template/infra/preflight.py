@@ -59,7 +59,8 @@ def services():
 
 def functions(service):
     """The functions a service's binary is deployed as: its own, and the worker its manifest
-    declares ([package.metadata.genai-scaffold.worker], as realtime-ws's generation function)."""
+    declares ([package.metadata.genai-scaffold.worker], e.g. the WebSocket strategy's generation
+    function)."""
     with open(ROOT / "services" / service / "Cargo.toml", "rb") as f:
         package = tomllib.load(f).get("package", {})
     worker = package.get("metadata", {}).get("genai-scaffold", {}).get("worker")

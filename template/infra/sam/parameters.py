@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parameter overrides for `sam deploy` of one stack, as Key=Value words:
 
-  python3 parameters.py config|realtime-ws|stream-sse|sync-api|cdn
+  python3 parameters.py config|<service>|cdn
 
 From the answers in ../../.genai-scaffold.toml, the environment the Makefile sets (STAGE,
 AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID, ALLOWED_ORIGINS, ALERT_EMAIL, BUDGET_USD) and, at

@@ -20,8 +20,8 @@ describe('strategy choice', () => {
   it('remembers the strategies left out, and reads garbage as none', () => {
     const storage = memory();
     expect(loadLeftOut(storage)).toEqual([]);
-    saveLeftOut(['rest'], storage);
-    expect(loadLeftOut(storage)).toEqual(['rest']);
+    saveLeftOut(['gamma'], storage);
+    expect(loadLeftOut(storage)).toEqual(['gamma']);
     storage.setItem('genai-compare-left-out', '{not json');
     expect(loadLeftOut(storage)).toEqual([]);
   });

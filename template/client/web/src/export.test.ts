@@ -5,7 +5,7 @@ describe('toCsv', () => {
   it('writes one header and one row per sample, tokens/s from usage', () => {
     const csv = toCsv([
       {
-        strategy: 'sse',
+        strategy: 'beta',
         run: 2,
         firstChunkMs: 120,
         totalMs: 2000,
@@ -15,7 +15,7 @@ describe('toCsv', () => {
     ]);
     const [header, row, end] = csv.split('\n');
     expect(header.split(',')).toEqual([...CSV_COLUMNS]);
-    expect(row).toBe('2,sse,120,2000,150.0,5,300,100,1990,1900');
+    expect(row).toBe('2,beta,120,2000,150.0,5,300,100,1990,1900');
     expect(end).toBe('');
   });
 });

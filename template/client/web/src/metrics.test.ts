@@ -20,42 +20,42 @@ describe('metrics', () => {
   });
 
   it("computes tokens per second from the model's usage and the client's total time", () => {
-    expect(tokensPerSecond(sample('sse', 100, 2000, 300))).toBe(150);
-    expect(tokensPerSecond(sample('sse', 0, 0, 300))).toBe(0);
+    expect(tokensPerSecond(sample('beta', 100, 2000, 300))).toBe(150);
+    expect(tokensPerSecond(sample('beta', 0, 0, 300))).toBe(0);
   });
 
   it('measures first chunk and total from the client clock; no chunk means first chunk = total', () => {
     const completion = { text: '', usage: { promptTokens: 1, completionTokens: 0, totalTokens: 1 }, metrics: { firstTokenMs: 0, totalMs: 0 } };
-    expect(sampleOf('rest', 1, 1000, 1250.4, 1900.6, completion)).toMatchObject({ firstChunkMs: 250, totalMs: 901 });
-    expect(sampleOf('rest', 1, 1000, undefined, 1500, completion)).toMatchObject({ firstChunkMs: 500, totalMs: 500 });
+    expect(sampleOf('gamma', 1, 1000, 1250.4, 1900.6, completion)).toMatchObject({ firstChunkMs: 250, totalMs: 901 });
+    expect(sampleOf('gamma', 1, 1000, undefined, 1500, completion)).toMatchObject({ firstChunkMs: 500, totalMs: 500 });
   });
 
   it('picks the winner per metric over medians: lowest times, highest tokens/s, ties shared', () => {
     const samples = [
-      sample('websocket', 90, 2100, 300, 1),
-      sample('websocket', 110, 1900, 300, 2),
-      sample('websocket', 500, 2500, 300, 3),
-      sample('sse', 100, 2000, 300, 1),
-      sample('sse', 100, 2000, 300, 2),
-      sample('sse', 100, 2000, 300, 3),
-      sample('rest', 3000, 3000, 300, 1),
+      sample('alpha', 90, 2100, 300, 1),
+      sample('alpha', 110, 1900, 300, 2),
+      sample('alpha', 500, 2500, 300, 3),
+      sample('beta', 100, 2000, 300, 1),
+      sample('beta', 100, 2000, 300, 2),
+      sample('beta', 100, 2000, 300, 3),
+      sample('gamma', 3000, 3000, 300, 1),
     ];
     const table = summaries(samples);
-    expect(table.get('websocket')?.firstChunkMs).toEqual({ median: 110, min: 90, max: 500, count: 3 });
+    expect(table.get('alpha')?.firstChunkMs).toEqual({ median: 110, min: 90, max: 500, count: 3 });
     expect(winners(table)).toEqual({
-      firstChunkMs: ['sse'],
-      totalMs: ['sse'],
-      tokensPerSecond: ['sse'],
+      firstChunkMs: ['beta'],
+      totalMs: ['beta'],
+      tokensPerSecond: ['beta'],
     });
   });
 
   it('shares a win between strategies with equal medians', () => {
-    const table = summaries([sample('websocket', 100, 2000, 300), sample('sse', 100, 2500, 300)]);
-    expect(winners(table).firstChunkMs).toEqual(['websocket', 'sse']);
+    const table = summaries([sample('alpha', 100, 2000, 300), sample('beta', 100, 2500, 300)]);
+    expect(winners(table).firstChunkMs).toEqual(['alpha', 'beta']);
   });
 
   it('names no winner with a single strategy', () => {
-    expect(winners(summaries([sample('sse', 1, 2, 3)]))).toEqual({ firstChunkMs: [], totalMs: [], tokensPerSecond: [] });
+    expect(winners(summaries([sample('beta', 1, 2, 3)]))).toEqual({ firstChunkMs: [], totalMs: [], tokensPerSecond: [] });
   });
 
   it('reads a streaming answer from its chunk arrivals: first, elapsed, count, gaps, an estimated rate', () => {

@@ -467,14 +467,14 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
         .collect();
     let expected: HashSet<String> = services().into_iter().map(|s| s.strategy).collect();
     assert_eq!(listed, expected);
-    for (path, trigger) in [
-        ("/ws", Trigger::WebSocket),
-        ("/sse", Trigger::FunctionUrlStreaming),
-        ("/api/generate", Trigger::Rest),
+    // A path no service declares, as the path of a strategy the project lacks is, answers
+    // 404 (PROTOCOL.md), whatever the method.
+    for (method, path) in [
+        ("POST", "/no-strategy-here"),
+        ("GET", "/no-strategy-here/x"),
     ] {
-        if present(trigger).is_none() {
-            assert_eq!(http(&stack.url, "POST", path, "{}").await.0, 404, "{path}");
-        }
+        let (status, body) = http(&stack.url, method, path, "{}").await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
     }
 }
 

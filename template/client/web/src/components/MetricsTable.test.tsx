@@ -27,13 +27,13 @@ describe('MetricsTable', () => {
   it("counts the runs that met a new instance, from the service's coldStart", () => {
     render(
       <MetricsTable
-        clients={[client('sse', 'SSE'), client('rest', 'REST')]}
-        samples={[sample('sse', 1, true), sample('sse', 2, false), sample('sse', 3, false), sample('rest', 1, false)]}
+        clients={[client('beta', 'Beta'), client('gamma', 'Gamma')]}
+        samples={[sample('beta', 1, true), sample('beta', 2, false), sample('beta', 3, false), sample('gamma', 1, false)]}
       />,
     );
     const cell = (label: string) => screen.getByRole('rowheader', { name: label }).parentElement?.lastElementChild?.textContent;
     expect(screen.getByRole('columnheader', { name: 'Cold starts' })).toBeTruthy();
-    expect(cell('SSE')).toBe('1 of 3');
-    expect(cell('REST')).toBe('0 of 1');
+    expect(cell('Beta')).toBe('1 of 3');
+    expect(cell('Gamma')).toBe('0 of 1');
   });
 });

@@ -18,6 +18,11 @@ export interface StrategyClient {
   /** Where its panel goes, left to right. */
   order: number;
   /**
+   * True when the whole answer arrives at once, when generation ends: nothing streams, so
+   * there is no stream to cancel midway.
+   */
+  buffered?: boolean;
+  /**
    * Sends one request; resolves with the completion or rejects with a `ProtocolError`
    * (`CANCELLED` after `signal` aborts).
    */

@@ -43,5 +43,5 @@ async function post(url: string, request: GenerateRequest, handlers: StreamHandl
   };
 }
 
-const rest: StrategyClient = { name: 'rest', label: 'REST (API Gateway)', order: 3, run };
+const rest: StrategyClient = { name: 'rest', label: 'REST (API Gateway)', order: 3, buffered: true, run };
 export default rest;

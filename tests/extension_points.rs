@@ -52,8 +52,6 @@ const TO_DECOUPLE: &[&str] = &[
     "template/infra/sam/tests/router.test.mjs",
     "template/infra/sam/tests/test_templates.py",
     "template/infra/sam/tests/transform.py",
-    "template/infra/tests/test_frontend.py",
-    "template/infra/tests/test_preflight.py",
 ];
 
 /// Written by cargo and npm, not by hand: they list the workspace's packages.

@@ -107,7 +107,7 @@ class FakeAws(unittest.TestCase):
 
 class DeployFrontend(FakeAws):
     def test_writes_config_uploads_the_app_and_invalidates(self):
-        strategies = {"sse": "/sse", "websocket": "/ws"}
+        strategies = {"alpha": "/alpha", "beta": "/beta"}
         bucket, distribution = self.deploy_stage("one", strategies)
         result = self.make("deploy-frontend", "one")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
@@ -139,7 +139,7 @@ class DeployFrontend(FakeAws):
         self.assertIn("make deploy-cdn STAGE=missing", result.stderr)
 
     def test_destroy_empties_the_bucket_first(self):
-        bucket, _ = self.deploy_stage("two", {"rest": "/api/generate"})
+        bucket, _ = self.deploy_stage("two", {"gamma": "/api/gamma"})
         result = subprocess.run(
             [sys.executable, "infra/frontend.py", "empty"],
             cwd=ROOT,
@@ -212,7 +212,7 @@ class Releases(FakeAws):
         s3.put_object(Bucket=bucket, Key=".releases.json", Body=json.dumps(record).encode())
 
     def test_a_redeploy_keeps_the_assets_pages_opened_before_import(self):
-        bucket, _ = self.deploy_stage("releases", {"sse": "/sse"})
+        bucket, _ = self.deploy_stage("releases", {"alpha": "/alpha"})
         s3 = self.client("s3")
         first, _ = self.deploy("releases", "1")
         second, out = self.deploy("releases", "2")
@@ -252,7 +252,7 @@ class Releases(FakeAws):
         self.assertIn("kept 2 assets of 1 earlier release(s)", out)
 
     def test_destroy_removes_every_release_and_their_record(self):
-        bucket, _ = self.deploy_stage("emptied", {"rest": "/api/generate"})
+        bucket, _ = self.deploy_stage("emptied", {"gamma": "/api/gamma"})
         self.deploy("emptied", "1")
         self.deploy("emptied", "2")
         self.assertIn(".releases.json", self.keys(bucket))

@@ -29,7 +29,9 @@ from moto.server import ThreadedMotoServer
 SCRIPT = Path(__file__).resolve().parents[1] / "preflight.py"
 PROJECT = "pre-test"
 REGION = "us-east-1"
-SERVICES = ("realtime-ws", "stream-sse", "sync-api")
+# Any service names will do: preflight reads what the manifests declare. The first one has a
+# worker, a second function (as the WebSocket strategy's generation function is).
+SERVICES = ("one-service", "two-service", "three-service")
 MODEL_ID = "us.amazon.nova-micro-v1:0"
 BOOTSTRAP = "/cdk-bootstrap/hnb659fds/version"
 AUTHORIZED = {
@@ -151,9 +153,8 @@ class Preflight(unittest.TestCase):
             for service in SERVICES:
                 (root / "services" / service).mkdir(parents=True)
                 (root / "services" / service / "Cargo.toml").write_text(f'[package]\nname = "{service}"\n')
-            # As services/realtime-ws/Cargo.toml declares its generation function.
-            with open(root / "services" / "realtime-ws" / "Cargo.toml", "a") as manifest:
-                manifest.write('[package.metadata.genai-scaffold.worker]\nfunction = "realtime-ws-generate"\n')
+            with open(root / "services" / SERVICES[0] / "Cargo.toml", "a") as manifest:
+                manifest.write('[package.metadata.genai-scaffold.worker]\nfunction = "one-service-generate"\n')
         return root
 
     def preflight(self, iac="cdk", **env):
@@ -223,21 +224,21 @@ class Preflight(unittest.TestCase):
     def test_a_redeploy_counts_what_its_functions_reserve(self):
         Fake.unreserved = 110  # after this stage's 3 x 10: 110 + 30 - 30 >= 100
         Fake.reservations = {f"{PROJECT}-dev-{s}": 10 for s in SERVICES}
-        Fake.reservations["other-app-dev-sync-api"] = 500
+        Fake.reservations["other-app-dev-two-service"] = 500
         self.assertEqual(self.preflight().returncode, 0)
         self.assertStops(self.preflight(STAGE="prod"), "RESERVED_CONCURRENCY=3")
 
     def test_a_redeploy_counts_what_a_services_second_function_reserves(self):
-        # The WebSocket strategy's cap is on its generation function.
+        # A service with a worker has its cap on the worker.
         Fake.unreserved = 100  # 100 + 30 given back - 30 reserved anew leaves the 100 Lambda keeps
-        capped = ("realtime-ws-generate", "stream-sse", "sync-api")
+        capped = ("one-service-generate", "two-service", "three-service")
         Fake.reservations = {f"{PROJECT}-dev-{f}": 10 for f in capped}
         self.assertEqual(self.preflight().returncode, 0)
-        del Fake.reservations[f"{PROJECT}-dev-realtime-ws-generate"]
+        del Fake.reservations[f"{PROJECT}-dev-one-service-generate"]
         self.assertStops(self.preflight(), "100 unreserved")
 
     def test_a_stage_too_long_for_lambdas_function_names_stops_before_any_call(self):
-        # pre-test-<stage>-realtime-ws-generate: 64 characters at most, so 34 for the stage.
+        # pre-test-<stage>-one-service-generate: 64 characters at most, so 34 for the stage.
         self.assertEqual(self.preflight(STAGE="s" * 34).returncode, 0)
         self.assertStops(self.preflight(STAGE="s" * 35), "65 characters", "at most 34 characters")
 

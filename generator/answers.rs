@@ -422,9 +422,10 @@ pub fn parse_answers(text: &str, origin: &str) -> Result<PartialAnswers> {
     let file: AnswersFile = toml::from_str(text).map_err(|e| {
         Error::usage(format!(
             "{origin} is not a valid answers file: {}\n\
-             An answers file looks like examples/workshop.toml: name, [strategies] websocket/sse/rest \
+             An answers file looks like examples/workshop.toml: name, [strategies] {} \
              = true|false, iac = \"cdk\"|\"sam\", model, region, arch = \"arm64\"|\"x86_64\".",
-            e.message().trim()
+            e.message().trim(),
+            crate::strategy::keys(&Strategy::all().unwrap_or_default()).replace(',', "/")
         ))
     })?;
     let strategies = match file.strategies {

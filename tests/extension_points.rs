@@ -1,9 +1,10 @@
 //! "A strategy is a folder": where a strategy's name appears outside its own folders.
 //!
 //! For every strategy the template declares (`genai_scaffold::strategy::table`), this scans
-//! the template and the generator for its service name (`realtime-ws`) anywhere and its key
+//! the template and the generator for its service name (`realtime-ws`) anywhere, its route
+//! (`/ws`) as a whole word, and its key
 //! (`websocket`) as a quoted string (or the start of a quoted path: `"websocket/domain"`), a
-//! TOML key, a placeholder or a negated condition, skipping
+//! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition, skipping
 //! the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files cargo and
 //! npm write, and comment lines in code (Markdown counts whole: a strategy's documentation
 //! belongs in its folder too). Each file found must be on one of two lists:
@@ -44,12 +45,9 @@ const EXTENSION_POINTS: &[(&str, &str)] = &[
 const TO_DECOUPLE: &[&str] = &[
     "template/PROTOCOL.md",
     "template/README.md",
-    "template/infra/cdk/functions/router.js",
-    "template/infra/cdk/test/router.test.ts",
     "template/infra/cdk/test/stacks.test.ts",
     "template/infra/sam/cdn.yaml",
     "template/infra/sam/parameters.py",
-    "template/infra/sam/tests/router.test.mjs",
     "template/infra/sam/tests/test_templates.py",
     "template/infra/sam/tests/transform.py",
 ];
@@ -99,7 +97,7 @@ fn couplings() -> BTreeMap<String, Vec<String>> {
         let key = regex::escape(&s.key);
         let route = regex::escape(&route_of(&repo, &s.service));
         let pattern = regex::Regex::new(&format!(
-            r#"{}|['"`]{key}['"`/]|^\s*{key}\s*=|\{{\{{ {key} \}}\}}|'!{key}'|['"`]{route}['"`/]"#,
+            r#"{}|['"`]{key}['"`/]|^\s*{key}\s*=|\{{\{{ {key} \}}\}}|'!{key}'|(?:^|[\s'"`(]){route}(?:$|[\s'"`/*)])|/{key}/"#,
             regex::escape(&s.service)
         ))
         .unwrap();

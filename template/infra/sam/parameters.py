@@ -112,7 +112,7 @@ def parameters(stack, env, account=None, published=None):
         strategies = sorted(k.split("/")[0] for k in published if k.endswith("/path"))
         return {
             **common,
-            "Strategies": ",".join(strategies),
+            "Routes": router_routes(strategies, common["Stage"]),
             "WebSocketDomain": published.get("websocket/domain", "none"),
             "SseUrl": published.get("sse/url", "none"),
             "SseFunctionArn": published.get("sse/function-arn", "none"),
@@ -136,6 +136,21 @@ def parameters(stack, env, account=None, published=None):
     # CloudFormation refuses a parameter the template does not declare.
     declared = declared_parameters(Path(__file__).resolve().parent / f"{stack}.yaml")
     return {k: v for k, v in chosen.items() if k in declared}
+
+
+def router_routes(strategies, stage):
+    """The CDN router's rules for `strategies` (keys), as the Routes parameter: each service's
+    [package.metadata.genai-scaffold.cdn] as prefix:origin-path:exact, the stage filled in. A
+    strategy the stage published but the project no longer has gets none: its paths answer 404."""
+    routes = []
+    for manifest in sorted(ROOT.glob("services/*/Cargo.toml")):
+        with open(manifest, "rb") as f:
+            declared = tomllib.load(f).get("package", {}).get("metadata", {}).get("genai-scaffold", {})
+        if declared.get("strategy") in strategies and "cdn" in declared:
+            cdn = declared["cdn"]
+            origin_path = cdn["origin-path"].replace("{stage}", stage)
+            routes.append(f"{cdn['prefix']}:{origin_path}:{'exact' if cdn['exact'] else ''}")
+    return ",".join(routes)
 
 
 def declared_parameters(template):

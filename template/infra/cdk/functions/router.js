@@ -1,10 +1,17 @@
 // CloudFront Function (runtime cloudfront-js-2.0), viewer request, on every behavior of the
-// distribution. It maps PROTOCOL.md's paths on the one origin to what each origin expects,
-// answers 404 on the path of a strategy the project lacks or on any other path that is not a
-// file, and serves index.html for /. The CDN stack fills in __STAGE__ and __STRATEGIES__
-// (comma separated).
-var STAGE = '__STAGE__';
-var STRATEGIES = '__STRATEGIES__'.split(',');
+// distribution. It sends each strategy's paths to what its origin expects, as the strategy's
+// manifest declares ([package.metadata.genai-scaffold.cdn]), serves index.html for /, and
+// answers 404 on any other path that is not a file (the path of a strategy the project lacks
+// among them). The CDN stack fills in __ROUTES__: prefix:origin-path:exact per strategy
+// present, comma separated, the stage already in each origin path.
+var ROUTES = '__ROUTES__'
+  .split(',')
+  .filter(function (route) {
+    return route !== '';
+  })
+  .map(function (route) {
+    return route.split(':');
+  });
 
 function notFound() {
   return {
@@ -18,20 +25,13 @@ function notFound() {
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
-  // WebSocket: an API Gateway WebSocket API connects on its stage root only.
-  if (uri === '/ws' || uri.indexOf('/ws/') === 0) {
-    if (STRATEGIES.indexOf('websocket') === -1 || uri.length > 4) return notFound();
-    request.uri = '/' + STAGE;
-    return request;
-  }
-  // SSE: the Function URL answers on any path.
-  if (uri === '/sse' || uri.indexOf('/sse/') === 0) {
-    return STRATEGIES.indexOf('sse') === -1 ? notFound() : request;
-  }
-  // REST: /api/generate is the resource /generate of the API's stage.
-  if (uri.indexOf('/api/') === 0) {
-    if (STRATEGIES.indexOf('rest') === -1) return notFound();
-    request.uri = '/' + STAGE + uri.substring(4);
+  for (var i = 0; i < ROUTES.length; i++) {
+    var prefix = ROUTES[i][0];
+    if (uri !== prefix && uri.indexOf(prefix + '/') !== 0) continue;
+    var below = uri.substring(prefix.length);
+    var exact = ROUTES[i][2] === 'exact';
+    if (exact && below !== '' && below !== '/') return notFound();
+    request.uri = ROUTES[i][1] + (exact ? '' : below);
     return request;
   }
   // The web app: a file by its name, index.html for /. It has no routes of its own, so any

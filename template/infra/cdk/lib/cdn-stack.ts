@@ -9,15 +9,19 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
-import { configPath, deployPath, Project, resourceName } from './project.js';
+import { configPath, deployPath, Project, resourceName, routerRule, type RouterRule } from './project.js';
 import { publish } from './publish.js';
 import { Strategy } from './strategy.js';
 
-/** The router's code with the stage and the strategy names filled in. */
-export function routerCode(stage: string, strategies: string[]): string {
-  return readFileSync(new URL('../functions/router.js', import.meta.url), 'utf8')
-    .replace("'__STAGE__'", `'${stage}'`)
-    .replace("'__STRATEGIES__'", `'${strategies.join(',')}'`);
+/**
+ * The router's code with the rules of the strategies present filled in, as
+ * `prefix:origin-path:exact` words with the stage in each origin path (PROTOCOL.md's paths).
+ */
+export function routerCode(stage: string, rules: RouterRule[]): string {
+  const routes = rules
+    .map((r) => [r.prefix, r.originPath.replace('{stage}', stage), r.exact ? 'exact' : ''].join(':'))
+    .join(',');
+  return readFileSync(new URL('../functions/router.js', import.meta.url), 'utf8').replace("'__ROUTES__'", `'${routes}'`);
 }
 
 /** What the browser may load and connect to: this origin only. */
@@ -60,7 +64,7 @@ export class CdnStack extends Stack {
       functionName: resourceName(project, 'router'),
       comment: 'PROTOCOL.md paths to origins; / to index.html',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(routerCode(project.stage, strategies.map((s) => s.name))),
+      code: cloudfront.FunctionCode.fromInline(routerCode(project.stage, strategies.map((s) => routerRule(s.service)))),
     });
 
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {

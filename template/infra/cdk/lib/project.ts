@@ -62,6 +62,39 @@ export function readAnswers(file: string): Record<string, string> {
   return answers;
 }
 
+/** How the CDN's router sends a strategy's paths to its origin (PROTOCOL.md's paths). */
+export interface RouterRule {
+  /** The path on the app's origin that is the strategy's, with everything below it. */
+  prefix: string;
+  /** What the origin is asked for instead; `{stage}` is the API's stage. */
+  originPath: string;
+  /** Only `prefix` and `prefix/` are the strategy's; a path further below answers 404. */
+  exact: boolean;
+}
+
+/**
+ * A service's router rule, as its manifest declares it in
+ * `[package.metadata.genai-scaffold.cdn]` (string and boolean lines of that table).
+ */
+export function routerRule(service: string, root = PROJECT_ROOT): RouterRule {
+  const file = path.join(root, 'services', service, 'Cargo.toml');
+  const values: Record<string, string> = {};
+  let inTable = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('[')) {
+      inTable = line.trim() === '[package.metadata.genai-scaffold.cdn]';
+      continue;
+    }
+    const match = inTable ? /^([a-z-]+)\s*=\s*(?:"([^"]*)"|(true|false))\s*$/.exec(line) : null;
+    if (match) values[match[1]] = match[2] ?? match[3];
+  }
+  const { prefix, 'origin-path': originPath, exact } = values;
+  if (!prefix || !originPath || !exact) {
+    throw new Error(`${file}: [package.metadata.genai-scaffold.cdn] needs prefix, origin-path and exact`);
+  }
+  return { prefix, originPath, exact: exact === 'true' };
+}
+
 /** The project as configured by the answers file and the environment the Makefile sets. */
 export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): Project {
   const answers = readAnswers(path.join(root, '.genai-scaffold.toml'));

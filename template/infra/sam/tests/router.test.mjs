@@ -1,11 +1,12 @@
 // The CloudFront Function of cdn.yaml, run as CloudFront runs it: its inline code with the
-// stage and the strategies filled in, handler(event) on a viewer-request event.
-// `node --test tests/router.test.mjs` (make check-synth).
+// router's rules filled in, handler(event) on a viewer-request event. The rules here are made
+// up, since the router knows no strategy; parameters.py derives the real ones from the
+// services' manifests (tests/test_templates.py). `node --test tests/router.test.mjs`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-function router(strategies) {
+function router(routes) {
   const lines = readFileSync(new URL('../cdn.yaml', import.meta.url), 'utf8').split('\n');
   const start = lines.findIndex((l) => l.trim() === 'FunctionCode: !Sub |') + 1;
   const indent = lines[start].length - lines[start].trimStart().length;
@@ -14,23 +15,23 @@ function router(strategies) {
     .slice(start, end)
     .map((l) => l.slice(indent))
     .join('\n')
-    .replace('${Stage}', 'prod')
-    .replace('${Strategies}', strategies.join(','));
-  return new Function(`${code}\nreturn handler;`)();
+    .replace('${Routes}', routes);
+  return { code, handler: new Function(`${code}\nreturn handler;`)() };
 }
 
-const all = router(['websocket', 'sse', 'rest']);
+const all = router('/sock:/prod:exact,/stream:/stream:,/rpc:/prod:').handler;
 const route = (handler, uri) => handler({ request: { uri } });
 
-test('sends /ws and /ws/ to the WebSocket stage root', () => {
-  assert.deepEqual(route(all, '/ws'), { uri: '/prod' });
-  assert.deepEqual(route(all, '/ws/'), { uri: '/prod' });
-  assert.equal(route(all, '/ws/other').statusCode, 404);
+test('sends an exact prefix, with or without its slash, to the origin path, and 404s below it', () => {
+  assert.deepEqual(route(all, '/sock'), { uri: '/prod' });
+  assert.deepEqual(route(all, '/sock/'), { uri: '/prod' });
+  assert.equal(route(all, '/sock/other').statusCode, 404);
 });
 
-test('leaves SSE paths to the Function URL and maps /api/generate to the REST stage', () => {
-  assert.deepEqual(route(all, '/sse/'), { uri: '/sse/' });
-  assert.deepEqual(route(all, '/api/generate'), { uri: '/prod/generate' });
+test('keeps what comes after a prefix that is not exact, matching whole segments only', () => {
+  assert.deepEqual(route(all, '/stream/'), { uri: '/stream/' });
+  assert.deepEqual(route(all, '/rpc/ask'), { uri: '/prod/ask' });
+  assert.equal(route(all, '/streams').statusCode, 404);
 });
 
 test('serves files by name, index.html for /, and 404 on any other path that is not a file', () => {
@@ -40,8 +41,14 @@ test('serves files by name, index.html for /, and 404 on any other path that is 
 });
 
 test('answers 404 on the path of a strategy the project lacks', () => {
-  const sseOnly = router(['sse']);
-  assert.equal(route(sseOnly, '/ws').statusCode, 404);
-  assert.equal(route(sseOnly, '/api/generate').statusCode, 404);
-  assert.deepEqual(route(sseOnly, '/sse'), { uri: '/sse' });
+  const streamOnly = router('/stream:/stream:').handler;
+  assert.equal(route(streamOnly, '/sock').statusCode, 404);
+  assert.equal(route(streamOnly, '/rpc/ask').statusCode, 404);
+  assert.deepEqual(route(streamOnly, '/stream'), { uri: '/stream' });
+});
+
+test('fits CloudFront Functions: ES5 syntax, under the 10 KB code limit', () => {
+  const { code } = router('/sock:/prod:exact');
+  assert.ok(code.length < 10 * 1024, `${code.length} bytes`);
+  assert.doesNotMatch(code, /\b(const|let|class|import|export)\b|=>|`/);
 });

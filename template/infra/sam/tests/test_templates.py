@@ -237,7 +237,13 @@ class Templates(unittest.TestCase):
             + (["/ws", "/ws/*"] if has("realtime-ws") else [])
         )
         self.assertEqual(patterns, expected)
-        self.assertEqual(params["Strategies"].split(",") if params["Strategies"] else [], sorted(n for n, s in SERVICES.items() if has(s)))
+        # The router's rule of each strategy present, from its manifest, the stage filled in.
+        routes = [r.split(":") for r in params["Routes"].split(",") if r]
+        self.assertEqual(len(routes), sum(map(has, SERVICES.values())), params["Routes"])
+        for prefix, origin_path, exact in routes:
+            self.assertTrue(prefix.startswith("/") and origin_path.startswith("/"), routes)
+            self.assertNotIn("{", origin_path)
+            self.assertIn(exact, ("exact", ""))
         self.assertEqual(config["DefaultRootObject"], "index.html")
         for behavior in config["CacheBehaviors"]:
             if behavior["PathPattern"].startswith("/sse"):

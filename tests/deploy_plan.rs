@@ -174,33 +174,28 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
             "cdk deploy parts-prod-cdn",
         ],
     );
-    let out = Command::new("make")
-        .args(["deploy-sync-api", "STAGE=prod"])
-        .current_dir(&project)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .expect("make runs");
-    assert!(!out.status.success());
-    let (_, stderr) = common::text(&out);
-    assert!(
-        stderr.contains(
-            "no services/sync-api. Add that strategy with `genai-scaffold add rest` in this folder."
+    // A strategy the project lacks: deploying says how to add it; destroying (as after
+    // `genai-scaffold remove rest`) says how to delete a stage's stack.
+    for (target, says) in [
+        (
+            "deploy-sync-api",
+            "no services/sync-api. Add that strategy with `genai-scaffold add rest` in this folder.",
         ),
-        "{stderr}"
-    );
-    // After `genai-scaffold remove rest`, destroying it says how to delete a stage's stack.
-    let out = Command::new("make")
-        .args(["destroy-sync-api", "STAGE=prod"])
-        .current_dir(&project)
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .expect("make runs");
-    assert!(!out.status.success());
-    let (_, stderr) = common::text(&out);
-    assert!(
-        stderr.contains("aws cloudformation delete-stack --stack-name parts-prod-sync-api"),
-        "{stderr}"
-    );
+        (
+            "destroy-sync-api",
+            "aws cloudformation delete-stack --stack-name parts-prod-sync-api",
+        ),
+    ] {
+        let out = Command::new("make")
+            .args([target, "STAGE=prod"])
+            .current_dir(&project)
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("make runs");
+        assert!(!out.status.success(), "{target}");
+        let (_, stderr) = common::text(&out);
+        assert!(stderr.contains(says), "{target}: {stderr}");
+    }
 }
 
 /// The infra Makefiles work on their own (`make -C infra/<iac> ...`): they read the project's

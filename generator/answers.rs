@@ -33,6 +33,14 @@ impl Iac {
             Iac::Sam => "sam",
         }
     }
+
+    /// A one-line description for prompts and `list`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Iac::Cdk => "AWS CDK in TypeScript",
+            Iac::Sam => "AWS SAM templates",
+        }
+    }
 }
 
 /// CPU architecture of the Lambda functions.
@@ -49,6 +57,17 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Every architecture, default first.
+    pub const ALL: [Arch; 2] = [Arch::Arm64, Arch::X86_64];
+
+    /// A one-line description for prompts and `list`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "Graviton, cheaper per millisecond",
+            Arch::X86_64 => "Intel or AMD",
+        }
+    }
+
     /// The name Lambda and the template use.
     pub fn key(self) -> &'static str {
         match self {

@@ -224,7 +224,23 @@ pub fn list() -> String {
     ));
     out.push_str(&catalog::describe());
     out.push_str("  A custom Bedrock model id, inference-profile id or ARN is accepted too.\n");
-    out.push_str("\nIaC flavors (--iac):\n  cdk                AWS CDK in TypeScript (default)\n  sam                AWS SAM templates\n");
-    out.push_str("\nArchitectures (--arch): arm64 (default), x86_64\n");
+    out.push_str("\nIaC flavors (--iac):\n");
+    for (i, iac) in answers::Iac::ALL.iter().enumerate() {
+        let default = if i == 0 { " (default)" } else { "" };
+        out.push_str(&format!(
+            "  {:<18} {}{default}\n",
+            iac.key(),
+            iac.describe()
+        ));
+    }
+    out.push_str("\nArchitectures (--arch):\n");
+    for (i, arch) in answers::Arch::ALL.iter().enumerate() {
+        let default = if i == 0 { " (default)" } else { "" };
+        out.push_str(&format!(
+            "  {:<18} {}{default}\n",
+            arch.key(),
+            arch.describe()
+        ));
+    }
     out
 }

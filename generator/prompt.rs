@@ -42,7 +42,7 @@ pub fn ask(mut partial: PartialAnswers) -> Result<PartialAnswers> {
     if partial.iac.is_none() {
         let idx = Select::with_theme(&theme)
             .with_prompt("Infrastructure as code")
-            .items(&["cdk: AWS CDK in TypeScript", "sam: AWS SAM templates"])
+            .items(&Iac::ALL.map(|i| format!("{}: {}", i.key(), i.describe())))
             .default(0)
             .interact()
             .map_err(prompt_error)?;
@@ -66,11 +66,11 @@ pub fn ask(mut partial: PartialAnswers) -> Result<PartialAnswers> {
     if partial.arch.is_none() {
         let idx = Select::with_theme(&theme)
             .with_prompt("Lambda architecture")
-            .items(&["arm64 (Graviton, cheaper)", "x86_64"])
+            .items(&Arch::ALL.map(|a| format!("{} ({})", a.key(), a.describe())))
             .default(0)
             .interact()
             .map_err(prompt_error)?;
-        partial.arch = Some([Arch::Arm64, Arch::X86_64][idx]);
+        partial.arch = Some(Arch::ALL[idx]);
     }
     Ok(partial)
 }

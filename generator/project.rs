@@ -416,15 +416,27 @@ fn keys(strategies: &[Strategy]) -> String {
         .join(", ")
 }
 
-/// The files below `rel` (a file or a folder) in `root`, relative to `root`; none when absent.
+/// What is below `rel` (a file or a folder) in `root`, relative to `root`: its files,
+/// symlinks (not followed) and empty folders, each of which would keep the folder from going;
+/// none when absent.
 fn files_below(root: &Path, rel: &Path) -> Vec<PathBuf> {
     let path = root.join(rel);
-    match std::fs::read_dir(&path) {
-        Ok(entries) => entries
-            .flatten()
-            .flat_map(|e| files_below(root, &rel.join(e.file_name())))
-            .collect(),
-        Err(_) if path.is_file() => vec![rel.to_path_buf()],
-        Err(_) => Vec::new(),
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        return Vec::new();
+    };
+    if !meta.is_dir() {
+        return vec![rel.to_path_buf()];
+    }
+    let below: Vec<PathBuf> = std::fs::read_dir(&path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|e| files_below(root, &rel.join(e.file_name())))
+        .collect();
+    let empty = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none());
+    if empty {
+        vec![rel.to_path_buf()]
+    } else {
+        below
     }
 }

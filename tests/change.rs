@@ -114,6 +114,7 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
     // A file of the user's own in the strategy's folders is listed too: left alone, it would
     // keep a service folder without its Cargo.toml, which cargo refuses as a member.
     fs::write(project.join("services/sync-api/NOTES.md"), "mine").unwrap();
+    fs::create_dir_all(project.join("services/sync-api/scratch")).unwrap();
     let out = change(&project, &["remove", "rest"]);
     assert_eq!(out.status.code(), Some(2));
     let (_, stderr) = text(&out);
@@ -122,7 +123,7 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
         "{stderr}"
     );
     assert!(
-        stderr.contains("  services/sync-api/NOTES.md\n"),
+        stderr.contains("  services/sync-api/NOTES.md\n  services/sync-api/scratch"),
         "{stderr}"
     );
 

@@ -140,3 +140,25 @@ fn a_workspace_crate_is_the_same_in_every_project_that_has_it() {
     }
     assert!(seen.keys().any(|p| p.starts_with("services/")));
 }
+
+/// The SAM template carries the CloudFront router inline (a SAM project has no infra/cdk); it
+/// must stay the CDK router's code, only its rules filled in by `!Sub` instead of by the stack.
+#[test]
+fn the_sam_router_is_the_cdk_routers_code() {
+    let template = common::repo().join("template/infra");
+    let cdk = std::fs::read_to_string(template.join("cdk/functions/router.js")).unwrap();
+    let sam = std::fs::read_to_string(template.join("sam/cdn.yaml")).unwrap();
+    let code = &cdk[cdk.find("var ROUTES").expect("router.js declares ROUTES")..];
+    let inline: String = sam
+        .lines()
+        .skip_while(|l| l.trim() != "FunctionCode: !Sub |")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("        "))
+        .map(|l| format!("{}\n", l.get(8..).unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        inline.trim_end(),
+        code.replace("'__ROUTES__'", "'${Routes}'").trim_end(),
+        "infra/sam/cdn.yaml's Router differs from infra/cdk/functions/router.js"
+    );
+}

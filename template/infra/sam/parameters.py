@@ -109,14 +109,24 @@ def parameters(stack, env, account=None, published=None):
         # Checked before AWS is asked anything, so a typo stops the deploy at once.
         extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
         published = published if published is not None else read_published(common, region)
-        strategies = sorted(k.split("/")[0] for k in published if k.endswith("/path"))
+        present = declarations()
+
+        def endpoint(name):
+            # A strategy the stage still has but the project no longer declares (after
+            # `genai-scaffold remove`) leaves the CDN, as in CDK, whose behaviours come from
+            # the project.
+            return published.get(name, "none") if name.split("/")[0] in present else "none"
+
+        strategies = sorted(
+            k.split("/")[0] for k in published if k.endswith("/path") and k.split("/")[0] in present
+        )
         return {
             **common,
             "Routes": router_routes(strategies, common["Stage"]),
-            "WebSocketDomain": published.get("websocket/domain", "none"),
-            "SseUrl": published.get("sse/url", "none"),
-            "SseFunctionArn": published.get("sse/function-arn", "none"),
-            "RestDomain": published.get("rest/domain", "none"),
+            "WebSocketDomain": endpoint("websocket/domain"),
+            "SseUrl": endpoint("sse/url"),
+            "SseFunctionArn": endpoint("sse/function-arn"),
+            "RestDomain": endpoint("rest/domain"),
             "ExtraOrigins": extra,
             "OriginSecret": origin_secret,
             # What infra/waf.py published: the web ACL's ARN, or none.
@@ -138,19 +148,29 @@ def parameters(stack, env, account=None, published=None):
     return {k: v for k, v in chosen.items() if k in declared}
 
 
-def router_routes(strategies, stage):
-    """The CDN router's rules for `strategies` (keys), as the Routes parameter: each service's
-    [package.metadata.genai-scaffold.cdn] as prefix:origin-path:exact, the stage filled in. A
-    strategy the stage published but the project no longer has gets none: its paths answer 404."""
-    routes = []
+def declarations():
+    """Each service's [package.metadata.genai-scaffold] table, by strategy key."""
+    found = {}
     for manifest in sorted(ROOT.glob("services/*/Cargo.toml")):
         with open(manifest, "rb") as f:
             declared = tomllib.load(f).get("package", {}).get("metadata", {}).get("genai-scaffold", {})
-        if declared.get("strategy") in strategies and "cdn" in declared:
+        if "strategy" in declared:
+            found[declared["strategy"]] = declared
+    return found
+
+
+def router_routes(strategies, stage):
+    """The CDN router's rules for `strategies` (keys), as the Routes parameter: each one's
+    [package.metadata.genai-scaffold.cdn] as prefix:origin-path:exact, the stage filled in, or
+    `none` (sam deploy refuses an empty value). A service whose paths need no rewrite has no
+    rule."""
+    routes = []
+    for key, declared in declarations().items():
+        if key in strategies and "cdn" in declared:
             cdn = declared["cdn"]
             origin_path = cdn["origin-path"].replace("{stage}", stage)
             routes.append(f"{cdn['prefix']}:{origin_path}:{'exact' if cdn['exact'] else ''}")
-    return ",".join(routes)
+    return ",".join(routes) or "none"
 
 
 def declared_parameters(template):

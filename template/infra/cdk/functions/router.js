@@ -7,7 +7,7 @@
 var ROUTES = '__ROUTES__'
   .split(',')
   .filter(function (route) {
-    return route !== '';
+    return route !== '' && route !== 'none';
   })
   .map(function (route) {
     return route.split(':');
@@ -27,9 +27,10 @@ function handler(event) {
   var uri = request.uri;
   for (var i = 0; i < ROUTES.length; i++) {
     var prefix = ROUTES[i][0];
-    if (uri !== prefix && uri.indexOf(prefix + '/') !== 0) continue;
-    var below = uri.substring(prefix.length);
     var exact = ROUTES[i][2] === 'exact';
+    // An exact rule owns prefix and prefix/; any other owns the paths below prefix.
+    if (!(exact && uri === prefix) && uri.indexOf(prefix + '/') !== 0) continue;
+    var below = uri.substring(prefix.length);
     if (exact && below !== '' && below !== '/') return notFound();
     request.uri = ROUTES[i][1] + (exact ? '' : below);
     return request;

@@ -60,11 +60,12 @@ export class CdnStack extends Stack {
       { id: 'CKV_AWS_145', reason: 'Public web assets: SSE-S3 encryption is enough, a KMS key would cost at rest.' },
     ]);
 
+    const rules = strategies.flatMap((s) => routerRule(s.service) ?? []);
     const router = new cloudfront.Function(this, 'Router', {
       functionName: resourceName(project, 'router'),
       comment: 'PROTOCOL.md paths to origins; / to index.html',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(routerCode(project.stage, strategies.map((s) => routerRule(s.service)))),
+      code: cloudfront.FunctionCode.fromInline(routerCode(project.stage, rules)),
     });
 
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {

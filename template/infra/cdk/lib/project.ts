@@ -74,9 +74,10 @@ export interface RouterRule {
 
 /**
  * A service's router rule, as its manifest declares it in
- * `[package.metadata.genai-scaffold.cdn]` (string and boolean lines of that table).
+ * `[package.metadata.genai-scaffold.cdn]` (string and boolean lines of that table); none when
+ * its paths need no rewrite.
  */
-export function routerRule(service: string, root = PROJECT_ROOT): RouterRule {
+export function routerRule(service: string, root = PROJECT_ROOT): RouterRule | undefined {
   const file = path.join(root, 'services', service, 'Cargo.toml');
   const values: Record<string, string> = {};
   let inTable = false;
@@ -88,6 +89,7 @@ export function routerRule(service: string, root = PROJECT_ROOT): RouterRule {
     const match = inTable ? /^([a-z-]+)\s*=\s*(?:"([^"]*)"|(true|false))\s*$/.exec(line) : null;
     if (match) values[match[1]] = match[2] ?? match[3];
   }
+  if (Object.keys(values).length === 0) return undefined;
   const { prefix, 'origin-path': originPath, exact } = values;
   if (!prefix || !originPath || !exact) {
     throw new Error(`${file}: [package.metadata.genai-scaffold.cdn] needs prefix, origin-path and exact`);

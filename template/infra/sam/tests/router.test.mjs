@@ -28,8 +28,9 @@ test('sends an exact prefix, with or without its slash, to the origin path, and 
   assert.equal(route(all, '/sock/other').statusCode, 404);
 });
 
-test('keeps what comes after a prefix that is not exact, matching whole segments only', () => {
+test('keeps what comes after a prefix that is not exact, which owns only the paths below it', () => {
   assert.deepEqual(route(all, '/stream/'), { uri: '/stream/' });
+  assert.equal(route(all, '/stream').statusCode, 404);
   assert.deepEqual(route(all, '/rpc/ask'), { uri: '/prod/ask' });
   assert.equal(route(all, '/streams').statusCode, 404);
 });
@@ -44,7 +45,11 @@ test('answers 404 on the path of a strategy the project lacks', () => {
   const streamOnly = router('/stream:/stream:').handler;
   assert.equal(route(streamOnly, '/sock').statusCode, 404);
   assert.equal(route(streamOnly, '/rpc/ask').statusCode, 404);
-  assert.deepEqual(route(streamOnly, '/stream'), { uri: '/stream' });
+  assert.deepEqual(route(streamOnly, '/stream/x'), { uri: '/stream/x' });
+});
+
+test('has no rule for none, what parameters.py passes when no strategy has one', () => {
+  assert.equal(route(router('none').handler, '/api/x').statusCode, 404);
 });
 
 test('fits CloudFront Functions: ES5 syntax, under the 10 KB code limit', () => {

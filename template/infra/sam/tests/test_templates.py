@@ -237,9 +237,10 @@ class Templates(unittest.TestCase):
             + (["/ws", "/ws/*"] if has("realtime-ws") else [])
         )
         self.assertEqual(patterns, expected)
-        # The router's rule of each strategy present, from its manifest, the stage filled in.
-        routes = [r.split(":") for r in params["Routes"].split(",") if r]
-        self.assertEqual(len(routes), sum(map(has, SERVICES.values())), params["Routes"])
+        # The router's rule of each strategy present that declares one, the stage filled in.
+        ruled = [s for s in SERVICES.values() if has(s) and "genai-scaffold.cdn]" in (ROOT / "services" / s / "Cargo.toml").read_text()]
+        routes = [r.split(":") for r in params["Routes"].split(",") if r != "none"]
+        self.assertEqual(len(routes), len(ruled), params["Routes"])
         for prefix, origin_path, exact in routes:
             self.assertTrue(prefix.startswith("/") and origin_path.startswith("/"), routes)
             self.assertNotIn("{", origin_path)
@@ -354,6 +355,23 @@ class Templates(unittest.TestCase):
                 self.assertEqual(headers, [{"HeaderName": "x-origin-verify", "HeaderValue": current}], origin_id)
             else:
                 self.assertEqual(headers, [], origin_id)
+
+    def test_a_strategy_the_stage_has_but_the_project_no_longer_declares_leaves_the_cdn(self):
+        # As after `genai-scaffold remove`: its stack still published its endpoint.
+        published = {
+            "websocket/path": "/ws",
+            "websocket/domain": "abc.execute-api.us-east-1.amazonaws.com",
+            "sse/path": "/sse",
+            "sse/url": "https://abc.lambda-url.us-east-1.on.aws/",
+            "sse/function-arn": "arn:aws:lambda:us-east-1:123456789012:function:app-test-stream-sse",
+            "rest/path": "/api/generate",
+            "rest/domain": "def.execute-api.us-east-1.amazonaws.com",
+        }
+        params = transform.parameters.parameters("cdn", {"STAGE": "test"}, published=published)
+        endpoints = {"realtime-ws": ["WebSocketDomain"], "stream-sse": ["SseUrl", "SseFunctionArn"], "sync-api": ["RestDomain"]}
+        for service, names in endpoints.items():
+            for name in names:
+                self.assertEqual(params[name] != "none", has(service), (service, name, params[name]))
 
     def test_cloudfront_uses_the_web_acl_waf_py_published_and_none_without(self):
         arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/app-test-cdn/0f1e2d3c"

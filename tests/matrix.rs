@@ -633,7 +633,15 @@ fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
         ));
         cells.push(dev_check(&env, project));
     }
-    cells.push(make(&env, "e2e", project, 15 * MINUTE, &["e2e"]));
+    // The two release projects' checks run at the same time (one per thread of `main`), so
+    // each Playwright starts its `make dev` on a port of its own, not on the default 8787.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port");
+    let mut e2e = env.command("make", project);
+    e2e.arg("e2e").env("E2E_PORT", port.to_string());
+    cells.push(cell("e2e", project, 15 * MINUTE, vec![e2e]));
     cells.push(make(
         &env,
         "deploy-fe",

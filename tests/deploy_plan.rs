@@ -114,7 +114,7 @@ fn deploy_all_with_sam_deploys_only_the_strategies_present() {
         &[
             "sam deploy --template-file config.yaml --stack-name plan-sam-prod-config",
             "sam deploy --template-file realtime-ws.yaml --stack-name plan-sam-prod-realtime-ws",
-            "sam deploy --template-file cdn.yaml --stack-name plan-sam-prod-cdn",
+            "sam deploy --template-file build/cdn.json --stack-name plan-sam-prod-cdn",
             "infra/frontend.py deploy",
         ],
     );

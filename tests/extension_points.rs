@@ -7,15 +7,11 @@
 //! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition, skipping
 //! the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files cargo and
 //! npm write, and comment lines in code (Markdown counts whole: a strategy's documentation
-//! belongs in its folder too). Each file found must be on one of two lists:
+//! belongs in its folder too). Each file found must be one of [`EXTENSION_POINTS`], the files
+//! meant to name strategies, each with its reason (at most 5).
 //!
-//! - [`EXTENSION_POINTS`]: the files meant to name strategies, each with its reason (target: at
-//!   most 5);
-//! - [`TO_DECOUPLE`]: files that name them today and should derive what they need from the
-//!   declarations instead; the list only shrinks.
-//!
-//! A file on neither list fails the test (a new coupling); a file on a list that no longer
-//! names a strategy fails it too, so the lists stay true. The test prints both.
+//! A file not on the list fails the test (a new coupling); a file on the list that no longer
+//! names a strategy fails it too, so the list stays true. The test prints it.
 
 mod common;
 
@@ -39,17 +35,16 @@ const EXTENSION_POINTS: &[(&str, &str)] = &[
         "template/Makefile",
         "ADDABLE: how to add a strategy the project lacks, which no file present can say",
     ),
-];
-
-/// Files that name strategies today and should read the declarations instead (issue 17).
-const TO_DECOUPLE: &[&str] = &[
-    "template/PROTOCOL.md",
-    "template/README.md",
-    "template/infra/cdk/test/stacks.test.ts",
-    "template/infra/sam/cdn.yaml",
-    "template/infra/sam/parameters.py",
-    "template/infra/sam/tests/test_templates.py",
-    "template/infra/sam/tests/transform.py",
+    (
+        "template/PROTOCOL.md",
+        "the one wire contract of services, local gateway, web client and bench (design rule \
+         \"One protocol\"): a section per strategy's messages, in one file",
+    ),
+    (
+        "template/README.md",
+        "the user's guide: a line per strategy where a reader compares them (what it is, how \
+         to call it locally, its stack, its deploy target), in one file",
+    ),
 ];
 
 /// Written by cargo and npm, not by hand: they list the workspace's packages.
@@ -145,9 +140,7 @@ fn couplings() -> BTreeMap<String, Vec<String>> {
 #[test]
 fn strategies_are_named_only_in_their_folders_and_the_listed_extension_points() {
     let found = couplings();
-    let listed = |file: &str| {
-        EXTENSION_POINTS.iter().any(|(f, _)| *f == file) || TO_DECOUPLE.contains(&file)
-    };
+    let listed = |file: &str| EXTENSION_POINTS.iter().any(|(f, _)| *f == file);
     let new: Vec<String> = found
         .iter()
         .filter(|(file, _)| !listed(file))
@@ -156,20 +149,12 @@ fn strategies_are_named_only_in_their_folders_and_the_listed_extension_points() 
     let stale: Vec<&str> = EXTENSION_POINTS
         .iter()
         .map(|(f, _)| *f)
-        .chain(TO_DECOUPLE.iter().copied())
         .filter(|f| !found.contains_key(*f))
         .collect();
 
-    println!(
-        "extension points ({}, target at most 5):",
-        EXTENSION_POINTS.len()
-    );
+    println!("extension points ({}, at most 5):", EXTENSION_POINTS.len());
     for (file, why) in EXTENSION_POINTS {
         println!("  {file}: {why}");
-    }
-    println!("still to decouple ({}):", TO_DECOUPLE.len());
-    for file in TO_DECOUPLE {
-        println!("  {file}: {}", found.get(*file).map_or(0, Vec::len));
     }
     assert!(
         new.is_empty(),

@@ -3,6 +3,8 @@
 
   python3 parameters.py config|<service>|cdn
 
+For cdn, it also writes the CDN's template for those parameters, build/cdn.json (cdn.py).
+
 From the answers in ../../.genai-scaffold.toml, the environment the Makefile sets (STAGE,
 AWS_REGION, ARCH, RESERVED_CONCURRENCY, MODEL_ID, ALLOWED_ORIGINS, ALERT_EMAIL, BUDGET_USD) and, at
 deploy time, AWS: the account id
@@ -15,6 +17,8 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+
+import cdn
 
 ROOT = Path(__file__).resolve().parents[2]
 # Geography prefixes of cross-Region inference profile ids (us.amazon.nova-micro-v1:0).
@@ -94,6 +98,8 @@ def answers():
 def parameters(stack, env, account=None, published=None):
     """The parameters of `stack`. `account` and `published` (SSM values under the deploy
     path, by relative name) are looked up in AWS when not given."""
+    if stack == "cdn":
+        return cdn_parameters(env, published)[0]
     a = answers()
     common = {"Project": a["name"], "Stage": env.get("STAGE", "dev")}
     model_id = env.get("MODEL_ID", a["model_id"])
@@ -105,33 +111,6 @@ def parameters(stack, env, account=None, published=None):
     # so the origin secret is in no template and no command line.
     deploy_path = f"/{common['Project']}/{common['Stage']}/deploy"
     origin_secret = f"{deploy_path}/origin/secret"
-    if stack == "cdn":
-        # Checked before AWS is asked anything, so a typo stops the deploy at once.
-        extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
-        published = published if published is not None else read_published(common, region)
-        present = declarations()
-
-        def endpoint(name):
-            # A strategy the stage still has but the project no longer declares (after
-            # `genai-scaffold remove`) leaves the CDN, as in CDK, whose behaviours come from
-            # the project.
-            return published.get(name, "none") if name.split("/")[0] in present else "none"
-
-        strategies = sorted(
-            k.split("/")[0] for k in published if k.endswith("/path") and k.split("/")[0] in present
-        )
-        return {
-            **common,
-            "Routes": router_routes(strategies, common["Stage"]),
-            "WebSocketDomain": endpoint("websocket/domain"),
-            "SseUrl": endpoint("sse/url"),
-            "SseFunctionArn": endpoint("sse/function-arn"),
-            "RestDomain": endpoint("rest/domain"),
-            "ExtraOrigins": extra,
-            "OriginSecret": origin_secret,
-            # What infra/waf.py published: the web ACL's ARN, or none.
-            "WebAclArn": published.get("waf/acl-arn", "none"),
-        }
     model_arn, foundation_model_arn = bedrock_arns(model_id, region, account or caller_account(region))
     chosen = {
         **common,
@@ -148,28 +127,55 @@ def parameters(stack, env, account=None, published=None):
     return {k: v for k, v in chosen.items() if k in declared}
 
 
+def cdn_parameters(env, published=None):
+    """The CDN stack's parameters, and the services whose fragments its template needs for
+    them (cdn.py): those of the strategies present whose endpoints the stage published."""
+    a = answers()
+    stage = env.get("STAGE", "dev")
+    # Checked before AWS is asked anything, so a typo stops the deploy at once.
+    extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
+    if published is None:
+        published = read_published(a["name"], stage, env.get("AWS_REGION", a["region"]))
+    services = cdn.routed(published, declarations())
+    chosen = {
+        "Project": a["name"],
+        "Stage": stage,
+        "Routes": router_routes(services, stage),
+        **cdn.parameters(services, published),
+        "ExtraOrigins": extra,
+        # A name: CloudFormation reads the value (AWS::SSM::Parameter::Value).
+        "OriginSecret": f"/{a['name']}/{stage}/deploy/origin/secret",
+        # What infra/waf.py published: the web ACL's ARN, or none.
+        "WebAclArn": published.get("waf/acl-arn", "none"),
+    }
+    # CloudFormation refuses a parameter the template does not declare (OriginSecret, when no
+    # strategy routed needs it).
+    declared = cdn.template(services)["Parameters"]
+    return {k: v for k, v in chosen.items() if k in declared}, services
+
+
 def declarations():
-    """Each service's [package.metadata.genai-scaffold] table, by strategy key."""
+    """Each service's [package.metadata.genai-scaffold] table, by service."""
     found = {}
     for manifest in sorted(ROOT.glob("services/*/Cargo.toml")):
         with open(manifest, "rb") as f:
             declared = tomllib.load(f).get("package", {}).get("metadata", {}).get("genai-scaffold", {})
         if "strategy" in declared:
-            found[declared["strategy"]] = declared
+            found[manifest.parent.name] = declared
     return found
 
 
-def router_routes(strategies, stage):
-    """The CDN router's rules for `strategies` (keys), as the Routes parameter: each one's
+def router_routes(services, stage):
+    """The CDN router's rules for `services`, as the Routes parameter: each one's
     [package.metadata.genai-scaffold.cdn] as prefix:origin-path:exact, the stage filled in, or
     `none` (sam deploy refuses an empty value). A service whose paths need no rewrite has no
     rule."""
     routes = []
-    for key, declared in declarations().items():
-        if key in strategies and "cdn" in declared:
-            cdn = declared["cdn"]
-            origin_path = cdn["origin-path"].replace("{stage}", stage)
-            routes.append(f"{cdn['prefix']}:{origin_path}:{'exact' if cdn['exact'] else ''}")
+    for service, declared in declarations().items():
+        if service in services and "cdn" in declared:
+            cdn_rule = declared["cdn"]
+            origin_path = cdn_rule["origin-path"].replace("{stage}", stage)
+            routes.append(f"{cdn_rule['prefix']}:{origin_path}:{'exact' if cdn_rule['exact'] else ''}")
     return ",".join(routes) or "none"
 
 
@@ -190,10 +196,10 @@ def caller_account(region):
     return boto3.client("sts", region_name=region).get_caller_identity()["Account"]
 
 
-def read_published(common, region):
+def read_published(project, stage, region):
     import boto3
 
-    path = f"/{common['Project']}/{common['Stage']}/deploy"
+    path = f"/{project}/{stage}/deploy"
     found = {}
     pages = boto3.client("ssm", region_name=region).get_paginator("get_parameters_by_path")
     for page in pages.paginate(Path=path, Recursive=True):
@@ -205,8 +211,14 @@ def read_published(common, region):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: parameters.py config|<service>|cdn")
+    stack = sys.argv[1]
     try:
-        chosen = parameters(sys.argv[1], os.environ)
+        if stack == "cdn":
+            # The template these parameters are for: SSM says now which strategies it routes.
+            chosen, services = cdn_parameters(os.environ)
+            cdn.write(services, Path(__file__).resolve().parent / "build" / "cdn.json")
+        else:
+            chosen = parameters(stack, os.environ)
     except ValueError as e:
         sys.exit(f"parameters.py: {e}")
     print(" ".join(f"{k}={v}" for k, v in chosen.items()))

@@ -73,25 +73,37 @@ export interface RouterRule {
 }
 
 /**
- * A service's router rule, as its manifest declares it in
- * `[package.metadata.genai-scaffold.cdn]` (string and boolean lines of that table); none when
- * its paths need no rewrite.
+ * The string, number and boolean lines of a table of a service's manifest (services/<service>/
+ * Cargo.toml): `[package.metadata.genai-scaffold]`, or with `name` its subtable
+ * `[package.metadata.genai-scaffold.<name>]`, values as written (arrays are skipped); none when
+ * the manifest lacks the table.
  */
-export function routerRule(service: string, root = PROJECT_ROOT): RouterRule | undefined {
-  const file = path.join(root, 'services', service, 'Cargo.toml');
-  const values: Record<string, string> = {};
+export function manifestTable(service: string, name?: string, root = PROJECT_ROOT): Record<string, string> | undefined {
+  const header = name ? `[package.metadata.genai-scaffold.${name}]` : '[package.metadata.genai-scaffold]';
+  let values: Record<string, string> | undefined;
   let inTable = false;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readFileSync(path.join(root, 'services', service, 'Cargo.toml'), 'utf8').split('\n')) {
     if (line.startsWith('[')) {
-      inTable = line.trim() === '[package.metadata.genai-scaffold.cdn]';
+      inTable = line.trim() === header;
+      if (inTable) values ??= {};
       continue;
     }
-    const match = inTable ? /^([a-z-]+)\s*=\s*(?:"([^"]*)"|(true|false))\s*$/.exec(line) : null;
-    if (match) values[match[1]] = match[2] ?? match[3];
+    const match = inTable ? /^([a-z-]+)\s*=\s*(?:"([^"]*)"|(true|false|-?[0-9]+))\s*$/.exec(line) : null;
+    if (match && values) values[match[1]] = match[2] ?? match[3];
   }
+  return values;
+}
+
+/**
+ * A service's router rule, as its manifest declares it in
+ * `[package.metadata.genai-scaffold.cdn]`; none when its paths need no rewrite.
+ */
+export function routerRule(service: string, root = PROJECT_ROOT): RouterRule | undefined {
+  const values = manifestTable(service, 'cdn', root) ?? {};
   if (Object.keys(values).length === 0) return undefined;
   const { prefix, 'origin-path': originPath, exact } = values;
   if (!prefix || !originPath || !exact) {
+    const file = path.join(root, 'services', service, 'Cargo.toml');
     throw new Error(`${file}: [package.metadata.genai-scaffold.cdn] needs prefix, origin-path and exact`);
   }
   return { prefix, originPath, exact: exact === 'true' };

@@ -1,109 +1,69 @@
-// Assertions on the synthesized stacks of this project, with placeholder zips standing in for
-// `make build`. The same tests run in every generated combination, so "present exactly when
-// the strategy is" is checked against the service folders this project has.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Assertions on the synthesized stacks of this project (test/synth.ts) that hold whichever
+// strategies it has. The same tests run in every generated combination, so what they expect
+// is derived from the strategies present (lib/app.ts discovers them) and from their service
+// manifests; what one strategy alone does is tested in its own file under test/strategies/,
+// which a project has exactly when it has the strategy.
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, discoverStrategies } from '../lib/app.js';
-import { loadProject, parseOrigins, PROJECT_ROOT, Project } from '../lib/project.js';
-import { Strategy } from '../lib/strategy.js';
+import { buildApp } from '../lib/app.js';
+import { deployPath, loadProject, manifestTable, parseOrigins, PROJECT_ROOT, resourceName, routerRule } from '../lib/project.js';
+import { actions, alertsTopic, Synth, type Statement } from './synth.js';
 
-interface Resource {
-  Type: string;
-  Properties?: Record<string, unknown>;
-}
+const synth = new Synth();
+beforeAll(() => synth.load());
+afterAll(() => synth.cleanup());
 
-const SERVICES = { websocket: 'realtime-ws', sse: 'stream-sse', rest: 'sync-api' } as const;
-const has = (service: string) => existsSync(path.join(PROJECT_ROOT, 'services', service, 'Cargo.toml'));
+/** The service folders of this project (those with a manifest). */
+const serviceFolders = () =>
+  readdirSync(path.join(PROJECT_ROOT, 'services')).filter((s) => existsSync(path.join(PROJECT_ROOT, 'services', s, 'Cargo.toml')));
 
-let project: Project;
-let strategies: Strategy[];
-let templates: Map<string, Template>;
-
-function template(part: string): Template {
-  const found = templates.get(`${project.name}-${project.stage}-${part}`);
-  if (!found) throw new Error(`no stack ${part}`);
-  return found;
-}
-
-/** Every resource of `type` in every stack (logical ids repeat across stacks). */
-function resources(type: string): Resource[] {
-  return [...templates.values()].flatMap((t) => Object.values(t.findResources(type)) as Resource[]);
-}
-
-/** Where the synthesized stacks and the placeholder zips go; removed after the tests. */
-let scratch: string;
-
-/** The settings a deploy of these tests' stage gives. */
-function settings(): Record<string, string> {
-  return {
-    STAGE: 'test',
-    OWNER: 'dev@example.com',
-    LAMBDA_DIR: path.join(scratch, 'lambda'),
-    ALLOWED_ORIGINS: 'http://localhost:5173, https://app.example.com/',
-    ALERT_EMAIL: 'ops@example.com',
-    BUDGET_USD: '20',
-  };
-}
-
-/** Every stack of the app built with `env`, by stack name. */
-function synthesize(env: Record<string, string>): Map<string, Template> {
-  const app = buildApp(loadProject(env), strategies, { outdir: mkdtempSync(path.join(scratch, 'cdk.out-')) });
-  return new Map(
-    app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, Template.fromStack(s)]),
-  );
-}
-
-beforeAll(async () => {
-  scratch = mkdtempSync(path.join(tmpdir(), 'stacks-test-'));
-  for (const service of Object.values(SERVICES)) {
-    mkdirSync(path.join(scratch, 'lambda', service), { recursive: true });
-    writeFileSync(path.join(scratch, 'lambda', service, 'bootstrap.zip'), 'placeholder');
+/**
+ * The second function a service declares in `[package.metadata.genai-scaffold.worker]` (its
+ * name within the stage), which runs its generations; none for a service that runs in one.
+ */
+function workerOf(service: string): string | undefined {
+  const worker = manifestTable(service, 'worker');
+  if (worker && !worker.function) {
+    throw new Error(`services/${service}/Cargo.toml: [package.metadata.genai-scaffold.worker] has no function`);
   }
-  project = loadProject(settings());
-  strategies = await discoverStrategies();
-  templates = synthesize(settings());
-});
-
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Statement {
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: unknown;
+  return worker?.function;
 }
 
-/** The statements of every IAM policy, one list per policy. */
-function statements(): Statement[][] {
-  return resources('AWS::IAM::Policy').map((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
-}
+/** Every function of the project: each strategy's own, and its worker; `name` within the stage. */
+const functions = () =>
+  synth.strategies.flatMap(({ service }) => [service, workerOf(service) ?? []].flat().map((name) => ({ service, name })));
 
-const actions = (statement: Statement) => ([] as string[]).concat(statement.Action);
+/** Whether CloudFront's path pattern (`*` any characters, `?` one) matches `at`. */
+const matches = (pattern: string, at: string) =>
+  new RegExp(`^${pattern.replace(/[.+^$(){}|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(at);
 
 describe('least privilege', () => {
   const scoped = /^(bedrock|execute-api|ssm):/;
 
   it('grants no bedrock, execute-api or ssm action on Resource "*"', () => {
     let checked = 0;
-    for (const statement of statements().flat()) {
+    for (const statement of synth.statements().flat()) {
       if (!actions(statement).some((a) => scoped.test(a))) continue;
       checked += 1;
       expect(([] as unknown[]).concat(statement.Resource), JSON.stringify(statement)).not.toContain('*');
     }
-    // Every function has a Bedrock and an SSM statement.
-    expect(checked).toBeGreaterThanOrEqual(2 * Object.values(SERVICES).filter(has).length);
+    // Every strategy has a function with a Bedrock statement, and every function an SSM one.
+    expect(checked).toBeGreaterThanOrEqual(2 * synth.strategies.length);
   });
 
   it("grants Bedrock on the model's profile, and on its foundation model through that profile only", () => {
+    const { project } = synth;
     const profile = /^(us|us-gov|eu|apac|jp|au|ca|global)\./.exec(project.modelId);
     const base = project.modelId.slice(profile?.[0].length ?? 0);
-    const policies = statements()
+    const policies = synth
+      .statements()
       .map((policy) => policy.filter((s) => actions(s).some((a) => a.startsWith('bedrock:'))))
       .filter((bedrock) => bedrock.length > 0);
-    expect(policies).toHaveLength(Object.values(SERVICES).filter(has).length);
+    // One function per strategy calls the model: the service's own, or the worker it hands its
+    // generations to.
+    expect(policies).toHaveLength(synth.strategies.length);
     for (const bedrock of policies) {
       for (const statement of bedrock) expect(statement.Action).toBe('bedrock:InvokeModelWithResponseStream');
       const text = (s: Statement) => JSON.stringify(s.Resource);
@@ -133,120 +93,42 @@ describe('least privilege', () => {
   });
 
   it('caps concurrency and keeps logs two weeks for every function', () => {
-    const functions = resources('AWS::Lambda::Function');
-    // The WebSocket strategy runs as two functions (a connection and a generation function).
-    expect(functions).toHaveLength(Object.values(SERVICES).filter(has).length + Number(has(SERVICES.websocket)));
-    for (const fn of functions) {
+    const { project } = synth;
+    const deployed = synth.resources('AWS::Lambda::Function');
+    // One function per strategy, and one more per worker its manifest declares.
+    expect(deployed.map((fn) => fn.Properties?.FunctionName).sort()).toEqual(
+      functions()
+        .map(({ name }) => resourceName(project, name))
+        .sort(),
+    );
+    // A service with a worker answers its routes in a function that calls no model; the cap
+    // it would share with the worker would let running answers throttle every new request.
+    const uncapped = synth.strategies.filter(({ service }) => workerOf(service)).map(({ service }) => resourceName(project, service));
+    for (const fn of deployed) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'provided.al2023',
         Architectures: [project.arch],
         LoggingConfig: { LogFormat: 'JSON' },
       });
-      // The WebSocket routes' function calls no model; the cap it would share with the
-      // generations would let ten answers throttle every new connection.
-      const routesOnly = fn.Properties?.FunctionName === `${project.name}-test-${SERVICES.websocket}`;
-      expect(fn.Properties?.ReservedConcurrentExecutions).toBe(routesOnly ? undefined : project.reservedConcurrency);
+      const name = fn.Properties?.FunctionName as string;
+      expect(fn.Properties?.ReservedConcurrentExecutions, name).toBe(uncapped.includes(name) ? undefined : project.reservedConcurrency);
     }
-    for (const group of resources('AWS::Logs::LogGroup')) {
+    for (const group of synth.resources('AWS::Logs::LogGroup')) {
       expect(group.Properties?.RetentionInDays).toBe(14);
     }
   });
 });
 
 describe('strategies', () => {
-  it('has each strategy stack exactly when the project has its service', () => {
-    for (const service of Object.values(SERVICES)) {
-      expect(templates.has(`${project.name}-${project.stage}-${service}`), service).toBe(has(service));
-    }
-  });
-
-  it.runIf(has(SERVICES.sse))('sse: Function URL with AWS_IAM auth and RESPONSE_STREAM', () => {
-    template(SERVICES.sse).hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
-  });
-
-  it.runIf(has(SERVICES.websocket))('websocket: routes, throttled stage', () => {
-    const ws = template(SERVICES.websocket);
-    ws.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
-    const keys = Object.values(ws.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
-    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', 'generate']);
-    ws.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
-      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
-    });
-  });
-
-  it.runIf(has(SERVICES.websocket))('websocket: routes answered at once, generations started asynchronously, never retried', () => {
-    const ws = template(SERVICES.websocket);
-    const functions = ws.findResources('AWS::Lambda::Function');
-    const named = (name: string) => {
-      const found = Object.entries(functions).find(([, f]) => f.Properties.FunctionName === `${project.name}-test-${name}`);
-      if (!found) throw new Error(`no function ${name}`);
-      return { id: found[0], properties: found[1].Properties };
-    };
-    const routes = named(SERVICES.websocket);
-    const generations = named(`${SERVICES.websocket}-generate`);
-    // Every route is a synchronous call of the routes' function: no invocation-type header,
-    // which AWS documents for REST non-proxy integrations only.
-    for (const integration of Object.values(ws.findResources('AWS::ApiGatewayV2::Integration'))) {
-      expect(integration.Properties.RequestParameters).toBeUndefined();
-      expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(routes.id);
-    }
-    expect(routes.properties.Timeout).toBeLessThanOrEqual(29);
-    expect(generations.properties.Timeout).toBe(300);
-    expect(routes.properties.Environment.Variables.GENERATE_FUNCTION).toBe(generations.properties.FunctionName);
-    // 0 retries (a retry would post the answer again from seq 0), a short queue, and the
-    // record of a failure to the routes' function, which tells the client.
-    ws.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
-    ws.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: generations.id },
-      Qualifier: '$LATEST',
-      MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 60,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [routes.id, 'Arn'] } } },
-    });
-    // lambda:InvokeFunction: the routes' function on the generation function alone, and the
-    // generation function (sending its failure records) on the routes' function alone.
-    const invokes = Object.values(ws.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as Statement[])
-        .filter((s) => actions(s).some((a) => a.startsWith('lambda:')))
-        .map((s) => ({ roles: JSON.stringify(policy.Properties.Roles), statement: s })),
-    );
-    expect(invokes).toHaveLength(2);
-    for (const { statement } of invokes) {
-      expect(statement.Action).toBe('lambda:InvokeFunction');
-      expect(([] as unknown[]).concat(statement.Resource)).toHaveLength(1);
-    }
-    const generatorArn = `:function:${project.name}-test-${SERVICES.websocket}-generate`;
-    const fromRoutes = invokes.find(({ roles }) => roles.includes(routes.properties.Role['Fn::GetAtt'][0]));
-    expect(JSON.stringify(fromRoutes?.statement.Resource)).toContain(generatorArn);
-    const fromGenerations = invokes.find(({ roles }) => roles.includes(generations.properties.Role['Fn::GetAtt'][0]));
-    expect(fromGenerations?.statement.Resource).toEqual({ 'Fn::GetAtt': [routes.id, 'Arn'] });
-  });
-
-  it.runIf(has(SERVICES.rest))('rest: POST /generate validated, throttled, access-logged, errors in protocol shape', () => {
-    const rest = template(SERVICES.rest);
-    rest.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'generate' });
-    rest.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', RequestValidatorId: Match.anyValue() });
-    // The function answers CORS preflights (a browser sends them without credentials).
-    rest.hasResourceProperties('AWS::ApiGateway::Method', {
-      HttpMethod: 'OPTIONS',
-      AuthorizationType: 'NONE',
-      Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
-    });
-    rest.hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: Match.anyValue() })]),
-      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
-    });
-    rest.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'THROTTLED',
-      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code": "THROTTLED"') },
-    });
+  it('has a stack for each service folder, besides config and cdn, and no other', () => {
+    const expected = ['config', ...serviceFolders(), 'cdn'].map((part) => resourceName(synth.project, part));
+    expect([...synth.templates.keys()].sort()).toEqual(expected.sort());
   });
 });
 
 describe('cdn', () => {
   it('keeps the bucket private and TLS-only', () => {
-    const cdn = template('cdn');
+    const cdn = synth.template('cdn');
     cdn.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
     });
@@ -256,61 +138,58 @@ describe('cdn', () => {
   });
 
   it('serves the PROTOCOL.md path of each strategy present, and only those', () => {
-    const distribution = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0];
-    const config = distribution.Properties.DistributionConfig;
-    const patterns = (config.CacheBehaviors ?? []).map((b: { PathPattern: string }) => b.PathPattern).sort();
-    const expected = [
-      ...(has(SERVICES.rest) ? ['/api/*'] : []),
-      ...(has(SERVICES.sse) ? ['/sse', '/sse/*'] : []),
-      ...(has(SERVICES.websocket) ? ['/ws', '/ws/*'] : []),
-    ].sort();
-    expect(patterns).toEqual(expected);
+    const config = synth.distribution();
     expect(config.DefaultRootObject).toBe('index.html');
     // /config.json and the app come from the bucket; each strategy's origin is the endpoint
     // its stack published in SSM, read when the CDN deploys.
-    const origins = new Map(config.Origins.map((o: { Id: string }) => [o.Id, o]));
+    const origins = new Map(config.Origins.map((o) => [o.Id, o]));
     expect(origins.get(config.DefaultCacheBehavior.TargetOriginId)).toHaveProperty('S3OriginConfig');
-    const published = Object.values(template('cdn').toJSON().Parameters ?? {}).map((p) => (p as { Default?: string }).Default);
-    const keys = { 'realtime-ws': 'websocket/domain', 'stream-sse': 'sse/url', 'sync-api': 'rest/domain' };
-    for (const [service, key] of Object.entries(keys)) {
-      expect(published.includes(`/${project.name}/test/deploy/${key}`), key).toBe(has(service));
+    // Every other behavior goes to the origin of one strategy present (each file under
+    // test/strategies/ lists its strategy's path patterns)...
+    const owners = (pattern: string) =>
+      synth.strategies.filter(({ service }) => synth.behaviors(service).some((b) => b.PathPattern === pattern)).map((s) => s.service);
+    for (const behavior of config.CacheBehaviors ?? []) {
+      expect(owners(behavior.PathPattern as string), behavior.PathPattern).toHaveLength(1);
     }
-    // Every behavior runs the router (stage rewrites, 404 for absent strategies, / to index.html)
-    // except SSE, whose Function URL answers on any path.
-    for (const behavior of [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])]) {
-      const routed = (behavior.FunctionAssociations ?? []).length > 0;
-      expect(routed, behavior.PathPattern ?? 'default').toBe(!String(behavior.PathPattern).startsWith('/sse'));
+    // ...and the path of each (PROTOCOL.md's, in /config.json) reaches its origin: CloudFront
+    // takes the first behavior whose pattern matches.
+    for (const strategy of synth.strategies) {
+      const first = (config.CacheBehaviors ?? []).find((b) => matches(b.PathPattern as string, strategy.path));
+      expect(
+        synth.origins(strategy.service).map((o) => o.Id),
+        `${strategy.path} goes to ${first?.TargetOriginId ?? 'the default behavior'}`,
+      ).toContain(first?.TargetOriginId);
     }
   });
 
-  it.runIf(has(SERVICES.sse))('reaches the Function URL through OAC, invoke permissions scoped to the distribution', () => {
-    const cdn = template('cdn');
-    cdn.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
-      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 'lambda', SigningBehavior: 'always' }),
-    });
-    for (const action of ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction']) {
-      cdn.hasResourceProperties('AWS::Lambda::Permission', {
-        Action: action,
-        Principal: 'cloudfront.amazonaws.com',
-        SourceArn: Match.anyValue(),
-      });
+  it('reads only what the stacks of this app published, and what infra/ scripts made', () => {
+    const { project } = synth;
+    // The WAF's web ACL (infra/waf.py) and the origin secret (infra/origin_secret.py).
+    const made = ['waf/acl-arn', 'origin/secret'].map((key) => `${deployPath(project)}/${key}`);
+    const published = synth.publishedParameters();
+    for (const name of synth.readParameters('cdn').values()) {
+      expect([...published, ...made], name).toContain(name);
     }
-    const sse = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig.CacheBehaviors.find(
-      (b: { PathPattern: string }) => b.PathPattern === '/sse',
-    );
-    expect(sse.Compress).toBe(false);
+    for (const { service } of synth.strategies) {
+      expect(synth.origins(service).length, `origins from what ${service} published`).toBeGreaterThan(0);
+    }
   });
 
-  it.runIf(has(SERVICES.websocket))('forwards the WebSocket handshake headers', () => {
-    template('cdn').hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: Match.objectLike({
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: Match.arrayWith(['Sec-WebSocket-Key', 'Sec-WebSocket-Version']) },
-      }),
-    });
+  it('runs the router on every behavior but those of a strategy whose manifest declares no rule for it', () => {
+    // The router does the stage rewrites, the 404 for absent strategies and / to index.html; a
+    // service whose paths need no rewrite declares no [package.metadata.genai-scaffold.cdn].
+    const config = synth.distribution();
+    expect((config.DefaultCacheBehavior.FunctionAssociations ?? []).length, 'default').toBeGreaterThan(0);
+    for (const { service } of synth.strategies) {
+      const ruled = routerRule(service) !== undefined;
+      for (const behavior of synth.behaviors(service)) {
+        expect((behavior.FunctionAssociations ?? []).length > 0, behavior.PathPattern).toBe(ruled);
+      }
+    }
   });
 
   it('sends security headers and publishes the allowed origin for the services', () => {
-    const cdn = template('cdn');
+    const cdn = synth.template('cdn');
     cdn.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
       ResponseHeadersPolicyConfig: Match.objectLike({
         SecurityHeadersConfig: Match.objectLike({
@@ -320,7 +199,7 @@ describe('cdn', () => {
       }),
     });
     cdn.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: `/${project.name}/test/config/allowed-origins`,
+      Name: `/${synth.project.name}/test/config/allowed-origins`,
       Value: {
         'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(',http://localhost:5173,https://app.example.com$')])],
       },
@@ -337,37 +216,25 @@ describe('cdn', () => {
 });
 
 describe('origin secret', () => {
-  const name = () => `/${project.name}/test/deploy/origin/secret`;
-  /** The template's parameter that CloudFormation fills from the SSM parameter `name()`. */
-  const ssmParameter = (t: Template) =>
-    Object.entries(t.toJSON().Parameters ?? {}).find(([, p]) => (p as { Default?: string }).Default === name())?.[0];
+  /** The ORIGIN_SECRET of a strategy's own function: set when it refuses calls not from the CDN. */
+  const secret = (service: string) => synth.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET;
 
-  it('reaches the WebSocket and REST functions from SSM when they deploy, not the SSE one', () => {
-    for (const service of Object.values(SERVICES).filter(has)) {
-      const t = template(service);
-      const fn = Object.values(t.findResources('AWS::Lambda::Function'))[0] as Resource;
-      const variables = ((fn.Properties?.Environment ?? {}) as { Variables: Record<string, unknown> }).Variables;
-      if (service === SERVICES.sse) {
-        // The Function URL takes only what CloudFront signed (AWS_IAM).
-        expect(variables.ORIGIN_SECRET, service).toBeUndefined();
-        continue;
-      }
-      const parameter = ssmParameter(t);
+  it('reaches each function that checks it from SSM when it deploys', () => {
+    for (const { service } of synth.strategies.filter((s) => secret(s.service) !== undefined)) {
+      const parameter = synth.readParameter(service, 'origin/secret');
       expect(parameter, service).toBeDefined();
-      expect(t.toJSON().Parameters[parameter!].Type).toBe('AWS::SSM::Parameter::Value<String>');
-      expect(variables.ORIGIN_SECRET, service).toEqual({ Ref: parameter });
+      expect(synth.template(service).toJSON().Parameters[parameter!].Type).toBe('AWS::SSM::Parameter::Value<String>');
+      expect(secret(service), service).toEqual({ Ref: parameter });
     }
   });
 
-  it('is sent by CloudFront to the WebSocket and REST origins only, the first value', () => {
-    const cdn = template('cdn');
-    const config = Object.values(cdn.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
-    const behaviors = new Map<string, string>((config.CacheBehaviors ?? []).map((b: { PathPattern: string; TargetOriginId: string }) => [b.PathPattern, b.TargetOriginId]));
-    const checked = new Set([behaviors.get('/ws'), behaviors.get('/api/*')].filter(Boolean));
-    expect(checked.size).toBe([SERVICES.websocket, SERVICES.rest].filter(has).length);
-    const parameter = ssmParameter(cdn);
-    for (const origin of config.Origins as { Id: string; OriginCustomHeaders?: unknown }[]) {
-      if (checked.has(origin.Id)) {
+  it('is sent by CloudFront to the origins of the strategies that check it only, the first value', () => {
+    const parameter = synth.readParameter('cdn', 'origin/secret');
+    const sent = new Set(
+      synth.strategies.filter((s) => secret(s.service) !== undefined).flatMap((s) => synth.origins(s.service).map((o) => o.Id)),
+    );
+    for (const origin of synth.distribution().Origins) {
+      if (sent.has(origin.Id)) {
         expect(origin.OriginCustomHeaders, origin.Id).toEqual([
           { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: parameter }] }] } },
         ]);
@@ -380,30 +247,28 @@ describe('origin secret', () => {
 
 describe('waf', () => {
   it('uses the web ACL whose ARN infra/waf.py published in SSM, none when it published `none`', () => {
-    const cdn = template('cdn').toJSON();
+    const cdn = synth.template('cdn').toJSON();
     const parameters = cdn.Parameters as Record<string, { Type: string; Default?: string }>;
-    const [name, parameter] = Object.entries(parameters).find(([, p]) => p.Default === `/${project.name}/test/deploy/waf/acl-arn`)!;
+    const [name, parameter] = Object.entries(parameters).find(([, p]) => p.Default === `/${synth.project.name}/test/deploy/waf/acl-arn`)!;
     expect(parameter.Type).toBe('AWS::SSM::Parameter::Value<String>');
-    const config = Object.values(template('cdn').findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
-    const [condition, then, otherwise] = config.WebACLId['Fn::If'];
+    const [condition, then, otherwise] = synth.distribution().WebACLId['Fn::If'];
     expect([then, otherwise]).toEqual([{ Ref: name }, { Ref: 'AWS::NoValue' }]);
     expect(cdn.Conditions[condition]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: name }, 'none'] }] });
   });
 });
 
 describe('alarms', () => {
-  const alertsTopic = Match.objectLike({ Ref: Match.stringLikeRegexp('alertstopicarn') });
-  const alarms = () => resources('AWS::CloudWatch::Alarm').map((a) => a.Properties as Record<string, unknown>);
+  const alarms = () => synth.resources('AWS::CloudWatch::Alarm').map((a) => a.Properties as Record<string, unknown>);
 
   it('mails ALERT_EMAIL from one topic per stage, published for the other stacks', () => {
-    const config = template('config');
-    config.hasResourceProperties('AWS::SNS::Topic', { TopicName: `${project.name}-test-alerts` });
+    const config = synth.template('config');
+    config.hasResourceProperties('AWS::SNS::Topic', { TopicName: `${synth.project.name}-test-alerts` });
     config.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    config.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${project.name}/test/deploy/alerts/topic-arn` });
+    config.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${synth.project.name}/test/deploy/alerts/topic-arn` });
   });
 
   it('keeps a monthly budget of BUDGET_USD that mails at 80 % spent and at a forecast over it', () => {
-    template('config').hasResourceProperties('AWS::Budgets::Budget', {
+    synth.template('config').hasResourceProperties('AWS::Budgets::Budget', {
       Budget: Match.objectLike({ BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 20, Unit: 'USD' } }),
       NotificationsWithSubscribers: [
         Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'ACTUAL', Threshold: 80 }) }),
@@ -416,10 +281,14 @@ describe('alarms', () => {
   });
 
   it('alarms on every function error and throttle, and on each gateway failing, to the topic', () => {
-    for (const service of Object.values(SERVICES).filter(has)) {
+    const { project } = synth;
+    const perFunction = new Set<string>();
+    for (const { service, name } of functions()) {
       for (const metric of ['Errors', 'Throttles']) {
-        template(service).hasResourceProperties('AWS::CloudWatch::Alarm', {
-          AlarmName: `${project.name}-test-${service}-${metric.toLowerCase()}`,
+        const alarmName = resourceName(project, `${name}-${metric.toLowerCase()}`);
+        perFunction.add(alarmName);
+        synth.template(service).hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: alarmName,
           Namespace: 'AWS/Lambda',
           MetricName: metric,
           Threshold: 1,
@@ -427,9 +296,16 @@ describe('alarms', () => {
         });
       }
     }
-    const gateways = { 'realtime-ws': 'ExecutionError', 'stream-sse': 'Url5xxCount', 'sync-api': '5XXError' } as const;
-    for (const [service, metric] of Object.entries(gateways).filter(([s]) => has(s))) {
-      template(service).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, AlarmActions: [alertsTopic] });
+    // Each strategy stack alarms on its gateway too (its file under test/strategies/ says on
+    // which metric).
+    for (const { service } of synth.strategies) {
+      const gateway = Object.values(synth.template(service).findResources('AWS::CloudWatch::Alarm')).filter(
+        (a) => !perFunction.has(a.Properties.AlarmName),
+      );
+      expect(gateway.length, service).toBeGreaterThan(0);
+      for (const alarm of gateway) {
+        synth.template(service).hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: alarm.Properties.AlarmName, AlarmActions: [alertsTopic] });
+      }
     }
     expect(alarms().every((a) => a.TreatMissingData === 'notBreaching')).toBe(true);
   });
@@ -438,8 +314,8 @@ describe('alarms', () => {
 describe('cdk-nag', () => {
   // `cdk synth` fails on an unacknowledged error only; a warning would pass it silently.
   it('leaves no AwsSolutions finding unacknowledged, error or warning', () => {
-    const outdir = mkdtempSync(path.join(scratch, 'cdk.out-'));
-    const assembly = buildApp(project, strategies, { outdir }).synth();
+    const outdir = mkdtempSync(path.join(synth.scratch, 'cdk.out-'));
+    const assembly = buildApp(synth.project, synth.strategies, { outdir }).synth();
     const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };
@@ -453,13 +329,13 @@ describe('cdk-nag', () => {
 
 describe('tags', () => {
   it('tags every stack with project, stage and owner', () => {
-    for (const t of templates.values()) {
+    for (const t of synth.templates.values()) {
       const roles = Object.values(t.findResources('AWS::IAM::Role'));
       for (const role of roles) {
         expect(role.Properties.Tags).toEqual(
           expect.arrayContaining([
             { Key: 'Owner', Value: 'dev@example.com' },
-            { Key: 'project', Value: project.name },
+            { Key: 'project', Value: synth.project.name },
             { Key: 'stage', Value: 'test' },
           ]),
         );

@@ -2,7 +2,7 @@
 """Each template of this folder as plain CloudFormation, offline: SAM templates through
 samtranslator (what `sam deploy` submits, transformed as CloudFormation would), with the
 parameters `make deploy` would pass for a sample account. Writes <out>/<stack>.json for
-cfn-lint and checkov, and is imported by test_templates.py.
+cfn-lint and checkov, and is imported by the tests (test_*.py).
 
   python3 tests/transform.py OUT_DIR
 """
@@ -18,6 +18,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
+import cdn  # noqa: E402  (the deploy's own CDN template)
 import parameters  # noqa: E402  (the deploy's own parameter logic)
 
 ACCOUNT = "123456789012"
@@ -42,7 +43,8 @@ def services():
 
 
 def published():
-    """What the strategy stacks present would publish in SSM."""
+    """What the strategy stacks present would publish in SSM: a plain value as it is, and for a
+    value known once deployed (an attribute), one of its kind."""
     values = {}
     for service in services():
         template = yaml_parse((HERE / f"{service}.yaml").read_text())
@@ -51,11 +53,18 @@ def published():
             if resource["Type"] == "AWS::SSM::Parameter" and "Fn::Sub" in name:
                 key = name["Fn::Sub"].split("/deploy/")[1]
                 value = resource["Properties"]["Value"]
-                values[key] = value if isinstance(value, str) else f"{key.replace('/', '-')}.example.com"
-    if "sse/url" in values:
-        values["sse/url"] = "https://abc.lambda-url.us-east-1.on.aws/"
-        values["sse/function-arn"] = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:app-test-stream-sse"
+                if not isinstance(value, str):
+                    value = sample(key, service)
+                values[key] = value
     return values
+
+
+def sample(key, service):
+    """A value of the kind `key` names: an ARN, a URL or a domain."""
+    if key.endswith("-arn"):
+        return f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:app-test-{service}"
+    host = f"{key.replace('/', '-')}.example.com"
+    return f"https://{host}/" if key.endswith("/url") else host
 
 
 def stack_parameters(stack):
@@ -64,6 +73,8 @@ def stack_parameters(stack):
 
 def cloudformation(stack):
     """The template of `stack` as CloudFormation would see it after the SAM transform."""
+    if stack == "cdn":
+        return cdn.template(parameters.cdn_parameters(ENV, published())[1])
     template = yaml_parse((HERE / f"{stack}.yaml").read_text())
     if "Transform" not in template:
         return template

@@ -1,0 +1,109 @@
+// The WebSocket strategy (lib/strategies/realtime-ws.ts): its API, its two functions and its
+// path on the CDN. A project has this file exactly when it has services/realtime-ws; what
+// every strategy does is tested in ../stacks.test.ts.
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actions, alertsTopic, Synth, type Statement } from '../synth.js';
+
+const service = 'realtime-ws';
+
+const synth = new Synth();
+beforeAll(() => synth.load());
+afterAll(() => synth.cleanup());
+
+describe('websocket', () => {
+  it('routes, throttled stage', () => {
+    const ws = synth.template(service);
+    ws.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    const keys = Object.values(ws.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', 'generate']);
+    ws.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('routes answered at once, generations started asynchronously, never retried', () => {
+    const ws = synth.template(service);
+    const routes = synth.lambda(service, service);
+    const generations = synth.lambda(service, `${service}-generate`);
+    // Every route is a synchronous call of the routes' function: no invocation-type header,
+    // which AWS documents for REST non-proxy integrations only.
+    for (const integration of Object.values(ws.findResources('AWS::ApiGatewayV2::Integration'))) {
+      expect(integration.Properties.RequestParameters).toBeUndefined();
+      expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(routes.id);
+    }
+    expect(routes.properties.Timeout).toBeLessThanOrEqual(29);
+    expect(generations.properties.Timeout).toBe(300);
+    expect(routes.properties.Environment?.Variables.GENERATE_FUNCTION).toBe(generations.properties.FunctionName);
+    // 0 retries (a retry would post the answer again from seq 0), a short queue, and the
+    // record of a failure to the routes' function, which tells the client.
+    ws.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    ws.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: generations.id },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [routes.id, 'Arn'] } } },
+    });
+    // lambda:InvokeFunction: the routes' function on the generation function alone, and the
+    // generation function (sending its failure records) on the routes' function alone.
+    const invokes = Object.values(ws.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => actions(s).some((a) => a.startsWith('lambda:')))
+        .map((s) => ({ roles: JSON.stringify(policy.Properties.Roles), statement: s })),
+    );
+    expect(invokes).toHaveLength(2);
+    for (const { statement } of invokes) {
+      expect(statement.Action).toBe('lambda:InvokeFunction');
+      expect(([] as unknown[]).concat(statement.Resource)).toHaveLength(1);
+    }
+    const generatorArn = `:function:${synth.project.name}-test-${service}-generate`;
+    const fromRoutes = invokes.find(({ roles }) => roles.includes(routes.properties.Role['Fn::GetAtt'][0]));
+    expect(JSON.stringify(fromRoutes?.statement.Resource)).toContain(generatorArn);
+    const fromGenerations = invokes.find(({ roles }) => roles.includes(generations.properties.Role['Fn::GetAtt'][0]));
+    expect(fromGenerations?.statement.Resource).toEqual({ 'Fn::GetAtt': [routes.id, 'Arn'] });
+  });
+
+  it('alarms when the API fails to call its function', () => {
+    synth.template(service).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionError', AlarmActions: [alertsTopic] });
+  });
+
+  it('refuses a handshake without the origin secret, read from SSM when it deploys', () => {
+    const parameter = synth.readParameter(service, 'origin/secret');
+    expect(parameter).toBeDefined();
+    expect(synth.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET).toEqual({ Ref: parameter });
+  });
+});
+
+describe('websocket on the cdn', () => {
+  it('serves /ws and /ws/* from the API domain its stack published, through the router', () => {
+    const behaviors = synth.behaviors(service);
+    expect(behaviors.map((b) => b.PathPattern).sort()).toEqual(['/ws', '/ws/*']);
+    const domain = synth.readParameter('cdn', 'websocket/domain');
+    expect(domain).toBeDefined();
+    expect(synth.origins(service).map((o) => o.DomainName)).toEqual([{ Ref: domain }]);
+    // /ws is the stage root on the API: the router rewrites it to /<stage>.
+    for (const behavior of behaviors) expect(behavior.FunctionAssociations, behavior.PathPattern).toHaveLength(1);
+  });
+
+  it('forwards the WebSocket handshake headers', () => {
+    synth.template('cdn').hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: Match.arrayWith(['Sec-WebSocket-Key', 'Sec-WebSocket-Version']) },
+      }),
+    });
+  });
+
+  it('sends the origin secret, the first value', () => {
+    const parameter = synth.readParameter('cdn', 'origin/secret');
+    expect(parameter).toBeDefined();
+    const origins = synth.origins(service);
+    expect(origins).toHaveLength(1);
+    for (const origin of origins) {
+      expect(origin.OriginCustomHeaders, origin.Id).toEqual([
+        { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: parameter }] }] } },
+      ]);
+    }
+  });
+});

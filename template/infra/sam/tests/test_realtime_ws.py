@@ -1,0 +1,98 @@
+"""What the WebSocket strategy's templates (realtime-ws.yaml, cdn/realtime-ws.yaml) must hold,
+as CloudFormation sees them (tests/transform.py); the checks every strategy shares are in
+test_templates.py."""
+
+import json
+import unittest
+
+from test_templates import distribution, function, gateway_alarm, origin_of, requires_origin_secret, resources, templates, transform
+
+SERVICE = "realtime-ws"
+
+
+class RealtimeWs(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = templates()[SERVICE]
+        cls.cdn = templates()["cdn"]
+
+    def test_routes_and_throttling(self):
+        routes = sorted(r["Properties"]["RouteKey"] for r in resources(self.template, "AWS::ApiGatewayV2::Route"))
+        self.assertEqual(routes, ["$connect", "$default", "$disconnect", "generate"])
+        (stage,) = resources(self.template, "AWS::ApiGatewayV2::Stage")
+        self.assertIn("ThrottlingRateLimit", stage["Properties"]["DefaultRouteSettings"])
+        self.assertIn("DestinationArn", stage["Properties"]["AccessLogSettings"])
+
+    def test_routes_answer_at_once_and_generations_start_asynchronously_never_retried(self):
+        template = self.template
+        names = {id(r): name for name, r in template["Resources"].items()}
+        routes, generations = function(template, SERVICE), function(template, f"{SERVICE}-generate")
+        routes_id, generations_id = names[id(routes)], names[id(generations)]
+        # Every route is a synchronous call of the routes' function: no invocation-type header,
+        # which AWS documents for REST non-proxy integrations only.
+        for integration in resources(template, "AWS::ApiGatewayV2::Integration"):
+            self.assertNotIn("RequestParameters", integration["Properties"])
+            self.assertIn("${" + routes_id + ".Arn}", integration["Properties"]["IntegrationUri"]["Fn::Sub"])
+        self.assertLessEqual(routes["Properties"]["Timeout"], 29)
+        self.assertEqual(generations["Properties"]["Timeout"], 300)
+        self.assertEqual(routes["Properties"]["Environment"]["Variables"]["GENERATE_FUNCTION"], generations["Properties"]["FunctionName"])
+        # 0 retries (a retry would post the answer again from seq 0), a short queue, and the
+        # record of a failure to the routes' function, which tells the client.
+        routes_arn = {"Fn::GetAtt": [routes_id, "Arn"]}
+        (config,) = resources(template, "AWS::Lambda::EventInvokeConfig")
+        self.assertEqual(
+            config["Properties"],
+            {
+                "FunctionName": {"Ref": generations_id},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 0,
+                "MaximumEventAgeInSeconds": 60,
+                "DestinationConfig": {"OnFailure": {"Destination": routes_arn}},
+            },
+        )
+        # lambda:InvokeFunction: the routes' function on the generation function alone, and the
+        # generation function (sending its failure records) on the routes' function alone.
+        invokes = {}
+        for role_id in (routes["Properties"]["Role"]["Fn::GetAtt"][0], generations["Properties"]["Role"]["Fn::GetAtt"][0]):
+            role = template["Resources"][role_id]
+            found = [
+                s
+                for policy in role["Properties"]["Policies"]
+                for s in policy["PolicyDocument"]["Statement"]
+                if "lambda:" in json.dumps(s.get("Action"))
+            ]
+            invokes[role_id] = found
+        generator = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Project}-${Stage}-realtime-ws-generate"
+        self.assertEqual(
+            list(invokes.values()),
+            [
+                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::Sub": generator}}],
+                [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": routes_arn}],
+            ],
+        )
+        self.assertEqual(generations["Properties"]["FunctionName"], {"Fn::Sub": "${Project}-${Stage}-realtime-ws-generate"})
+
+    def test_api_errors_alarm(self):
+        self.assertEqual(gateway_alarm(self.template), "ExecutionError")
+
+    def test_only_requests_through_the_cdn_are_answered(self):
+        self.assertTrue(requires_origin_secret(SERVICE))
+
+    def test_the_cdn_forwards_the_handshake_to_the_stage_root(self):
+        config = distribution(self.cdn)
+        (origin,) = [o for o in config["Origins"] if o["Id"] == origin_of(SERVICE)]
+        self.assertEqual(origin["DomainName"], {"Ref": "WebSocketDomain"})
+        behaviors = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == origin["Id"]]
+        self.assertEqual(sorted(b["PathPattern"] for b in behaviors), ["/ws", "/ws/*"])
+        (policy,) = resources(self.cdn, "AWS::CloudFront::OriginRequestPolicy")
+        headers = policy["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+        self.assertEqual(headers["HeaderBehavior"], "whitelist")
+        self.assertLessEqual({"Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"}, set(headers["Headers"]))
+        for behavior in behaviors:
+            self.assertEqual(behavior["OriginRequestPolicyId"], {"Ref": "WebSocketHeaders"})
+        # An API Gateway WebSocket API connects on its stage root only.
+        self.assertIn("/ws:/test:exact", transform.stack_parameters("cdn")["Routes"].split(","))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,53 @@
+"""What the Server-Sent Events strategy's templates (stream-sse.yaml, cdn/stream-sse.yaml) must
+hold, as CloudFormation sees them (tests/transform.py); the checks every strategy shares are in
+test_templates.py."""
+
+import unittest
+
+from test_templates import distribution, gateway_alarm, origin_of, requires_origin_secret, resources, templates, transform
+
+SERVICE = "stream-sse"
+
+
+class StreamSse(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = templates()[SERVICE]
+        cls.cdn = templates()["cdn"]
+
+    def test_function_url_is_aws_iam_and_response_stream(self):
+        (url,) = resources(self.template, "AWS::Lambda::Url")
+        self.assertEqual(url["Properties"]["AuthType"], "AWS_IAM")
+        self.assertEqual(url["Properties"]["InvokeMode"], "RESPONSE_STREAM")
+
+    def test_function_url_errors_alarm(self):
+        self.assertEqual(gateway_alarm(self.template), "Url5xxCount")
+
+    def test_the_function_url_takes_what_cloudfront_signed_no_origin_secret(self):
+        self.assertFalse(requires_origin_secret(SERVICE))
+
+    def test_cloudfront_may_invoke_the_function_url_only_from_this_distribution(self):
+        permissions = resources(self.cdn, "AWS::Lambda::Permission")
+        self.assertEqual(sorted(p["Properties"]["Action"] for p in permissions), ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"])
+        for permission in permissions:
+            self.assertEqual(permission["Properties"]["Principal"], "cloudfront.amazonaws.com")
+            self.assertIn("distribution/${Distribution}", permission["Properties"]["SourceArn"]["Fn::Sub"])
+        params = transform.stack_parameters("cdn")
+        self.assertTrue(params["SseFunctionArn"].startswith("arn:aws:lambda:"), params)
+
+    def test_the_cdn_streams_uncompressed_through_oac_with_no_router(self):
+        config = distribution(self.cdn)
+        (origin,) = [o for o in config["Origins"] if o["Id"] == origin_of(SERVICE)]
+        self.assertEqual(origin["OriginAccessControlId"], {"Fn::GetAtt": ["SseAccess", "Id"]})
+        (access,) = resources(self.cdn, "AWS::CloudFront::OriginAccessControl")[1:]
+        self.assertEqual(access["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"], "lambda")
+        behaviors = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == origin["Id"]]
+        self.assertEqual(sorted(b["PathPattern"] for b in behaviors), ["/sse", "/sse/*"])
+        for behavior in behaviors:
+            # Compression would buffer the stream; the Function URL answers on any path.
+            self.assertFalse(behavior["Compress"])
+            self.assertNotIn("FunctionAssociations", behavior)
+
+
+if __name__ == "__main__":
+    unittest.main()

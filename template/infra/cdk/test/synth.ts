@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
 import { buildApp, discoverStrategies } from '../lib/app.js';
 import { deployPath, loadProject, Project, resourceName } from '../lib/project.js';
 import { Strategy } from '../lib/strategy.js';
@@ -196,6 +197,32 @@ export class Synth {
     const published = new Set(this.publishedParameters(service));
     const ids = [...this.readParameters('cdn')].filter(([, name]) => published.has(name)).map(([id]) => id);
     return this.distribution().Origins.filter((o) => ids.some((id) => JSON.stringify(o.DomainName).includes(`"Ref":"${id}"`)));
+  }
+
+  /**
+   * Expects `service` to take requests through the CDN only (`required`) or not: its function
+   * reads the origin secret from SSM when it deploys, and CloudFront sends the first value to
+   * its origin; or neither.
+   */
+  expectOriginSecret(service: string, required: boolean): void {
+    const variable = this.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET;
+    const origins = this.origins(service);
+    expect(origins).toHaveLength(1);
+    if (!required) {
+      expect(variable).toBeUndefined();
+      for (const origin of origins) expect(origin.OriginCustomHeaders, origin.Id).toBeUndefined();
+      return;
+    }
+    const parameter = this.readParameter(service, 'origin/secret');
+    expect(parameter).toBeDefined();
+    expect(variable).toEqual({ Ref: parameter });
+    const sent = this.readParameter('cdn', 'origin/secret');
+    expect(sent).toBeDefined();
+    for (const origin of origins) {
+      expect(origin.OriginCustomHeaders, origin.Id).toEqual([
+        { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: sent }] }] } },
+      ]);
+    }
   }
 
   /** The CDN behaviors that send requests to the origins of the stack `service`. */

@@ -52,6 +52,14 @@ function Compare({ config }: { config: AppConfig }) {
   const [running, setRunning] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const promptBox = useRef<HTMLTextAreaElement>(null);
+  // Back to the prompt for the next question once a run ends. After the commit that enables
+  // it again: focus() on the still-disabled box (a frame callback can come first on a busy
+  // machine) does nothing.
+  const wasRunning = useRef(false);
+  useEffect(() => {
+    if (wasRunning.current && !running) promptBox.current?.focus();
+    wasRunning.current = running;
+  }, [running]);
   const [leftOut, setLeftOut] = useState<string[]>(() => loadLeftOut());
   // Every strategy when the remembered choice leaves none of this stage's (the choice is kept
   // per origin, which another project on the same port may share).
@@ -88,8 +96,6 @@ function Compare({ config }: { config: AppConfig }) {
     });
     setResult(outcome);
     setRunning(false);
-    // Back to the prompt for the next question (the controls were disabled during the run).
-    requestAnimationFrame(() => promptBox.current?.focus());
     setHistory(
       addToHistory({
         at: new Date().toISOString(),

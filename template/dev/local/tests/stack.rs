@@ -1004,8 +1004,8 @@ async fn two_services_on_one_trigger_each_answer_on_their_own_route() {
     else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("local-twins-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = Scratch::new("local-twins");
+    let dir = scratch.0.clone();
     let bins = dir.join("bin");
     std::fs::create_dir_all(&bins).expect("mkdir");
     std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").expect("write");
@@ -1052,8 +1052,24 @@ async fn two_services_on_one_trigger_each_answer_on_their_own_route() {
     for twin in &twins {
         assert_eq!(status["functions"][&twin.name]["started"], 1, "{status}");
     }
-    drop(stack);
-    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// A scratch folder, removed when the test ends, passed or failed. Declared before the stack
+/// that runs from it, so it is dropped after the stack's processes are gone.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The local Lambda Invoke API runs the workers for the stack's own functions only: a browser

@@ -128,15 +128,18 @@ def parameters(stack, env, account=None, published=None):
 
 
 def cdn_parameters(env, published=None):
-    """The CDN stack's parameters, and the services whose fragments its template needs for
-    them (cdn.py): those of the strategies present whose endpoints the stage published."""
+    """The CDN stack's parameters; the services whose fragments its template needs for them
+    (cdn.py), those of the strategies present whose endpoints the stage published; and the
+    strategies present it leaves out, each with the names the stage lacks."""
     a = answers()
     stage = env.get("STAGE", "dev")
     # Checked before AWS is asked anything, so a typo stops the deploy at once.
     extra = ",".join(allowed_origins(env.get("ALLOWED_ORIGINS"))) or "none"
     if published is None:
         published = read_published(a["name"], stage, env.get("AWS_REGION", a["region"]))
-    services = cdn.routed(published, declarations())
+    present = declarations()
+    services = cdn.routed(published, present)
+    waiting = {s: cdn.missing(published, s) for s in cdn.fragments() if s in present and s not in services}
     chosen = {
         "Project": a["name"],
         "Stage": stage,
@@ -151,7 +154,7 @@ def cdn_parameters(env, published=None):
     # CloudFormation refuses a parameter the template does not declare (OriginSecret, when no
     # strategy routed needs it).
     declared = cdn.template(services)["Parameters"]
-    return {k: v for k, v in chosen.items() if k in declared}, services
+    return {k: v for k, v in chosen.items() if k in declared}, services, waiting
 
 
 def declarations():
@@ -215,8 +218,14 @@ if __name__ == "__main__":
     try:
         if stack == "cdn":
             # The template these parameters are for: SSM says now which strategies it routes.
-            chosen, services = cdn_parameters(os.environ)
+            chosen, services, waiting = cdn_parameters(os.environ)
             cdn.write(services, Path(__file__).resolve().parent / "build" / "cdn.json")
+            for service, names in waiting.items():
+                print(
+                    f"parameters.py: the CDN leaves {service} out: the stage has not published {', '.join(names)}; "
+                    f"`make deploy-{service}`, then `make deploy-cdn`, adds it",
+                    file=sys.stderr,
+                )
         else:
             chosen = parameters(stack, os.environ)
     except ValueError as e:

@@ -1,7 +1,7 @@
 // The CloudFront Function of cdn.yaml, run as CloudFront runs it: its inline code with the
 // router's rules filled in, handler(event) on a viewer-request event. The rules here are made
 // up, since the router knows no strategy; parameters.py derives the real ones from the
-// services' manifests (tests/test_templates.py). `node --test tests/router.test.mjs`.
+// services' manifests (tests/test_templates.py, and each strategy's tests/test_<service>.py). `node --test tests/router.test.mjs`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';

@@ -5,7 +5,7 @@ test_templates.py."""
 import json
 import unittest
 
-from test_templates import distribution, function, gateway_alarm, origin_of, requires_origin_secret, resources, templates, transform
+from test_templates import distribution, function, gateway_alarm, origins_of, requires_origin_secret, resources, templates, transform
 
 SERVICE = "realtime-ws"
 
@@ -80,16 +80,15 @@ class RealtimeWs(unittest.TestCase):
 
     def test_the_cdn_forwards_the_handshake_to_the_stage_root(self):
         config = distribution(self.cdn)
-        (origin,) = [o for o in config["Origins"] if o["Id"] == origin_of(SERVICE)]
+        (origin,) = [o for o in config["Origins"] if o["Id"] in origins_of(SERVICE)]
         self.assertEqual(origin["DomainName"], {"Ref": "WebSocketDomain"})
         behaviors = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == origin["Id"]]
         self.assertEqual(sorted(b["PathPattern"] for b in behaviors), ["/ws", "/ws/*"])
-        (policy,) = resources(self.cdn, "AWS::CloudFront::OriginRequestPolicy")
-        headers = policy["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
-        self.assertEqual(headers["HeaderBehavior"], "whitelist")
-        self.assertLessEqual({"Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"}, set(headers["Headers"]))
         for behavior in behaviors:
-            self.assertEqual(behavior["OriginRequestPolicyId"], {"Ref": "WebSocketHeaders"})
+            policy = self.cdn["Resources"][behavior["OriginRequestPolicyId"]["Ref"]]
+            headers = policy["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+            self.assertEqual(headers["HeaderBehavior"], "whitelist")
+            self.assertLessEqual({"Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"}, set(headers["Headers"]))
         # An API Gateway WebSocket API connects on its stage root only.
         self.assertIn("/ws:/test:exact", transform.stack_parameters("cdn")["Routes"].split(","))
 

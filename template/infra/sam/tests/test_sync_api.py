@@ -5,7 +5,7 @@ test_templates.py."""
 import json
 import unittest
 
-from test_templates import distribution, gateway_alarm, origin_of, requires_origin_secret, resources, templates, transform
+from test_templates import distribution, gateway_alarm, origins_of, requires_origin_secret, resources, templates, transform
 
 SERVICE = "sync-api"
 
@@ -37,7 +37,7 @@ class SyncApi(unittest.TestCase):
 
     def test_the_cdn_sends_api_paths_to_the_stage(self):
         config = distribution(self.cdn)
-        (origin,) = [o for o in config["Origins"] if o["Id"] == origin_of(SERVICE)]
+        (origin,) = [o for o in config["Origins"] if o["Id"] in origins_of(SERVICE)]
         self.assertEqual(origin["DomainName"], {"Ref": "RestDomain"})
         behaviors = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == origin["Id"]]
         self.assertEqual([b["PathPattern"] for b in behaviors], ["/api/*"])

@@ -4,11 +4,13 @@ what a strategy's templates must hold is in its own file (test_<service>.py), an
 every strategy present against what its service declares (parameters.declarations()). The
 helpers below serve both."""
 
+import fnmatch
 import functools
 import json
 import sys
 import unittest
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import transform  # noqa: E402
@@ -29,10 +31,23 @@ def distribution(template, waf=False):
     return resolve(found["Properties"]["DistributionConfig"], {"HasWaf": waf})
 
 
-def origin_of(service):
-    """The origin id of `service`'s fragment (cdn/<service>.yaml)."""
-    (origin,) = cdn.fragments()[service]["Origins"]
-    return origin["Id"]
+def origins_of(service):
+    """The origin ids of `service`'s fragment (cdn/<service>.yaml)."""
+    return [origin["Id"] for origin in cdn.fragments()[service].get("Origins", [])]
+
+
+def owners():
+    """The service of each origin the fragments add, by origin id."""
+    return {origin: service for service in cdn.fragments() for origin in origins_of(service)}
+
+
+def first_behavior(config, path):
+    """The behaviour CloudFront picks for `path`: the first whose pattern matches it (`*` any
+    characters, `?` one), else the default one."""
+    for behavior in config["CacheBehaviors"]:
+        if fnmatch.fnmatchcase(path, behavior["PathPattern"]):
+            return behavior
+    return config["DefaultCacheBehavior"]
 
 
 def resources(template, kind):
@@ -180,6 +195,10 @@ class Templates(unittest.TestCase):
         (policy,) = resources(template, "AWS::S3::BucketPolicy")
         self.assertIn({"Bool": {"aws:SecureTransport": "false"}}, [s.get("Condition") for s in policy["Properties"]["PolicyDocument"]["Statement"]])
 
+    def test_every_strategy_has_its_part_of_the_cdn(self):
+        # A strategy without a fragment would be on no path of the app's origin.
+        self.assertEqual(sorted(cdn.fragments()), sorted(self.declared))
+
     def test_cdn_serves_the_path_of_each_strategy_present_only(self):
         params = transform.stack_parameters("cdn")
         config = distribution(self.templates["cdn"])
@@ -188,20 +207,23 @@ class Templates(unittest.TestCase):
         origins = {o["Id"]: o for o in config["Origins"]}
         self.assertEqual(len(origins), len(config["Origins"]), "origin ids are unique")
         self.assertIn("S3OriginConfig", origins[config["DefaultCacheBehavior"]["TargetOriginId"]])
-        fragments = cdn.fragments()
-        routed = sorted(s for s in self.declared if s in fragments)
-        self.assertEqual(sorted(origins), sorted(["web", *map(origin_of, routed)]))
-        owner = {origin_of(s): s for s in routed}
-        for service in routed:
-            # The path its service declares, itself or below it, and nothing but its own.
-            route = self.declared[service]["route"]
-            patterns = [b["PathPattern"] for b in config["CacheBehaviors"] if owner[b["TargetOriginId"]] == service]
-            self.assertTrue(patterns, service)
-            for pattern in patterns:
-                self.assertTrue(covers(pattern, route), (service, pattern, route))
+        owner = owners()
+        self.assertEqual(sorted(origins), sorted(["web", *owner]))
+        self.assertEqual(sorted(set(owner.values())), sorted(self.declared))
+        for service, declared in self.declared.items():
+            # CloudFront sends the path its service declares, and the paths below it, to the
+            # service's own origin, whatever the order of the behaviours.
+            route = declared["route"]
+            for path in (route, f"{route}/", f"{route}/x"):
+                self.assertEqual(owner.get(first_behavior(config, path)["TargetOriginId"]), service, path)
+        for behavior in config["CacheBehaviors"]:
+            # No behaviour takes paths beyond its strategy's (a `/*` would take the app's).
+            route = self.declared[owner[behavior["TargetOriginId"]]]["route"]
+            pattern = behavior["PathPattern"]
+            self.assertTrue(pattern == route or (pattern.endswith("/*") and f"{route}/".startswith(pattern[:-1]) and pattern != "/*"), pattern)
         self.assertEqual(config["DefaultRootObject"], "index.html")
         # The router's rule of each strategy present that declares one, the stage filled in.
-        ruled = [s for s in routed if "cdn" in self.declared[s]]
+        ruled = [s for s, d in self.declared.items() if "cdn" in d]
         routes = [r.split(":") for r in params["Routes"].split(",") if r != "none"]
         self.assertEqual(len(routes), len(ruled), params["Routes"])
         for prefix, origin_path, exact in routes:
@@ -215,27 +237,50 @@ class Templates(unittest.TestCase):
             ruled_here = owner[behavior["TargetOriginId"]] in ruled
             self.assertEqual("FunctionAssociations" in behavior, ruled_here, behavior["PathPattern"])
 
+    def test_every_parameter_of_the_cdn_gets_a_value(self):
+        declared = self.templates["cdn"]["Parameters"]
+        params = transform.stack_parameters("cdn")
+        self.assertEqual(sorted(p for p, d in declared.items() if "Default" not in d and p not in params), [])
+        # And none it does not declare, which CloudFormation refuses.
+        self.assertEqual(sorted(set(params) - set(declared)), [])
+
     def test_the_cdn_routes_a_strategy_once_the_stage_has_it_and_while_the_project_does(self):
         everything = transform.published()
-        present = sorted(s for s in self.declared if s in cdn.fragments())
-        self.assertEqual(sorted(cdn.routed(everything, self.declared)), present)
-        for service in present:
-            # Not deployed yet: its endpoint is not published, so the CDN waits for it.
+        full, services, waiting = parameters.cdn_parameters(transform.ENV, everything)
+        self.assertEqual((sorted(services), waiting), (sorted(self.declared), {}))
+        for service in self.declared:
             names = cdn.fragments()[service]["Published"]
+            rule = self.declared[service].get("cdn", {}).get("prefix")
+            # Not deployed yet: its endpoint is not published, so the CDN waits for it, and
+            # the deploy says so.
             unpublished = {k: v for k, v in everything.items() if k not in names.values()}
-            params = parameters.parameters("cdn", transform.ENV, published=unpublished)
-            self.assertNotIn(service, cdn.routed(unpublished, self.declared))
-            for param in names:
-                self.assertNotIn(param, params)
+            params, services, waiting = parameters.cdn_parameters(transform.ENV, unpublished)
+            self.assertNotIn(service, services)
+            self.assertEqual({s: sorted(n) for s, n in waiting.items()}, {service: sorted(names.values())})
             # As after `genai-scaffold remove`: its stack still published its endpoint, but
             # the project no longer declares the strategy.
             removed = {s: d for s, d in self.declared.items() if s != service}
-            self.assertNotIn(service, cdn.routed(everything, removed))
+            with mock.patch.object(parameters, "declarations", return_value=removed):
+                gone, services, waiting = parameters.cdn_parameters(transform.ENV, everything)
+            self.assertNotIn(service, services)
+            self.assertEqual(waiting, {})
+            for left_out in (params, gone):
+                for param in names:
+                    self.assertNotIn(param, left_out)
+                if rule:
+                    self.assertNotIn(f"{rule}:", left_out["Routes"])
+                # The origin secret only while a strategy routed needs it.
+                needed = any(requires_origin_secret(s) for s in services)
+                self.assertEqual("OriginSecret" in left_out, needed)
 
     def test_a_fragment_that_clashes_with_what_the_template_has_is_refused(self):
-        for service in cdn.fragments():
-            with self.assertRaisesRegex(ValueError, f"cdn/{service}.yaml: .* twice"):
-                cdn.template([service, service])
+        for service, fragment in cdn.fragments().items():
+            # Its origin already there (from cdn.yaml, or another fragment).
+            base = cdn.load(cdn.HERE / "cdn.yaml")
+            distribution_config = next(r for r in base["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution")
+            distribution_config["Properties"]["DistributionConfig"]["Origins"].append(fragment["Origins"][0])
+            with self.assertRaisesRegex(ValueError, f"cdn/{service}.yaml: Origins has Id .* twice"):
+                cdn.template([service], base)
 
     def test_alarms_mail_alert_email_from_one_topic_and_the_budget_needs_it(self):
         config = self.templates["config"]
@@ -308,7 +353,7 @@ class Templates(unittest.TestCase):
                 self.assertNotIn("ORIGIN_SECRET", variables, service)
                 self.assertNotIn("OriginSecret", transform.stack_parameters(service))
         current = {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "OriginSecret"}]}]}
-        owner = {origin_of(s): s for s in self.declared if s in cdn.fragments()}
+        owner = owners()
         # The CDN stack takes the parameter only when an origin it routes needs it.
         needed = any(map(requires_origin_secret, owner.values()))
         self.assertEqual(transform.stack_parameters("cdn").get("OriginSecret"), name if needed else None)
@@ -326,12 +371,6 @@ class Templates(unittest.TestCase):
             self.assertEqual(params["WebAclArn"], expected or "none")
             config = distribution(self.templates["cdn"], waf=params["WebAclArn"] != "none")
             self.assertEqual(config.get("WebACLId"), {"Ref": "WebAclArn"} if expected else None)
-
-
-def covers(pattern, route):
-    """Whether the CloudFront path pattern is `route` itself or every path below it or below
-    one of its parents."""
-    return pattern == route or (pattern.endswith("/*") and f"{route}/".startswith(pattern[:-1]))
 
 
 if __name__ == "__main__":

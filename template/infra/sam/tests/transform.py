@@ -74,7 +74,8 @@ def stack_parameters(stack):
 def cloudformation(stack):
     """The template of `stack` as CloudFormation would see it after the SAM transform."""
     if stack == "cdn":
-        return cdn.template(parameters.cdn_parameters(ENV, published())[1])
+        _, services, _ = parameters.cdn_parameters(ENV, published())
+        return cdn.template(services)
     template = yaml_parse((HERE / f"{stack}.yaml").read_text())
     if "Transform" not in template:
         return template

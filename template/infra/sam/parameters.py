@@ -211,15 +211,16 @@ def read_published(project, stage, region):
     return found
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
+def main(args, env, template=Path(__file__).resolve().parent / "build" / "cdn.json"):
+    """`parameters.py STACK`: prints the stack's parameters; for cdn, writes its template first."""
+    if len(args) != 1:
         sys.exit("usage: parameters.py config|<service>|cdn")
-    stack = sys.argv[1]
+    stack = args[0]
     try:
         if stack == "cdn":
             # The template these parameters are for: SSM says now which strategies it routes.
-            chosen, services, waiting = cdn_parameters(os.environ)
-            cdn.write(services, Path(__file__).resolve().parent / "build" / "cdn.json")
+            chosen, services, waiting = cdn_parameters(env)
+            cdn.write(services, template)
             for service, names in waiting.items():
                 print(
                     f"parameters.py: the CDN leaves {service} out: the stage has not published {', '.join(names)}; "
@@ -227,7 +228,11 @@ if __name__ == "__main__":
                     file=sys.stderr,
                 )
         else:
-            chosen = parameters(stack, os.environ)
+            chosen = parameters(stack, env)
     except ValueError as e:
         sys.exit(f"parameters.py: {e}")
     print(" ".join(f"{k}={v}" for k, v in chosen.items()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:], os.environ)

@@ -4,10 +4,14 @@ what a strategy's templates must hold is in its own file (test_<service>.py), an
 every strategy present against what its service declares (parameters.declarations()). The
 helpers below serve both."""
 
+import contextlib
 import fnmatch
 import functools
+import io
 import json
+import os
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -272,6 +276,39 @@ class Templates(unittest.TestCase):
                 # The origin secret only while a strategy routed needs it.
                 needed = any(requires_origin_secret(s) for s in services)
                 self.assertEqual("OriginSecret" in left_out, needed)
+
+    def test_the_deploy_writes_the_cdn_template_it_prints_parameters_for_and_says_what_waits(self):
+        # `python3 parameters.py cdn` as `make deploy STACK=cdn` runs it, SSM a local fake
+        # where the stage has every strategy but one's endpoints.
+        from moto import mock_aws
+
+        name = parameters.answers()["name"]
+        waiting = sorted(self.declared)[0]
+        skipped = set(cdn.fragments()[waiting]["Published"].values())
+        env = {"STAGE": "test", "AWS_REGION": "us-east-1"}
+        fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, fake), mock_aws():
+            import boto3
+
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+
+            ssm = boto3.client("ssm", region_name="us-east-1")
+            for key, value in transform.published().items():
+                if key not in skipped:
+                    ssm.put_parameter(Name=f"/{name}/test/deploy/{key}", Value=value, Type="String")
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                parameters.main(["cdn"], env, template=Path(tmp) / "build" / "cdn.json")
+            written = json.loads((Path(tmp) / "build" / "cdn.json").read_text())
+        printed = dict(word.split("=", 1) for word in out.getvalue().split())
+        # What it printed is what the template it wrote declares: every parameter without a
+        # default, none it lacks (CloudFormation refuses both), and nothing of the waiting one.
+        self.assertLessEqual(set(printed), set(written["Parameters"]))
+        self.assertLessEqual({p for p, d in written["Parameters"].items() if "Default" not in d}, set(printed))
+        config = distribution(written)
+        self.assertEqual(sorted(o["Id"] for o in config["Origins"]), sorted(["web", *(o for s in self.declared if s != waiting for o in origins_of(s))]))
+        self.assertIn(f"the CDN leaves {waiting} out", err.getvalue())
+        self.assertIn(f"make deploy-{waiting}", err.getvalue())
 
     def test_a_fragment_that_clashes_with_what_the_template_has_is_refused(self):
         for service, fragment in cdn.fragments().items():

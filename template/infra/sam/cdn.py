@@ -9,6 +9,8 @@ where the values of its endpoint parameters come from: the name its stack publis
 the secret's SSM parameter, which parameters.py passes.)
 """
 
+import copy
+import functools
 import json
 from pathlib import Path
 
@@ -28,8 +30,10 @@ def load(path):
     return yaml_parse(path.read_text())
 
 
+@functools.cache
 def fragments():
-    """Every fragment present, by service; a key cdn.py would not read is refused."""
+    """Every fragment present, by service, read once; a key cdn.py would not read is refused.
+    Callers read it only: template() merges copies."""
     found = {}
     for path in sorted((HERE / "cdn").glob("*.yaml")):
         fragment = load(path)
@@ -65,7 +69,7 @@ def template(services, base=None):
     config = distribution["Properties"]["DistributionConfig"]
     found = fragments()
     for service in services:
-        fragment = found[service]
+        fragment = copy.deepcopy(found[service])
         for section in SECTIONS:
             existing = merged.setdefault(section, {})
             for name, value in fragment.get(section, {}).items():

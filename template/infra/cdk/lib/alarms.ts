@@ -1,13 +1,21 @@
 // The stage's alarms. Each one sums its metric over five minutes, fires at the first
 // occurrence, and notifies the config stack's alerts topic (ALERT_EMAIL), whose ARN it reads
 // from SSM at deploy, so every stack still deploys and is destroyed on its own.
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Project, resourceName } from './project.js';
 import { published } from './publish.js';
+
+/**
+ * The ARN pattern of every alarm of the stage in `stack`'s account and region: alarmOnAny names
+ * them all `<project>-<stage>-<name>`, so the alerts topic lets these, and no other, publish.
+ */
+export function stageAlarmsArn(stack: Stack, project: Project): string {
+  return stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: resourceName(project, '*'), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
 
 /** An alarm named `<project>-<stage>-<name>` on any occurrence of `metric`. */
 export function alarmOnAny(scope: Construct, project: Project, name: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm {

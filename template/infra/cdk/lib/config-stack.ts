@@ -9,6 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
+import { stageAlarmsArn } from './alarms.js';
 import { configPath, Project, resourceName } from './project.js';
 import { publish } from './publish.js';
 
@@ -42,6 +43,33 @@ export class ConfigStack extends Stack {
       displayName: `${project.name} ${project.stage} alerts`,
       enforceSSL: true,
     });
+    // enforceSSL gives the topic a policy, which replaces SNS's default one: without this
+    // statement nothing lets CloudWatch publish, and every alarm action fails ("...is not
+    // authorized to perform: SNS:Publish ... because no resource-based policy allows"). So the
+    // policy holds two statements: enforceSSL's Deny of sns:Publish without TLS, and this Allow
+    // of sns:Publish to CloudWatch on behalf of this stage's alarms only (aws:SourceArn, the
+    // alarms' `<project>-<stage>-` prefix, alarms.ts) in this account (aws:SourceAccount), so no
+    // other alarm can use CloudWatch to post to it (the confused deputy). What this relies on:
+    // the AWS Knowledge Center's "Why didn't I receive an SNS notification for my CloudWatch
+    // alarm trigger?" (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger:
+    // the error above, the principal cloudwatch.amazonaws.com, sns:Publish, ArnLike
+    // aws:SourceArn on the alarm's ARN) and the SNS Developer Guide's "Example cases for Amazon
+    // SNS access control" (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html:
+    // aws:SourceAccount, not aws:SourceOwner, for a service principal). The budget below mails
+    // its subscribers itself and publishes nothing here.
+    alerts.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'StageAlarmsPublish',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [alerts.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': stageAlarmsArn(this, project) },
+        },
+      }),
+    );
     acknowledgeNag(alerts, [
       { id: 'AwsSolutions-SNS2', reason: 'CloudWatch cannot publish to a topic under the AWS-managed aws/sns key; a customer key costs $1 a month for alarm names and states.' },
     ]);

@@ -9,7 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../lib/app.js';
 import { deployPath, loadProject, manifestTable, parseOrigins, PROJECT_ROOT, resourceName, routerRule } from '../lib/project.js';
-import { actions, alertsTopic, Synth, type Statement } from './synth.js';
+import { actions, alertsTopic, applies, conditionKeys, resolve, samplePseudo, Synth, type Request, type Statement } from './synth.js';
 
 const synth = new Synth();
 beforeAll(() => synth.load());
@@ -308,6 +308,47 @@ describe('alarms', () => {
       }
     }
     expect(alarms().every((a) => a.TreatMissingData === 'notBreaching')).toBe(true);
+  });
+
+  // A topic policy replaces SNS's default one, so CloudWatch may publish an alarm only if the
+  // policy allows it; else every alarm action fails ("no resource-based policy allows the
+  // SNS:Publish action") and no mail ever comes.
+  it("lets CloudWatch publish every alarm's notification to its topic, over TLS only, for the stage's alarms only", () => {
+    const { project } = synth;
+    const pseudo = samplePseudo(project.region);
+    const account = pseudo['AWS::AccountId'];
+    const alarmArn = (name: string, owner = account) => `arn:${pseudo['AWS::Partition']}:cloudwatch:${project.region}:${owner}:alarm:${name}`;
+    const walked = synth.alarmActions();
+    // Every strategy stack alarms (on its functions and its gateway), so none may be missed.
+    for (const { service } of synth.strategies) {
+      const stack = resourceName(project, service);
+      expect(walked.filter((a) => a.stack === stack).length, `alarm actions of ${stack}`).toBeGreaterThan(0);
+    }
+    for (const action of walked) {
+      const what = `${action.stack}: ${action.alarmName} -> ${action.parameter} (${action.topicStack})`;
+      const statements = action.statements.map((s) => resolve(s, pseudo) as typeof s);
+      const publish = (context: Record<string, string>): Request => ({
+        service: 'cloudwatch.amazonaws.com',
+        action: 'sns:Publish',
+        resource: action.topic,
+        context: { 'aws:SourceArn': alarmArn(action.alarmName), 'aws:SourceAccount': account, 'aws:SecureTransport': 'true', ...context },
+      });
+      const decide = (request: Request) => ({
+        // Allowed by a statement scoped to the alarm's source (confused deputy), not just to CloudWatch.
+        allowed: statements.some(
+          (s) => s.Effect === 'Allow' && applies(s, request) && ['aws:sourcearn', 'aws:sourceaccount'].every((k) => conditionKeys(s).includes(k)),
+        ),
+        denied: statements.some((s) => s.Effect === 'Deny' && applies(s, request)),
+      });
+      expect(decide(publish({})), what).toEqual({ allowed: true, denied: false });
+      // TLS only: the same request over plain HTTP is refused.
+      expect(decide(publish({ 'aws:SecureTransport': 'false' })).denied, `${what}, without TLS`).toBe(true);
+      // Another stage's alarm, or an alarm of another account, may not publish.
+      const other = `${project.name}-x${project.stage}-errors`;
+      expect(decide(publish({ 'aws:SourceArn': alarmArn(other) })).allowed, `${what}, from ${other}`).toBe(false);
+      const elsewhere = '210987654321';
+      expect(decide(publish({ 'aws:SourceArn': alarmArn(action.alarmName, elsewhere), 'aws:SourceAccount': elsewhere })).allowed, `${what}, from ${elsewhere}`).toBe(false);
+    }
   });
 });
 

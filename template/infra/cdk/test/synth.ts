@@ -69,6 +69,120 @@ export const alertsTopic = Match.objectLike({ Ref: Match.stringLikeRegexp('alert
 /** A statement's actions, always a list. */
 export const actions = (statement: Statement): string[] => ([] as string[]).concat(statement.Action);
 
+/** A statement of a resource policy as a template writes it. */
+export interface PolicyStatement extends Statement {
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The pseudo parameters of a sample deploy of this app: one account, the project's region. */
+export function samplePseudo(region: string): Record<string, string> {
+  const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return { 'AWS::Partition': partition, 'AWS::Region': region, 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+}
+
+/**
+ * A template value as CloudFormation gives it with these pseudo parameters: Ref of a pseudo
+ * parameter, Fn::Join and Fn::Sub of them resolved; any other Ref (a resource, a parameter) kept.
+ */
+export function resolve(value: unknown, pseudo: Record<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolve(v, pseudo));
+  if (value === null || typeof value !== 'object') return value;
+  const object = value as Record<string, unknown>;
+  if (typeof object.Ref === 'string' && object.Ref in pseudo) return pseudo[object.Ref];
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    const resolved = resolve(parts, pseudo) as unknown[];
+    if (resolved.every((p) => typeof p === 'string')) return resolved.join(separator);
+  }
+  if (typeof object['Fn::Sub'] === 'string') {
+    const text = object['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (whole, name: string) => pseudo[name] ?? whole);
+    if (!text.includes('${')) return text;
+  }
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolve(v, pseudo)]));
+}
+
+/** A request to a resource, as IAM evaluates it against the resource's policy. */
+export interface Request {
+  /** The calling service's principal, e.g. cloudwatch.amazonaws.com. */
+  service: string;
+  action: string;
+  /** The resource as the policy's statements name it (a template value). */
+  resource: unknown;
+  /** The request's condition keys (e.g. aws:SourceArn), any case. */
+  context: Record<string, string>;
+}
+
+/** `*` any characters, `?` one; `ignoreCase` for actions. */
+const glob = (pattern: string, value: string, ignoreCase = false) =>
+  new RegExp(`^${pattern.replace(/[.+^$(){}|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'i' : '').test(value);
+
+/** ArnLike and ArnEquals: each of the six colon-separated parts matched on its own. */
+function arnLike(pattern: string, arn: string): boolean {
+  const parts = (s: string) => {
+    const split = s.split(':');
+    return [...split.slice(0, 5), split.slice(5).join(':')];
+  };
+  const [p, a] = [parts(pattern), parts(arn)];
+  return p.length === 6 && a.length === 6 && p.every((part, i) => glob(part, a[i]));
+}
+
+const OPERATORS: Record<string, (expected: string, actual: string) => boolean> = {
+  StringEquals: (e, a) => e === a,
+  StringLike: (e, a) => glob(e, a),
+  ArnEquals: arnLike,
+  ArnLike: arnLike,
+  Bool: (e, a) => e.toLowerCase() === a.toLowerCase(),
+};
+
+/** The condition keys a statement tests, lowercase. */
+export const conditionKeys = (statement: PolicyStatement): string[] =>
+  Object.values(statement.Condition ?? {}).flatMap((keys) => Object.keys(keys).map((k) => k.toLowerCase()));
+
+/**
+ * Whether `statement` applies to `request`: its principal, action, resource and every condition
+ * match. A statement this cannot evaluate (NotPrincipal, an operator it does not know, a value
+ * left unresolved) throws, so a test never passes on a guess.
+ */
+export function applies(statement: PolicyStatement, request: Request): boolean {
+  for (const unsupported of ['NotPrincipal', 'NotAction', 'NotResource']) {
+    if (unsupported in statement) throw new Error(`cannot evaluate ${unsupported}: ${JSON.stringify(statement)}`);
+  }
+  const principal = statement.Principal as string | { AWS?: unknown; Service?: unknown } | undefined;
+  const listed = (v: unknown) => ([] as unknown[]).concat(v ?? []);
+  const anyone = principal === '*' || (typeof principal === 'object' && listed(principal.AWS).includes('*'));
+  if (!anyone && !(typeof principal === 'object' && listed(principal.Service).includes(request.service))) return false;
+  if (!actions(statement).some((a) => glob(a, request.action, true))) return false;
+  const resources = listed(statement.Resource);
+  if (!resources.some((r) => r === '*' || JSON.stringify(r) === JSON.stringify(request.resource))) return false;
+  const context = Object.fromEntries(Object.entries(request.context).map(([k, v]) => [k.toLowerCase(), v]));
+  for (const [operator, keys] of Object.entries(statement.Condition ?? {})) {
+    const test = OPERATORS[operator];
+    if (!test) throw new Error(`cannot evaluate condition operator ${operator}: ${JSON.stringify(statement)}`);
+    for (const [key, expected] of Object.entries(keys)) {
+      const values = listed(expected);
+      if (!values.every((v) => typeof v === 'string')) throw new Error(`unresolved value of ${key}: ${JSON.stringify(expected)}`);
+      const actual = context[key.toLowerCase()];
+      if (actual === undefined || !(values as string[]).some((v) => test(v, actual))) return false;
+    }
+  }
+  return true;
+}
+
+/** An alarm action of a stack, followed to the topic it notifies and that topic's policy. */
+export interface AlarmAction {
+  /** The stack of the alarm, and the alarm's name. */
+  stack: string;
+  alarmName: string;
+  /** The SSM parameter the stack reads the topic's ARN from when it deploys. */
+  parameter: string;
+  /** The stack that published that parameter, the topic it holds and the topic's statements. */
+  topicStack: string;
+  topic: unknown;
+  statements: PolicyStatement[];
+}
+
 interface Loaded {
   scratch: string;
   project: Project;
@@ -160,6 +274,50 @@ export class Synth {
     );
     if (!found) throw new Error(`no function ${functionName} in stack ${part}`);
     return { id: found[0], properties: found[1].Properties };
+  }
+
+  /**
+   * Every alarm of every stack, with each of its actions followed to the topic it notifies: the
+   * action is the ARN the stack reads from an SSM parameter when it deploys, the parameter is
+   * one another stack of the app publishes with the topic's ARN, and the topic's resource
+   * policies are that stack's TopicPolicy resources naming it. An action this cannot follow
+   * fails the test.
+   */
+  alarmActions(): AlarmAction[] {
+    const found: AlarmAction[] = [];
+    for (const [stack, template] of this.templates) {
+      const parameters = (template.toJSON().Parameters ?? {}) as Record<string, { Type: string; Default?: string }>;
+      for (const [id, alarm] of Object.entries(template.findResources('AWS::CloudWatch::Alarm'))) {
+        const { AlarmName: alarmName, AlarmActions: alarmActions } = alarm.Properties as { AlarmName?: unknown; AlarmActions?: unknown[] };
+        if (typeof alarmName !== 'string') throw new Error(`${stack}: alarm ${id} has no literal AlarmName`);
+        for (const action of alarmActions ?? []) {
+          const ref = (action as { Ref?: string }).Ref;
+          const parameter = ref === undefined ? undefined : parameters[ref];
+          if (!parameter || parameter.Type !== 'AWS::SSM::Parameter::Value<String>' || !parameter.Default) {
+            throw new Error(`${stack}: action ${JSON.stringify(action)} of alarm ${alarmName} is not read from an SSM parameter`);
+          }
+          found.push({ stack, alarmName, parameter: parameter.Default, ...this.topicPublishedAs(parameter.Default) });
+        }
+      }
+    }
+    return found;
+  }
+
+  /** The topic whose ARN a stack of the app publishes as the SSM parameter `name`, and its policy. */
+  private topicPublishedAs(name: string): { topicStack: string; topic: unknown; statements: PolicyStatement[] } {
+    for (const [topicStack, template] of this.templates) {
+      const published = Object.values(template.findResources('AWS::SSM::Parameter')).find((p) => p.Properties.Name === name);
+      if (!published) continue;
+      const topic = published.Properties.Value as { Ref?: string };
+      if (!topic.Ref || template.toJSON().Resources[topic.Ref]?.Type !== 'AWS::SNS::Topic') {
+        throw new Error(`${topicStack}: ${name} holds ${JSON.stringify(topic)}, not a topic of the stack`);
+      }
+      const statements = Object.values(template.findResources('AWS::SNS::TopicPolicy'))
+        .filter((p) => (p.Properties.Topics as unknown[]).some((t) => JSON.stringify(t) === JSON.stringify(topic)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as PolicyStatement[]);
+      return { topicStack, topic, statements };
+    }
+    throw new Error(`no stack of the app publishes ${name}`);
   }
 
   /** The CDN's distribution. */

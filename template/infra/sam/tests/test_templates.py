@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -108,6 +109,145 @@ def gateway_alarm(template):
     """The metric of the one alarm on the service's gateway (the others are its functions')."""
     (metric,) = [a["MetricName"] for a in alarms(template) if a["MetricName"] not in ("Errors", "Throttles")]
     return metric
+
+
+def sample_pseudo():
+    """The pseudo parameters of a sample deploy: transform.py's account, and the region the
+    templates are transformed for."""
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return {"AWS::Partition": partition, "AWS::Region": region, "AWS::AccountId": transform.ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+
+
+def deployed(value, stack, template):
+    """A template value as CloudFormation gives it when `stack` deploys with the parameters
+    `make deploy` passes (or their defaults) and sample_pseudo(): Ref of a parameter, Fn::Sub
+    and Fn::Join resolved; a resource's Ref kept as it is, a Fn::Sub naming one is an error."""
+    params = transform.stack_parameters(stack)
+    declared = template.get("Parameters", {})
+
+    def parameter(name):
+        if name in sample_pseudo():
+            return sample_pseudo()[name]
+        if name in params:
+            return str(params[name])
+        if "Default" in declared.get(name, {}):
+            return str(declared[name]["Default"])
+        raise ValueError(f"{stack}: cannot resolve {name}")
+
+    def walk(v):
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        if set(v) == {"Ref"} and (v["Ref"] in declared or v["Ref"] in sample_pseudo()):
+            return parameter(v["Ref"])
+        if set(v) == {"Fn::Sub"} and isinstance(v["Fn::Sub"], str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: parameter(m.group(1)), v["Fn::Sub"])
+        if set(v) == {"Fn::Join"}:
+            separator, parts = v["Fn::Join"]
+            parts = walk(parts)
+            if all(isinstance(p, str) for p in parts):
+                return separator.join(parts)
+        return {k: walk(x) for k, x in v.items()}
+
+    return walk(value)
+
+
+def _glob(pattern, value, ignore_case=False):
+    """`*` any characters, `?` one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def _arn_like(pattern, arn):
+    """ArnLike and ArnEquals: each of the six colon-separated parts matched on its own."""
+    split = lambda s: s.split(":", 5)  # noqa: E731
+    p, a = split(pattern), split(arn)
+    return len(p) == len(a) == 6 and all(_glob(x, y) for x, y in zip(p, a))
+
+
+CONDITION_OPERATORS = {
+    "StringEquals": lambda expected, actual: expected == actual,
+    "StringLike": _glob,
+    "ArnEquals": _arn_like,
+    "ArnLike": _arn_like,
+    "Bool": lambda expected, actual: expected.lower() == actual.lower(),
+}
+
+
+def condition_keys(statement):
+    """The condition keys a statement tests, lowercase."""
+    return {key.lower() for keys in statement.get("Condition", {}).values() for key in keys}
+
+
+def applies(statement, service, action, resource, context):
+    """Whether a resource-policy statement applies to a request of `service` (a service
+    principal) doing `action` on `resource` (the template value the policy names it by), with
+    the condition keys of `context`: its principal, action, resource and every condition match.
+    A statement this cannot evaluate (NotPrincipal, an unknown operator, an unresolved value)
+    raises, so a test never passes on a guess."""
+    for unsupported in ("NotPrincipal", "NotAction", "NotResource"):
+        if unsupported in statement:
+            raise ValueError(f"cannot evaluate {unsupported}: {statement}")
+    listed = lambda v: v if isinstance(v, list) else [] if v is None else [v]  # noqa: E731
+    principal = statement.get("Principal")
+    anyone = principal == "*" or (isinstance(principal, dict) and "*" in listed(principal.get("AWS")))
+    if not anyone and not (isinstance(principal, dict) and service in listed(principal.get("Service"))):
+        return False
+    if not any(_glob(a, action, ignore_case=True) for a in listed(statement["Action"])):
+        return False
+    if not any(r == "*" or r == resource for r in listed(statement["Resource"])):
+        return False
+    context = {k.lower(): v for k, v in context.items()}
+    for operator, keys in statement.get("Condition", {}).items():
+        if operator not in CONDITION_OPERATORS:
+            raise ValueError(f"cannot evaluate condition operator {operator}: {statement}")
+        for key, expected in keys.items():
+            values = listed(expected)
+            if not all(isinstance(v, str) for v in values):
+                raise ValueError(f"unresolved value of {key}: {expected}")
+            actual = context.get(key.lower())
+            if actual is None or not any(CONDITION_OPERATORS[operator](v, actual) for v in values):
+                return False
+    return True
+
+
+def alarm_actions(templates):
+    """Every alarm of every stack, each of its actions followed to the topic it notifies: the
+    action is the ARN the stack reads from an SSM parameter when it deploys, that parameter is
+    one another stack publishes with a topic's ARN, and the topic's policy is that stack's
+    TopicPolicy resources naming it. Yields (stack, alarm name, parameter name, topic stack,
+    topic, policy statements resolved); an action it cannot follow raises."""
+    publishers = {}
+    for stack, template in templates.items():
+        for resource in resources(template, "AWS::SSM::Parameter"):
+            name = deployed(resource["Properties"]["Name"], stack, template)
+            publishers[name] = (stack, resource["Properties"]["Value"])
+    for stack, template in templates.items():
+        declared = template.get("Parameters", {})
+        for alarm in alarms(template):
+            name = deployed(alarm.get("AlarmName"), stack, template)
+            if not isinstance(name, str):
+                raise AssertionError(f"{stack}: an alarm has no name CloudFormation knows before it deploys: {alarm}")
+            for action in alarm.get("AlarmActions", []):
+                ref = action.get("Ref") if isinstance(action, dict) else None
+                if declared.get(ref, {}).get("Type") != "AWS::SSM::Parameter::Value<String>":
+                    raise AssertionError(f"{stack}: action {action} of alarm {name} is not read from an SSM parameter")
+                parameter = deployed(action, stack, template)
+                if parameter not in publishers:
+                    raise AssertionError(f"{stack}: no stack publishes {parameter}, the topic of alarm {name}")
+                topic_stack, topic = publishers[parameter]
+                topic_template = templates[topic_stack]
+                if topic_template["Resources"].get(topic.get("Ref") if isinstance(topic, dict) else None, {}).get("Type") != "AWS::SNS::Topic":
+                    raise AssertionError(f"{topic_stack}: {parameter} holds {topic}, not a topic of the stack")
+                statements = [
+                    deployed(statement, topic_stack, topic_template)
+                    for policy in resources(topic_template, "AWS::SNS::TopicPolicy")
+                    if topic in policy["Properties"]["Topics"]
+                    for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+                ]
+                yield stack, name, parameter, topic_stack, topic, statements
 
 
 def requires_origin_secret(service):
@@ -357,6 +497,44 @@ class Templates(unittest.TestCase):
                 self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlertsTopicArn"}])
                 self.assertEqual((alarm["Threshold"], alarm["TreatMissingData"]), (1, "notBreaching"))
             self.assertEqual(transform.stack_parameters(service)["AlertsTopicArn"], "/%s/test/deploy/alerts/topic-arn" % parameters.answers()["name"])
+
+    def test_cloudwatch_may_publish_every_alarm_to_its_topic_over_tls_only_for_the_stages_alarms_only(self):
+        # A topic policy replaces SNS's default one, so CloudWatch may publish an alarm only if
+        # the policy allows it; else every alarm action fails ("no resource-based policy allows
+        # the SNS:Publish action") and no mail ever comes.
+        pseudo = sample_pseudo()
+        account = pseudo["AWS::AccountId"]
+        arn = lambda name, owner=account: f"arn:{pseudo['AWS::Partition']}:cloudwatch:{pseudo['AWS::Region']}:{owner}:alarm:{name}"  # noqa: E731
+        walked = list(alarm_actions(self.templates))
+        # Every strategy stack alarms (on its functions and its gateway), so none may be missed.
+        for service in transform.services():
+            self.assertGreater(len([a for a in walked if a[0] == service]), 0, f"alarm actions of {service}")
+        project = transform.stack_parameters("config")
+        for stack, name, parameter, topic_stack, topic, statements in walked:
+            what = f"{stack}: {name} -> {parameter} ({topic_stack})"
+
+            def decide(**context):
+                request = {"aws:SourceArn": arn(name), "aws:SourceAccount": account, "aws:SecureTransport": "true", **context}
+                return {
+                    # Allowed by a statement scoped to the alarm's source (confused deputy), not
+                    # just to CloudWatch.
+                    "allowed": any(
+                        s["Effect"] == "Allow"
+                        and applies(s, "cloudwatch.amazonaws.com", "sns:Publish", topic, request)
+                        and {"aws:sourcearn", "aws:sourceaccount"} <= condition_keys(s)
+                        for s in statements
+                    ),
+                    "denied": any(s["Effect"] == "Deny" and applies(s, "cloudwatch.amazonaws.com", "sns:Publish", topic, request) for s in statements),
+                }
+
+            self.assertEqual(decide(), {"allowed": True, "denied": False}, what)
+            # TLS only: the same request over plain HTTP is refused.
+            self.assertTrue(decide(**{"aws:SecureTransport": "false"})["denied"], f"{what}, without TLS")
+            # Another stage's alarm, or an alarm of another account, may not publish.
+            other = "%s-x%s-errors" % (project["Project"], project["Stage"])
+            self.assertFalse(decide(**{"aws:SourceArn": arn(other)})["allowed"], f"{what}, from {other}")
+            elsewhere = "210987654321"
+            self.assertFalse(decide(**{"aws:SourceArn": arn(name, elsewhere), "aws:SourceAccount": elsewhere})["allowed"], f"{what}, from {elsewhere}")
 
     def test_services_accept_the_cdn_origin_and_the_listed_ones_only(self):
         (allowed,) = [

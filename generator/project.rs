@@ -327,7 +327,7 @@ pub fn describe(
     let services: Vec<String> = strategies.iter().map(|s| s.service().to_string()).collect();
     match change {
         Change::Add => out.push_str(&format!(
-            "\nNext steps\n  make test     build and test the workspace with it\n  make {}   deploy it to a stage that has the rest\n  make deploy-cdn deploy-frontend   route the CDN to it and show it in the web app\n{CDN_SETTINGS}",
+            "\nNext steps\n  make test     build and test the workspace with it\n  make {}   deploy it to a stage that has the rest\n  make deploy-cdn deploy-frontend   route the CDN to it and show it in the web app\n",
             services.iter().map(|s| format!("deploy-{s}")).collect::<Vec<_>>().join(" ")
         )),
         Change::Remove => {
@@ -341,15 +341,10 @@ pub fn describe(
             out.push_str(
                 "then run `make deploy-cdn deploy-frontend` to take it out of the CDN and the web app.\n",
             );
-            out.push_str(CDN_SETTINGS);
         }
     }
     out
 }
-
-/// A CDN deploy keeps only the extra origins it is given (the generated README, "Only the CDN
-/// reaches the functions").
-const CDN_SETTINGS: &str = "Give `make deploy-cdn` the ALLOWED_ORIGINS your stage was deployed with: the CDN keeps only\nthe extra origins a deploy passes it.\n";
 
 /// The answers a project records, and the model id and regions it recorded (kept as they
 /// are: the catalog may derive others today, and the project's files hold these).

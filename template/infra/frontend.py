@@ -22,6 +22,8 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+import project as deploy_model
+
 ROOT = Path(__file__).resolve().parent.parent
 # Hashed file names change with their content: cache them for a year. The rest must be
 # fetched again after a deploy.
@@ -219,6 +221,12 @@ def outputs(project, stage, region, session):
     print(f"App:        {url}")
     for name, entry in document["strategies"].items():
         print(f"{name + ':':<11} {url}{entry['url']}")
+    # What the next deploy keeps unless it names them (infra/project.py).
+    kept = [
+        f"{variable}={deploy_params.get(f'settings/{name}', deploy_model.CLEARED)}"
+        for variable, _, name in deploy_model.REMEMBERED
+    ]
+    print(f"Kept:       {' '.join(kept)}")
 
 
 def main():

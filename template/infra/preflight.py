@@ -5,25 +5,21 @@
 
 Stops with what to do when the credentials or the region do not work, when CDK has not been
 bootstrapped in the region, when the account cannot reserve RESERVED_CONCURRENCY for each
-service, or when the account has no access to the model. PROJECT, STAGE, AWS_REGION,
-RESERVED_CONCURRENCY and MODEL_ID come from the Makefile's environment, defaulting to the
-answers in ../.genai-scaffold.toml. Services are the folders services/*/Cargo.toml.
-AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>) points it at a local stand-in.
+service, or when the account has no access to the model. The project, its services and the
+settings (STAGE, AWS_REGION, RESERVED_CONCURRENCY, MODEL_ID, ...) are the deploy model's
+(infra/project.py), which refuses a setting that breaks a rule, and a function name past
+Lambda's limit, before AWS is asked anything. AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>)
+points it at a local stand-in.
 """
 
 import os
 import sys
-import tomllib
-from pathlib import Path
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-ROOT = Path(__file__).resolve().parent.parent
-# Geography prefixes of cross-Region inference profile ids (us.amazon.nova-micro-v1:0), as in
-# infra/sam/parameters.py.
-PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+import project as deploy_model
 # Written by `cdk bootstrap` (default qualifier hnb659fds); every synthesized stack reads it
 # (its BootstrapVersion parameter), so a deploy without it fails after the build. See
 # "AWS CDK bootstrapping": https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping.html
@@ -48,52 +44,17 @@ def warn(message):
     print(f"warning: {message}", file=sys.stderr)
 
 
-def answers():
-    with open(ROOT / ".genai-scaffold.toml", "rb") as f:
-        return tomllib.load(f)
-
-
-def services():
-    return sorted(p.parent.name for p in ROOT.glob("services/*/Cargo.toml"))
-
-
-def functions(service):
-    """The functions a service's binary is deployed as: its own, and the worker its manifest
-    declares ([package.metadata.genai-scaffold.worker], e.g. the WebSocket strategy's generation
-    function)."""
-    with open(ROOT / "services" / service / "Cargo.toml", "rb") as f:
-        package = tomllib.load(f).get("package", {})
-    worker = package.get("metadata", {}).get("genai-scaffold", {}).get("worker")
-    return [service] + ([worker["function"]] if worker else [])
-
-
-# Lambda function names are at most 64 characters (Lambda API reference, CreateFunction,
-# FunctionName: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
-FUNCTION_NAME_LIMIT = 64
-
-
-def check_function_names(project, stage, names):
-    """Every function is named <project>-<stage>-<function>; a long pair fails the deploy late."""
-    every = [f"{project}-{stage}-{f}" for name in names for f in functions(name)]
-    too_long = [n for n in every if len(n) > FUNCTION_NAME_LIMIT]
-    if too_long:
-        longest = max(len(f) for name in names for f in functions(name))
-        room = FUNCTION_NAME_LIMIT - len(project) - 2 - longest
-        fail(
-            f"function name {too_long[0]} is {len(too_long[0])} characters; Lambda allows"
-            f" {FUNCTION_NAME_LIMIT}. "
-            + (f"Use a STAGE of at most {room} characters." if room > 0 else "Use a shorter project name (regenerate the project).")
-        )
+def functions(project):
+    """Every function of the project, by full name: each service's own, and its worker."""
+    return [
+        f"{project['name']}-{project['stage']}-{f}"
+        for service, declared in project["services"].items()
+        for f in deploy_model.functions(service, declared)
+    ]
 
 
 def error_code(error):
     return error.response.get("Error", {}).get("Code", "")
-
-
-def base_model_id(model_id):
-    """The foundation model of an inference profile id, or model_id itself."""
-    prefix, dot, base = model_id.partition(".")
-    return base if dot and prefix in PROFILE_PREFIXES else model_id
 
 
 def check_identity(session, project, stage, region):
@@ -131,7 +92,8 @@ def reserved_by(lam, function_name):
         raise
 
 
-def check_concurrency(session, project, stage, names, reserved):
+def check_concurrency(session, project):
+    names, stage, reserved = list(project["services"]), project["stage"], project["reservedConcurrency"]
     if reserved == 0 or not names:
         return
     lam = session.client("lambda", config=CLIENT_CONFIG)
@@ -140,7 +102,7 @@ def check_concurrency(session, project, stage, names, reserved):
         unreserved = limit["UnreservedConcurrentExecutions"]
         # A redeploy: this project's functions give back what they reserve before reserving
         # anew. One function per strategy is capped, whichever of its functions that is.
-        own = sum(reserved_by(lam, f"{project}-{stage}-{f}") for name in names for f in functions(name))
+        own = sum(reserved_by(lam, f) for f in functions(project))
     except ClientError as error:
         if error_code(error) in DENIED:
             warn(f"concurrency not verified (Lambda answered {error_code(error)}); deploying anyway")
@@ -173,13 +135,13 @@ def check_concurrency(session, project, stage, names, reserved):
     )
 
 
-def check_model_access(session, model_id, region):
+def check_model_access(session, model, region):
     """GetFoundationModelAvailability:
     https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetFoundationModelAvailability.html"""
-    if model_id.startswith("arn:"):
+    model_id, base = model["id"], model["foundationModel"]
+    if base is None:
         print(f"note: model access not checked for an ARN model id ({model_id})")
         return
-    base = base_model_id(model_id)
     bedrock = session.client("bedrock", config=CLIENT_CONFIG)
     try:
         found = bedrock.get_foundation_model_availability(modelId=base)
@@ -214,24 +176,17 @@ def check_model_access(session, model_id, region):
 
 
 def main(env):
-    a = answers()
-    project = env.get("PROJECT") or a["name"]
-    stage = env.get("STAGE") or "dev"
-    region = env.get("AWS_REGION") or a["region"]
-    model_id = env.get("MODEL_ID") or a["model_id"]
     try:
-        reserved = int(env.get("RESERVED_CONCURRENCY") or "10")
-    except ValueError:
-        reserved = -1
-    if reserved < 0:
-        fail(f"RESERVED_CONCURRENCY '{env.get('RESERVED_CONCURRENCY')}' must be 0 or a positive integer")
-    check_function_names(project, stage, services())
+        project = deploy_model.load(env)
+    except deploy_model.Invalid as error:
+        fail(str(error))
+    region = project["region"]
     session = boto3.session.Session(region_name=region)
-    check_identity(session, project, stage, region)
-    if a.get("iac") == "cdk":
+    check_identity(session, project["name"], project["stage"], region)
+    if project["iac"] == "cdk":
         check_cdk_bootstrap(session, region)
-    check_concurrency(session, project, stage, services(), reserved)
-    check_model_access(session, model_id, region)
+    check_concurrency(session, project)
+    check_model_access(session, project["model"], region)
     print("preflight: ready to deploy")
 
 

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import type { ProxyOptions } from 'vite';
 import { defineConfig } from 'vitest/config';
@@ -7,23 +8,28 @@ import { defineConfig } from 'vitest/config';
 // stack (`make dev`, port 8080 unless STACK_URL says otherwise), so both use one origin.
 const stack = process.env.STACK_URL ?? 'http://127.0.0.1:8080';
 
+/** What `cargo metadata` says of a package's `[package.metadata]`. */
+interface Package {
+  metadata: { 'genai-scaffold'?: { route?: string; trigger?: string } } | null;
+}
+
 /**
- * A proxy entry per strategy the project has, from what each service declares in its
- * manifest (`route` and `trigger` under `[package.metadata.genai-scaffold]`), so this file
- * names none of them.
+ * A proxy entry per strategy the project has, from what each service declares in its manifest
+ * (`route` and `trigger` under `[package.metadata.genai-scaffold]`), read by Cargo itself, so
+ * this file names none of them and parses no TOML.
  */
 function strategyProxies(): Record<string, string | ProxyOptions> {
-  const services = new URL('../../services/', import.meta.url);
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const metadata = execFileSync('cargo', ['metadata', '--no-deps', '--offline', '--format-version', '1'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const proxies: Record<string, string | ProxyOptions> = {};
-  for (const service of existsSync(services) ? readdirSync(services) : []) {
-    const manifest = new URL(`${service}/Cargo.toml`, services);
-    if (!existsSync(manifest)) continue;
-    const text = readFileSync(manifest, 'utf8');
-    const route = /^route = "([^"]+)"$/m.exec(text)?.[1];
-    if (route === undefined) continue;
-    proxies[route] = /^trigger = "apigateway-websocket"$/m.test(text)
-      ? { target: stack.replace(/^http/, 'ws'), ws: true }
-      : stack;
+  for (const { metadata: declared } of (JSON.parse(metadata) as { packages: Package[] }).packages) {
+    const service = declared?.['genai-scaffold'];
+    if (!service?.route) continue;
+    proxies[service.route] = service.trigger === 'apigateway-websocket' ? { target: stack.replace(/^http/, 'ws'), ws: true } : stack;
   }
   return proxies;
 }

@@ -162,7 +162,8 @@ class Releases(FakeAws):
         self.addCleanup(temporary.cleanup)
         self.project = Path(temporary.name)
         (self.project / "infra").mkdir()
-        shutil.copy(ROOT / "infra" / "frontend.py", self.project / "infra" / "frontend.py")
+        for script in ("frontend.py", "project.py"):
+            shutil.copy(ROOT / "infra" / script, self.project / "infra" / script)
 
     def frontend(self, command, stage):
         result = subprocess.run(

@@ -141,26 +141,34 @@ class Preflight(unittest.TestCase):
     def setUp(self):
         Fake.quota, Fake.unreserved, Fake.reservations, Fake.availability, Fake.asked = 1000, 1000, {}, AUTHORIZED, []
 
-    def project(self, iac):
-        """A project root with the script, its answers and three services."""
-        root = self.dir / iac
+    def project(self, iac, worker="one-service-generate"):
+        """A project root with the scripts, its answers and three services, the first with a
+        worker of that name."""
+        root = self.dir / f"{iac}-{worker}"
         if not root.exists():
             (root / "infra").mkdir(parents=True)
-            shutil.copy(SCRIPT, root / "infra" / "preflight.py")
+            for script in (SCRIPT, SCRIPT.parent / "project.py"):
+                shutil.copy(script, root / "infra" / script.name)
             (root / ".genai-scaffold.toml").write_text(
-                f'name = "{PROJECT}"\niac = "{iac}"\nmodel_id = "{MODEL_ID}"\nregion = "{REGION}"\n'
+                f'name = "{PROJECT}"\niac = "{iac}"\nmodel_id = "{MODEL_ID}"\nregion = "{REGION}"\narch = "arm64"\n'
             )
             for service in SERVICES:
                 (root / "services" / service).mkdir(parents=True)
-                (root / "services" / service / "Cargo.toml").write_text(f'[package]\nname = "{service}"\n')
+                (root / "services" / service / "Cargo.toml").write_text(
+                    f'[package]\nname = "{service}"\n\n[package.metadata.genai-scaffold]\nstrategy = "{service[:3]}"\n'
+                    f'trigger = "t"\ntransport = "t"\nroute = "/{service}"\ntimeout-seconds = 10\nmemory-mb = 256\n'
+                )
             with open(root / "services" / SERVICES[0] / "Cargo.toml", "a") as manifest:
-                manifest.write('[package.metadata.genai-scaffold.worker]\nfunction = "one-service-generate"\n')
+                manifest.write(
+                    f'[package.metadata.genai-scaffold.worker]\nfunction = "{worker}"\nenv = "WORKER"\n'
+                    "timeout-seconds = 300\nmemory-mb = 256\nretries = 0\nmax-event-age-seconds = 60\n"
+                )
         return root
 
-    def preflight(self, iac="cdk", **env):
+    def preflight(self, iac="cdk", worker="one-service-generate", **env):
         return subprocess.run(
             [sys.executable, "infra/preflight.py"],
-            cwd=self.project(iac),
+            cwd=self.project(iac, worker),
             env={**self.env, **env},
             capture_output=True,
             text=True,
@@ -238,9 +246,11 @@ class Preflight(unittest.TestCase):
         self.assertStops(self.preflight(), "100 unreserved")
 
     def test_a_stage_too_long_for_lambdas_function_names_stops_before_any_call(self):
-        # pre-test-<stage>-one-service-generate: 64 characters at most, so 34 for the stage.
-        self.assertEqual(self.preflight(STAGE="s" * 34).returncode, 0)
-        self.assertStops(self.preflight(STAGE="s" * 35), "65 characters", "at most 34 characters")
+        # pre-test-<stage>-<worker>: 64 characters at most. A 16-character stage, the longest
+        # STAGE may be, fits beside a 38-character worker name, and is one too many beside 39.
+        self.assertEqual(self.preflight(STAGE="s" * 16, worker="w" * 38).returncode, 0)
+        self.assertStops(self.preflight(STAGE="s" * 16, worker="w" * 39), "65 characters", "at most 15 characters")
+        self.assertStops(self.preflight(STAGE="s" * 17), "STAGE 'sssssssssssssssss' must start with a lowercase letter")
 
     def test_no_reservation_skips_the_concurrency_check(self):
         Fake.unreserved = 0

@@ -65,6 +65,9 @@ pub struct Service {
     pub route: String,
     /// WebSocket route keys the API defines besides `$connect`/`$disconnect`/`$default`.
     pub routes: Vec<String>,
+    /// Longest an invocation of the service's own function may run (`timeout-seconds`), as
+    /// deployed.
+    pub timeout: Duration,
     /// The second function the service's binary runs as, if it declares one.
     pub worker: Option<Worker>,
 }
@@ -133,6 +136,8 @@ fn read(manifest: &Path) -> Result<Service, String> {
     };
     let trigger = field("trigger")?;
     let transport = field("transport")?;
+    let timeout = seconds(meta, "timeout-seconds")
+        .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold] {e}"))?;
     let worker = match meta.get("worker") {
         None => None,
         Some(worker) => Some(
@@ -160,8 +165,23 @@ fn read(manifest: &Path) -> Result<Service, String> {
                     .collect()
             })
             .unwrap_or_default(),
+        timeout,
         worker,
     })
+}
+
+/// A whole number of `key` in `table`.
+fn number(table: &toml::Value, key: &str) -> Result<u32, String> {
+    table
+        .get(key)
+        .and_then(|v| v.as_integer())
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("needs `{key}`, a whole number"))
+}
+
+/// `key` in `table`, a whole number of seconds.
+fn seconds(table: &toml::Value, key: &str) -> Result<Duration, String> {
+    number(table, key).map(|n| Duration::from_secs(n.into()))
 }
 
 fn read_worker(table: &toml::Value) -> Result<Worker, String> {
@@ -172,20 +192,12 @@ fn read_worker(table: &toml::Value) -> Result<Worker, String> {
             .map(str::to_string)
             .ok_or_else(|| format!("needs `{key}`, a string"))
     };
-    let number = |key: &str| {
-        table
-            .get(key)
-            .and_then(|v| v.as_integer())
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!("needs `{key}`, a whole number"))
-    };
-    let seconds = |key: &str| number(key).map(|n| Duration::from_secs(n.into()));
     Ok(Worker {
         function: text("function")?,
         env: text("env")?,
-        timeout: seconds("timeout-seconds")?,
-        retries: number("retries")?,
-        max_event_age: seconds("max-event-age-seconds")?,
+        timeout: seconds(table, "timeout-seconds")?,
+        retries: number(table, "retries")?,
+        max_event_age: seconds(table, "max-event-age-seconds")?,
     })
 }
 

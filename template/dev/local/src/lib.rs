@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use serde_json::json;
 
-use crate::discover::{Service, Trigger};
+use crate::discover::Service;
 use crate::gateway::{Gateway, Latencies, WorkerFunction};
 use crate::runtime::{Function, FunctionSpec};
 
@@ -82,17 +82,6 @@ pub struct Stack {
     pub services: Vec<Service>,
     functions: Vec<Arc<Function>>,
     server: tokio::task::JoinHandle<()>,
-}
-
-/// How long each trigger lets a function run, as the deployed configuration does.
-fn timeout(trigger: Trigger) -> Duration {
-    match trigger {
-        // API Gateway stops waiting at 29 s; the function itself answers TIMEOUT before.
-        Trigger::Rest => Duration::from_secs(30),
-        // Routes only: the long work is the service's worker's, with the worker's timeout.
-        Trigger::WebSocket => Duration::from_secs(10),
-        Trigger::FunctionUrlStreaming => Duration::from_secs(300),
-    }
 }
 
 impl Stack {
@@ -174,8 +163,7 @@ impl Stack {
                 service_env.push((worker.env.clone(), worker.function.clone()));
                 service_env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), url.clone()));
             }
-            let function =
-                Function::new(spec(&service.name, timeout(service.trigger), service_env));
+            let function = Function::new(spec(&service.name, service.timeout, service_env));
             functions.push(function.clone());
             if let Some(worker) = &service.worker {
                 let worker_function =

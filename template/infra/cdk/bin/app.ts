@@ -3,4 +3,5 @@
 import { buildApp, discoverStrategies } from '../lib/app.js';
 import { loadProject } from '../lib/project.js';
 
-buildApp(loadProject(), await discoverStrategies()).synth();
+const project = loadProject();
+buildApp(project, await discoverStrategies(project)).synth();

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
 import { configPath, deployPath, Project, resourceName, routerRule, type RouterRule } from './project.js';
 import { publish } from './publish.js';
-import { Strategy } from './strategy.js';
+import { pathPatterns, Strategy } from './strategy.js';
 
 /**
  * The router's code with the rules of the strategies present filled in, as
@@ -60,7 +60,7 @@ export class CdnStack extends Stack {
       { id: 'CKV_AWS_145', reason: 'Public web assets: SSE-S3 encryption is enough, a KMS key would cost at rest.' },
     ]);
 
-    const rules = strategies.flatMap((s) => routerRule(s.service) ?? []);
+    const rules = strategies.flatMap((s) => routerRule(project, s.service) ?? []);
     const router = new cloudfront.Function(this, 'Router', {
       functionName: resourceName(project, 'router'),
       comment: 'PROTOCOL.md paths to origins; / to index.html',
@@ -81,8 +81,8 @@ export class CdnStack extends Stack {
 
     const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {};
     for (const strategy of strategies) {
-      const { pathPatterns, behavior } = strategy.cdnRoute(this, project, router);
-      for (const pattern of pathPatterns) additionalBehaviors[pattern] = behavior;
+      const behavior = strategy.cdnBehavior(this, project, router);
+      for (const pattern of pathPatterns(project, strategy.service)) additionalBehaviors[pattern] = behavior;
     }
 
     const webAcl = ssm.StringParameter.valueForStringParameter(this, `${deployPath(project)}/waf/acl-arn`);

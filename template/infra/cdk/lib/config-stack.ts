@@ -16,7 +16,7 @@ import { publish } from './publish.js';
 /** The services' settings, named as the services read them (crates/genai/src/config.rs). */
 export function settings(project: Project): Record<string, string> {
   return {
-    'model-id': project.modelId,
+    'model-id': project.model.id,
     'max-prompt-bytes': '16384',
     'max-tokens': '4096',
     'default-max-tokens': '512',
@@ -81,7 +81,7 @@ export class ConfigStack extends Stack {
 
     // BUDGET_USD: a monthly cost budget on the account (Budgets see the whole account, not one
     // stage), mailing ALERT_EMAIL at 80 % spent and when the month's forecast passes it.
-    if (project.budgetUsd !== undefined && project.alertEmail) {
+    if (project.budgetUsd !== null && project.alertEmail) {
       const subscribers = [{ subscriptionType: 'EMAIL', address: project.alertEmail }];
       new budgets.CfnBudget(this, 'Budget', {
         budget: {

@@ -1,13 +1,42 @@
-// What every stack needs to know about the project: its answers (read from the project's
-// .genai-scaffold.toml, so the IaC never restates them), the stage, and the names derived
-// from both.
-import { readFileSync } from 'node:fs';
+// What every stack needs to know about the project: the deploy model infra/project.py reads
+// and checks (the answers, the services' declarations, the settings), so the CDK app parses
+// neither the record nor a manifest and checks no setting itself, and the names derived from it.
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
 /** The project root: infra/cdk/lib/../../.. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/** A service's declaration: `[package.metadata.genai-scaffold]` of services/<service>/Cargo.toml. */
+export interface Declaration {
+  /** The strategy's key, also its web client's folder under client/web/src/strategies. */
+  strategy: string;
+  trigger: string;
+  transport: string;
+  /** Its path on the app's origin (PROTOCOL.md), written to /config.json. */
+  route: string;
+  routes?: string[];
+  /** Its function's limits, deployed and local. */
+  'timeout-seconds': number;
+  'memory-mb': number;
+  /** A second function made from the binary, which runs the generations. */
+  worker?: {
+    function: string;
+    /** The variable that gives the service's function the worker's name. */
+    env: string;
+    'timeout-seconds': number;
+    'memory-mb': number;
+    /** Lambda's retries of a failed asynchronous invocation. */
+    retries: number;
+    /** Longest an event may wait in Lambda's queue. */
+    'max-event-age-seconds': number;
+  };
+  /** How the CDN's router sends its paths to its origin; none when they need no rewrite. */
+  cdn?: { prefix: string; 'origin-path': string; exact: boolean };
+}
+
+/** The deploy model (infra/project.py show): what every stack needs to know about the project. */
 export interface Project {
   /** Project name, the prefix of every stack and resource name. */
   name: string;
@@ -16,50 +45,62 @@ export interface Project {
   /** Who deployed it (`OWNER`), tagged on every resource. */
   owner: string;
   region: string;
-  /** The Bedrock model or inference-profile id the services invoke. */
-  modelId: string;
   arch: 'arm64' | 'x86_64';
+  /**
+   * The model the services invoke (`id`) and what invoking it needs: `arn`, with
+   * `${AWS::AccountId}` for CloudFormation to fill, and for an inference profile its foundation
+   * model in any region (`foundationModelArn`), allowed through the profile only.
+   */
+  model: { id: string; foundationModel: string | null; arn: string; foundationModelArn: string | null };
   /** Where `make build` put the zips: <dir>/<service>/bootstrap.zip. */
   lambdaDir: string;
   /** Cap on concurrent executions per function (0: no reservation). */
   reservedConcurrency: number;
-  /** Browser origins allowed besides the CDN's own URL (`ALLOWED_ORIGINS`, comma separated). */
+  /** Browser origins allowed besides the CDN's own URL (`ALLOWED_ORIGINS`, kept per stage). */
   allowedOrigins: string[];
-  /** Where the stage's alarms and budget mail (`ALERT_EMAIL`). */
-  alertEmail?: string;
-  /** Monthly cost budget of the account in USD (`BUDGET_USD`, needs `ALERT_EMAIL`). */
-  budgetUsd?: number;
+  /** Where the stage's alarms and budget mail (`ALERT_EMAIL`, kept per stage). */
+  alertEmail: string | null;
+  /** Monthly cost budget of the account in USD (`BUDGET_USD`, kept per stage; needs `ALERT_EMAIL`). */
+  budgetUsd: number | null;
+  /** SSM paths: the services' settings (`config`), what stacks hand each other (`deploy`). */
+  paths: { config: string; deploy: string; settings: string };
+  /** Each service folder's declaration. */
+  services: Record<string, Declaration>;
 }
 
-/** An origin as browsers send it: scheme, host and an optional port; no path, no wildcard. */
-const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/;
-
-/** `ALLOWED_ORIGINS` as a list, each entry checked, so a typo fails the synth, not the page. */
-export function parseOrigins(value: string | undefined): string[] {
-  const origins = (value ?? '')
-    .split(',')
-    .map((o) => o.trim().replace(/\/$/, ''))
-    .filter((o) => o !== '');
-  for (const origin of origins) {
-    if (!ORIGIN.test(origin)) {
-      throw new Error(
-        `ALLOWED_ORIGINS entry '${origin}' is not an origin: write scheme://host[:port] in lowercase, ` +
-          'e.g. http://localhost:5173 (no path, no wildcard)',
-      );
-    }
+/**
+ * The project as infra/project.py reads and checks it from the answers file, the service
+ * manifests and `env` (the Makefile's settings). A setting that breaks a rule fails the synth
+ * with project.py's message, the same in both IaC flavors.
+ */
+export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): Project {
+  try {
+    const json = execFileSync('python3', [path.join(root, 'infra', 'project.py'), 'show'], {
+      env: env as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    return JSON.parse(json) as Project;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || `infra/project.py show failed: ${String(error)}`);
   }
-  return origins;
 }
 
-/** Reads the flat `key = "value"` lines of .genai-scaffold.toml (tables are skipped). */
-export function readAnswers(file: string): Record<string, string> {
-  const answers: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.startsWith('[')) break;
-    const match = /^([a-z_]+)\s*=\s*"([^"]*)"\s*$/.exec(line);
-    if (match) answers[match[1]] = match[2];
-  }
-  return answers;
+/** `<project>-<stage>-<part>`: stack names, function names. */
+export function resourceName(project: Project, part: string): string {
+  return `${project.name}-${project.stage}-${part}`;
+}
+
+/** The SSM path the services read their configuration from (at init). */
+export function configPath(project: Project): string {
+  return project.paths.config;
+}
+
+/** The SSM path where stacks publish what later stacks and deploy-frontend need. */
+export function deployPath(project: Project): string {
+  return project.paths.deploy;
 }
 
 /** How the CDN's router sends a strategy's paths to its origin (PROTOCOL.md's paths). */
@@ -72,96 +113,8 @@ export interface RouterRule {
   exact: boolean;
 }
 
-/**
- * The string, number and boolean lines of a table of a service's manifest (services/<service>/
- * Cargo.toml): `[package.metadata.genai-scaffold]`, or with `name` its subtable
- * `[package.metadata.genai-scaffold.<name>]`, values as written (arrays are skipped); none when
- * the manifest lacks the table.
- */
-export function manifestTable(service: string, name?: string, root = PROJECT_ROOT): Record<string, string> | undefined {
-  const header = name ? `[package.metadata.genai-scaffold.${name}]` : '[package.metadata.genai-scaffold]';
-  let values: Record<string, string> | undefined;
-  let inTable = false;
-  for (const line of readFileSync(path.join(root, 'services', service, 'Cargo.toml'), 'utf8').split('\n')) {
-    if (line.startsWith('[')) {
-      inTable = line.trim() === header;
-      if (inTable) values ??= {};
-      continue;
-    }
-    const match = inTable ? /^([a-z-]+)\s*=\s*(?:"([^"]*)"|(true|false|-?[0-9]+))\s*$/.exec(line) : null;
-    if (match && values) values[match[1]] = match[2] ?? match[3];
-  }
-  return values;
-}
-
-/**
- * A service's router rule, as its manifest declares it in
- * `[package.metadata.genai-scaffold.cdn]`; none when its paths need no rewrite.
- */
-export function routerRule(service: string, root = PROJECT_ROOT): RouterRule | undefined {
-  const values = manifestTable(service, 'cdn', root) ?? {};
-  if (Object.keys(values).length === 0) return undefined;
-  const { prefix, 'origin-path': originPath, exact } = values;
-  if (!prefix || !originPath || !exact) {
-    const file = path.join(root, 'services', service, 'Cargo.toml');
-    throw new Error(`${file}: [package.metadata.genai-scaffold.cdn] needs prefix, origin-path and exact`);
-  }
-  return { prefix, originPath, exact: exact === 'true' };
-}
-
-/** The project as configured by the answers file and the environment the Makefile sets. */
-export function loadProject(env: NodeJS.ProcessEnv = process.env, root = PROJECT_ROOT): Project {
-  const answers = readAnswers(path.join(root, '.genai-scaffold.toml'));
-  for (const key of ['name', 'region', 'model_id', 'arch']) {
-    if (!answers[key]) {
-      throw new Error(`.genai-scaffold.toml has no ${key}; regenerate the project or add the line`);
-    }
-  }
-  const stage = env.STAGE ?? 'dev';
-  if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) {
-    throw new Error(`STAGE '${stage}' must be lowercase letters, digits and dashes (at most 16)`);
-  }
-  const reserved = Number(env.RESERVED_CONCURRENCY ?? '10');
-  if (!Number.isInteger(reserved) || reserved < 0) {
-    throw new Error(`RESERVED_CONCURRENCY '${env.RESERVED_CONCURRENCY}' must be 0 or a positive integer`);
-  }
-  const alertEmail = env.ALERT_EMAIL || undefined;
-  if (alertEmail !== undefined && !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(alertEmail)) {
-    throw new Error(`ALERT_EMAIL '${alertEmail}' must be one email address`);
-  }
-  const budgetUsd = env.BUDGET_USD ? Number(env.BUDGET_USD) : undefined;
-  if (budgetUsd !== undefined && !(Number.isFinite(budgetUsd) && budgetUsd > 0)) {
-    throw new Error(`BUDGET_USD '${env.BUDGET_USD}' must be a positive amount of US dollars, e.g. 20`);
-  }
-  if (budgetUsd !== undefined && !alertEmail) {
-    throw new Error('BUDGET_USD needs ALERT_EMAIL: the budget mails its alerts to that address');
-  }
-  return {
-    name: answers.name,
-    stage,
-    owner: env.OWNER || 'unknown',
-    region: env.AWS_REGION ?? answers.region,
-    modelId: env.MODEL_ID ?? answers.model_id,
-    arch: (env.ARCH ?? answers.arch) === 'x86_64' ? 'x86_64' : 'arm64',
-    lambdaDir: path.resolve(root, env.LAMBDA_DIR ?? 'target/lambda'),
-    reservedConcurrency: reserved,
-    allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
-    alertEmail,
-    budgetUsd,
-  };
-}
-
-/** `<project>-<stage>-<part>`: stack names, function names. */
-export function resourceName(project: Project, part: string): string {
-  return `${project.name}-${project.stage}-${part}`;
-}
-
-/** The SSM path the services read their configuration from (at init). */
-export function configPath(project: Project): string {
-  return `/${project.name}/${project.stage}/config`;
-}
-
-/** The SSM path where stacks publish what later stacks and deploy-frontend need. */
-export function deployPath(project: Project): string {
-  return `/${project.name}/${project.stage}/deploy`;
+/** A service's router rule, as it declares it; none when its paths need no rewrite. */
+export function routerRule(project: Project, service: string): RouterRule | undefined {
+  const rule = project.services[service]?.cdn;
+  return rule && { prefix: rule.prefix, originPath: rule['origin-path'], exact: rule.exact };
 }

@@ -16,52 +16,40 @@ export interface RustFunctionProps {
   project: Project;
   /** The service folder under services/, also the binary name. */
   service: string;
-  /** The function's name within the stage when it is not the service's (a second function of one binary). */
-  name?: string;
+  /**
+   * Whether this is the worker the service declares (a second function of its binary, named
+   * and limited by `[package.metadata.genai-scaffold.worker]`) rather than its own function.
+   */
+  worker?: boolean;
   /** Whether the project's concurrency cap (RESERVED_CONCURRENCY) applies; default true. */
   capped?: boolean;
   /** Whether it calls the model (is granted Bedrock); default true. */
   callsModel?: boolean;
   description: string;
-  timeout: Duration;
   /** Service settings beyond those in SSM (e.g. the REST deadline). */
   environment?: Record<string, string>;
 }
 
-/** Geography prefixes of cross-Region inference profile ids (`us.amazon.nova-micro-v1:0`). */
-const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\./;
 const INVOKE = ['bedrock:InvokeModelWithResponseStream'];
 
 /**
- * What `bedrock:InvokeModelWithResponseStream` needs for the project's model id, in the form
- * of "Prerequisites for inference profiles" in the Bedrock user guide
- * (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
- * An inference profile needs the profile, and the foundation model in whichever region the
- * profile sends the request to. That second grant names any region (`*`, which also matches
- * the region-less ARN of `global.` profiles) so it survives AWS adding a destination region,
- * and holds only for requests made through this profile (`bedrock:InferenceProfileArn`), so
- * the foundation model cannot be called directly. A foundation model id, or an ARN, needs
- * its own ARN.
+ * What `bedrock:InvokeModelWithResponseStream` needs for the project's model, as the deploy
+ * model gives it (infra/project.py says why): the model's ARN, and for an inference profile
+ * its foundation model in any region, only for requests made through this profile
+ * (`bedrock:InferenceProfileArn`), so the foundation model cannot be called directly.
+ * `account` fills the ARN's `${AWS::AccountId}`.
  */
-export function bedrockStatements(project: Project, partition: string, account: string): iam.PolicyStatement[] {
-  const id = project.modelId;
-  if (id.startsWith('arn:')) return [new iam.PolicyStatement({ actions: INVOKE, resources: [id] })];
-  const profile = PROFILE_PREFIX.exec(id);
-  if (!profile) {
-    return [
-      new iam.PolicyStatement({
-        actions: INVOKE,
-        resources: [`arn:${partition}:bedrock:${project.region}::foundation-model/${id}`],
-      }),
-    ];
-  }
-  const profileArn = `arn:${partition}:bedrock:${project.region}:${account}:inference-profile/${id}`;
+export function bedrockStatements(project: Project, account: string): iam.PolicyStatement[] {
+  const { arn, foundationModelArn } = project.model;
+  const modelArn = arn.replace('${AWS::AccountId}', account);
+  const invoke = new iam.PolicyStatement({ actions: INVOKE, resources: [modelArn] });
+  if (!foundationModelArn) return [invoke];
   return [
-    new iam.PolicyStatement({ actions: INVOKE, resources: [profileArn] }),
+    invoke,
     new iam.PolicyStatement({
       actions: INVOKE,
-      resources: [`arn:${partition}:bedrock:*::foundation-model/${id.slice(profile[0].length)}`],
-      conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+      resources: [foundationModelArn],
+      conditions: { StringEquals: { 'bedrock:InferenceProfileArn': modelArn } },
     }),
   ];
 }
@@ -77,11 +65,12 @@ export class RustFunction extends Construct {
     if (!existsSync(zip)) {
       throw new Error(`${zip} is missing: run \`make build\` first (cargo lambda build --output-format zip)`);
     }
-    const name = resourceName(project, props.name ?? service);
-    // Lambda's limit (CreateFunction, FunctionName); make preflight says the same before a deploy.
-    if (name.length > 64) {
-      throw new Error(`function name ${name} is ${name.length} characters; Lambda allows 64: use a shorter STAGE`);
-    }
+    const declared = project.services[service];
+    const worker = props.worker ? declared.worker : undefined;
+    if (props.worker && !worker) throw new Error(`services/${service}/Cargo.toml declares no worker`);
+    // The deploy model has checked every function name against Lambda's limit.
+    const name = resourceName(project, worker?.function ?? service);
+    const limits = worker ?? declared;
     const callsModel = props.callsModel ?? true;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
@@ -96,11 +85,11 @@ export class RustFunction extends Construct {
       description: callsModel ? `${name}: Bedrock on the project's model, its SSM path, its log group` : `${name}: its SSM path, its log group`,
     });
     logGroup.grantWrite(role);
-    const bedrock = (partition: string, account: string) => (callsModel ? bedrockStatements(project, partition, account) : []);
-    for (const statement of bedrock(stack.partition, stack.account)) role.addToPolicy(statement);
-    // cdk-nag names a resource with its references as `<AWS::Partition>`: the same statements
+    const bedrock = (account: string) => (callsModel ? bedrockStatements(project, account) : []);
+    for (const statement of bedrock(stack.account)) role.addToPolicy(statement);
+    // cdk-nag names a resource with its references as `<AWS::AccountId>`: the same statements
     // written that way name the wildcard resources to acknowledge.
-    for (const statement of bedrock('<AWS::Partition>', '<AWS::AccountId>')) {
+    for (const statement of bedrock('<AWS::AccountId>')) {
       for (const resource of statement.resources.filter((r) => r.includes('*'))) {
         acknowledgeNag(role, [
           {
@@ -124,8 +113,8 @@ export class RustFunction extends Construct {
       architecture: project.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
       handler: 'bootstrap',
       code: lambda.Code.fromAsset(zip),
-      memorySize: 256,
-      timeout: props.timeout,
+      memorySize: limits['memory-mb'],
+      timeout: Duration.seconds(limits['timeout-seconds']),
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -146,7 +135,7 @@ export class RustFunction extends Construct {
       ]);
     }
     // A failed invocation, or one refused at the concurrency cap.
-    const alarm = props.name ?? service;
+    const alarm = worker?.function ?? service;
     alarmOnAny(this, project, `${alarm}-errors`, this.function.metricErrors(), `${name} failed an invocation`);
     alarmOnAny(this, project, `${alarm}-throttles`, this.function.metricThrottles(), `${name} refused an invocation at its concurrency cap`);
   }

@@ -1,11 +1,10 @@
 // The CloudFront Function, run as CloudFront runs it: the file's code with the stage and the
 // router rules filled in, `handler(event)` called on a viewer-request event. The rules here
 // are made up, since the router knows no strategy; the last tests read the project's own.
-import { readdirSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { routerCode } from '../lib/cdn-stack.js';
-import { PROJECT_ROOT, routerRule, type RouterRule } from '../lib/project.js';
+import { loadProject, routerRule, type RouterRule } from '../lib/project.js';
 
 interface Request {
   uri: string;
@@ -60,14 +59,14 @@ describe('router', () => {
 });
 
 describe("the project's router rules", () => {
-  const services = readdirSync(path.join(PROJECT_ROOT, 'services'));
+  const project = loadProject({ PATH: process.env.PATH });
+  const services = Object.keys(project.services);
   const ruled = services.flatMap((service) => {
-    const rule = routerRule(service);
+    const rule = routerRule(project, service);
     return rule ? [{ service, rule }] : [];
   });
   const rules = ruled.map((r) => r.rule);
-  const declaredRoute = (service: string) =>
-    /^route = "([^"]+)"$/m.exec(readFileSync(path.join(PROJECT_ROOT, 'services', service, 'Cargo.toml'), 'utf8'))?.[1];
+  const declaredRoute = (service: string) => project.services[service].route;
 
   it("send each ruled service's PROTOCOL.md path to its origin, and no rule takes another's path", () => {
     const handler = router(rules);
@@ -75,9 +74,9 @@ describe("the project's router rules", () => {
       const at = declaredRoute(service);
       expect(at, service).toBeDefined();
       const own = ruled.find((r) => r.service === service);
-      if (own) expect(route(handler, at as string), service).toHaveProperty('uri');
+      if (own) expect(route(handler, at), service).toHaveProperty('uri');
       for (const other of ruled.filter((r) => r.service !== service)) {
-        const under = at === other.rule.prefix || (at as string).startsWith(`${other.rule.prefix}/`);
+        const under = at === other.rule.prefix || at.startsWith(`${other.rule.prefix}/`);
         expect(under, `${service} under ${other.service}'s prefix`).toBe(false);
       }
     }

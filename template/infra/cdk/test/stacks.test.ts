@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../lib/app.js';
-import { deployPath, loadProject, manifestTable, parseOrigins, PROJECT_ROOT, resourceName, routerRule } from '../lib/project.js';
+import { deployPath, loadProject, PROJECT_ROOT, resourceName, routerRule } from '../lib/project.js';
 import { actions, alertsTopic, applies, conditionKeys, resolve, samplePseudo, Synth, type Request, type Statement } from './synth.js';
 
 const synth = new Synth();
@@ -23,13 +23,7 @@ const serviceFolders = () =>
  * The second function a service declares in `[package.metadata.genai-scaffold.worker]` (its
  * name within the stage), which runs its generations; none for a service that runs in one.
  */
-function workerOf(service: string): string | undefined {
-  const worker = manifestTable(service, 'worker');
-  if (worker && !worker.function) {
-    throw new Error(`services/${service}/Cargo.toml: [package.metadata.genai-scaffold.worker] has no function`);
-  }
-  return worker?.function;
-}
+const workerOf = (service: string): string | undefined => synth.project.services[service].worker?.function;
 
 /** Every function of the project: each strategy's own, and its worker; `name` within the stage. */
 const functions = () =>
@@ -55,8 +49,9 @@ describe('least privilege', () => {
 
   it("grants Bedrock on the model's profile, and on its foundation model through that profile only", () => {
     const { project } = synth;
-    const profile = /^(us|us-gov|eu|apac|jp|au|ca|global)\./.exec(project.modelId);
-    const base = project.modelId.slice(profile?.[0].length ?? 0);
+    const modelId = project.model.id;
+    const base = project.model.foundationModel;
+    const profile = project.model.foundationModelArn !== null;
     const policies = synth
       .statements()
       .map((policy) => policy.filter((s) => actions(s).some((a) => a.startsWith('bedrock:'))))
@@ -67,8 +62,8 @@ describe('least privilege', () => {
     for (const bedrock of policies) {
       for (const statement of bedrock) expect(statement.Action).toBe('bedrock:InvokeModelWithResponseStream');
       const text = (s: Statement) => JSON.stringify(s.Resource);
-      if (project.modelId.startsWith('arn:')) {
-        expect(bedrock.map((s) => s.Resource)).toEqual([project.modelId]);
+      if (modelId.startsWith('arn:')) {
+        expect(bedrock.map((s) => s.Resource)).toEqual([modelId]);
         continue;
       }
       if (!profile) {
@@ -80,7 +75,7 @@ describe('least privilege', () => {
       // The profile itself, unconditionally; the foundation model in any region (a new
       // destination region included) only when the request comes through that profile.
       expect(bedrock).toHaveLength(2);
-      const invoked = bedrock.find((s) => text(s).includes(`:inference-profile/${project.modelId}`));
+      const invoked = bedrock.find((s) => text(s).includes(`:inference-profile/${modelId}`));
       expect(invoked, JSON.stringify(bedrock)).toBeDefined();
       expect(invoked!.Condition).toBeUndefined();
       const foundation = bedrock.find((s) => text(s).includes(`:bedrock:*::foundation-model/${base}`));
@@ -124,6 +119,33 @@ describe('strategies', () => {
     const expected = ['config', ...serviceFolders(), 'cdn'].map((part) => resourceName(synth.project, part));
     expect([...synth.templates.keys()].sort()).toEqual(expected.sort());
   });
+
+  it('deploys each function, route and worker as its service declares', () => {
+    // The stacks read every one of these from the declaration (the deploy model): a value
+    // written in a strategy file instead fails here.
+    const { project } = synth;
+    for (const { service } of synth.strategies) {
+      const declared = project.services[service];
+      const own = synth.lambda(service, service).properties;
+      expect([own.Timeout, own.MemorySize], service).toEqual([declared['timeout-seconds'], declared['memory-mb']]);
+      // What make deploy-frontend turns into /config.json's entry for the strategy.
+      synth.template(service).hasResourceProperties('AWS::SSM::Parameter', {
+        Name: `${deployPath(project)}/${declared.strategy}/path`,
+        Value: declared.route,
+      });
+      const { worker } = declared;
+      if (!worker) continue;
+      const runs = synth.lambda(service, worker.function).properties;
+      expect([runs.Timeout, runs.MemorySize], worker.function).toEqual([worker['timeout-seconds'], worker['memory-mb']]);
+      // The service's function names its worker in the variable the service reads.
+      expect(own.Environment?.Variables[worker.env], service).toBe(resourceName(project, worker.function));
+      synth.template(service).hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        MaximumRetryAttempts: worker.retries,
+        MaximumEventAgeInSeconds: worker['max-event-age-seconds'],
+      });
+    }
+    expect(synth.strategies.length).toBeGreaterThan(0);
+  });
 });
 
 describe('cdn', () => {
@@ -153,12 +175,12 @@ describe('cdn', () => {
     }
     // ...and the path of each (PROTOCOL.md's, in /config.json) reaches its origin: CloudFront
     // takes the first behavior whose pattern matches.
-    for (const strategy of synth.strategies) {
-      const first = (config.CacheBehaviors ?? []).find((b) => matches(b.PathPattern as string, strategy.path));
-      expect(
-        synth.origins(strategy.service).map((o) => o.Id),
-        `${strategy.path} goes to ${first?.TargetOriginId ?? 'the default behavior'}`,
-      ).toContain(first?.TargetOriginId);
+    for (const { service } of synth.strategies) {
+      const { route } = synth.project.services[service];
+      const first = (config.CacheBehaviors ?? []).find((b) => matches(b.PathPattern as string, route));
+      expect(synth.origins(service).map((o) => o.Id), `${route} goes to ${first?.TargetOriginId ?? 'the default behavior'}`).toContain(
+        first?.TargetOriginId,
+      );
     }
   });
 
@@ -181,7 +203,7 @@ describe('cdn', () => {
     const config = synth.distribution();
     expect((config.DefaultCacheBehavior.FunctionAssociations ?? []).length, 'default').toBeGreaterThan(0);
     for (const { service } of synth.strategies) {
-      const ruled = routerRule(service) !== undefined;
+      const ruled = routerRule(synth.project, service) !== undefined;
       for (const behavior of synth.behaviors(service)) {
         expect((behavior.FunctionAssociations ?? []).length > 0, behavior.PathPattern).toBe(ruled);
       }
@@ -206,12 +228,12 @@ describe('cdn', () => {
     });
   });
 
-  it('takes ALLOWED_ORIGINS as origins only, so a typo fails the synth', () => {
-    expect(parseOrigins(undefined)).toEqual([]);
-    expect(parseOrigins(' http://localhost:5173 ,')).toEqual(['http://localhost:5173']);
-    for (const wrong of ['*', 'localhost:5173', 'https://app.example.com/path', 'https://*.example.com']) {
-      expect(() => parseOrigins(wrong), wrong).toThrow(/ALLOWED_ORIGINS entry/);
-    }
+  it('fails the synth with the deploy model\'s message on a setting that breaks its rule', () => {
+    // The rules are infra/project.py's, the same in both flavors (infra/tests/test_project.py).
+    const env = { PATH: process.env.PATH };
+    expect(() => loadProject({ ...env, ALLOWED_ORIGINS: 'https://*.example.com' })).toThrow(/error: ALLOWED_ORIGINS entry/);
+    expect(() => loadProject({ ...env, STAGE: 'Prod' })).toThrow(/error: STAGE 'Prod'/);
+    expect(() => loadProject({ ...env, BUDGET_USD: '0', ALERT_EMAIL: 'ops@example.com' })).toThrow(/error: BUDGET_USD '0'/);
   });
 });
 
@@ -275,9 +297,7 @@ describe('alarms', () => {
         Match.objectLike({ Notification: Match.objectLike({ NotificationType: 'FORECASTED', Threshold: 100 }) }),
       ],
     });
-    expect(() => loadProject({ BUDGET_USD: '20' })).toThrow(/needs ALERT_EMAIL/);
-    expect(() => loadProject({ BUDGET_USD: 'lots', ALERT_EMAIL: 'ops@example.com' })).toThrow(/BUDGET_USD/);
-    expect(() => loadProject({ ALERT_EMAIL: 'a@b.c, d@e.f' })).toThrow(/one email address/);
+    expect(() => loadProject({ PATH: process.env.PATH, BUDGET_USD: '20' })).toThrow(/needs ALERT_EMAIL/);
   });
 
   it('alarms on every function error and throttle, and on each gateway failing, to the topic', () => {

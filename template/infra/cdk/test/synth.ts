@@ -57,6 +57,7 @@ export interface LambdaFunction {
   properties: {
     FunctionName: string;
     Timeout?: number;
+    MemorySize?: number;
     Role: { 'Fn::GetAtt': [string, string] };
     Environment?: { Variables: Record<string, unknown> };
     ReservedConcurrentExecutions?: number;
@@ -196,12 +197,12 @@ export class Synth {
   /** Discovers the strategies, writes a placeholder zip for each, synthesizes every stack. */
   async load(): Promise<void> {
     const scratch = mkdtempSync(path.join(tmpdir(), 'stacks-test-'));
-    const strategies = await discoverStrategies();
+    const project = loadProject(settings(scratch));
+    const strategies = await discoverStrategies(project);
     for (const { service } of strategies) {
       mkdirSync(path.join(scratch, 'lambda', service), { recursive: true });
       writeFileSync(path.join(scratch, 'lambda', service, 'bootstrap.zip'), 'placeholder');
     }
-    const project = loadProject(settings(scratch));
     this.loaded = { scratch, project, strategies, templates: new Map() };
     this.loaded.templates = this.synthesize(this.settings());
   }
@@ -237,12 +238,12 @@ export class Synth {
   }
 
   /** The settings a deploy of these tests' stage gives. */
-  settings(): Record<string, string> {
+  settings(): NodeJS.ProcessEnv {
     return settings(this.scratch);
   }
 
   /** Every stack of the app built with `env`, by stack name. */
-  synthesize(env: Record<string, string>): Map<string, Template> {
+  synthesize(env: NodeJS.ProcessEnv): Map<string, Template> {
     const app = buildApp(loadProject(env), this.strategies, { outdir: mkdtempSync(path.join(this.scratch, 'cdk.out-')) });
     return new Map(
       app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, Template.fromStack(s)]),
@@ -390,8 +391,10 @@ export class Synth {
   }
 }
 
-function settings(scratch: string): Record<string, string> {
+/** A deploy's settings, as the Makefile passes them (PATH: project.py runs as `python3`). */
+function settings(scratch: string): NodeJS.ProcessEnv {
   return {
+    PATH: process.env.PATH,
     STAGE: 'test',
     OWNER: 'dev@example.com',
     LAMBDA_DIR: path.join(scratch, 'lambda'),

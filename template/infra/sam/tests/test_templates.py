@@ -1,7 +1,7 @@
 """Assertions on this project's templates as CloudFormation sees them (tests/transform.py),
 with the parameters `make deploy` passes. The same tests run in every generated combination:
 what a strategy's templates must hold is in its own file (test_<service>.py), and these check
-every strategy present against what its service declares (parameters.declarations()). The
+every strategy present against what its service declares (the deploy model, infra/project.py). The
 helpers below serve both."""
 
 import contextlib
@@ -84,13 +84,16 @@ def conditions(stack, template):
     return values
 
 
+def stack_of(template):
+    (stack,) = [s for s, t in templates().items() if t is template]
+    return stack
+
+
 def function(template, name):
-    """The function named `${Project}-${Stage}-<name>`."""
-    (found,) = [
-        f
-        for f in resources(template, "AWS::Lambda::Function")
-        if f["Properties"]["FunctionName"] == {"Fn::Sub": "${Project}-${Stage}-%s" % name}
-    ]
+    """The function named `<project>-<stage>-<name>` as deployed."""
+    stack = stack_of(template)
+    full = "%s-%s-%s" % (transform.PROJECT["name"], transform.ENV["STAGE"], name)
+    (found,) = [f for f in resources(template, "AWS::Lambda::Function") if deployed(f["Properties"]["FunctionName"], stack, template) == full]
     return found
 
 
@@ -259,7 +262,7 @@ class Templates(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.templates = templates()
-        cls.declared = parameters.declarations()
+        cls.declared = transform.PROJECT["services"]
 
     def test_each_strategy_template_exists_exactly_when_its_service_does(self):
         self.assertEqual(transform.services(), sorted(self.declared))
@@ -278,11 +281,10 @@ class Templates(unittest.TestCase):
         self.assertGreaterEqual(checked, 2 * len(self.declared))
 
     def test_bedrock_is_granted_on_the_model_and_its_foundation_model_through_the_profile_only(self):
-        answers = parameters.answers()
-        model_id, region = answers["model_id"], answers["region"]
-        p = parameters.partition(region)
+        project = transform.PROJECT
+        model_id, region, p = project["model"]["id"], project["region"], project["partition"]
         prefix, _, base = model_id.partition(".")
-        profile = not model_id.startswith("arn:") and prefix in parameters.PROFILE_PREFIXES
+        profile = not model_id.startswith("arn:") and prefix in parameters.deploy_model.PROFILE_PREFIXES
         if model_id.startswith("arn:"):
             expected = {"ModelArn": model_id, "FoundationModelArn": "none"}
         elif profile:
@@ -328,9 +330,40 @@ class Templates(unittest.TestCase):
                 routes_only = "worker" in declared and fn is function(template, service)
                 self.assertEqual(props.get("ReservedConcurrentExecutions"), None if routes_only else capped, service)
                 self.assertEqual(props["LoggingConfig"]["LogFormat"], "JSON")
-            self.assertEqual(transform.stack_parameters(service)["ReservedConcurrency"], "10")
+            self.assertEqual(transform.stack_parameters(service)["ReservedConcurrency"], 10)
             for group in resources(template, "AWS::Logs::LogGroup"):
                 self.assertEqual(group["Properties"]["RetentionInDays"], 14)
+
+    def test_each_function_route_and_worker_is_deployed_as_its_service_declares(self):
+        # The template reads every one of these from the declaration (through parameters.py):
+        # a value written in a template instead, or a parameter left unpassed, fails here.
+        name = transform.PROJECT["name"]
+        checked = 0
+        for service, declared in self.declared.items():
+            template = self.templates[service]
+            value = lambda v: deployed(v, service, template)  # noqa: E731
+            own = function(template, service)["Properties"]
+            self.assertEqual([int(value(own["Timeout"])), int(value(own["MemorySize"]))], [declared["timeout-seconds"], declared["memory-mb"]], service)
+            # What make deploy-frontend turns into /config.json's entry for the strategy.
+            path = f"/{name}/test/deploy/{declared['strategy']}/path"
+            published = [r["Properties"] for r in resources(template, "AWS::SSM::Parameter") if value(r["Properties"]["Name"]) == path]
+            self.assertEqual([value(p["Value"]) for p in published], [declared["route"]], service)
+            checked += 1
+            worker = declared.get("worker")
+            if not worker:
+                continue
+            runs = function(template, worker["function"])["Properties"]
+            self.assertEqual([int(value(runs["Timeout"])), int(value(runs["MemorySize"]))], [worker["timeout-seconds"], worker["memory-mb"]], service)
+            # The service's function names its worker in the variable the service reads.
+            self.assertEqual(value(own["Environment"]["Variables"].get(worker["env"])), f"{name}-test-{worker['function']}", service)
+            (config,) = [c["Properties"] for c in resources(template, "AWS::Lambda::EventInvokeConfig")]
+            self.assertEqual(
+                [int(value(config["MaximumRetryAttempts"])), int(value(config["MaximumEventAgeInSeconds"]))],
+                [worker["retries"], worker["max-event-age-seconds"]],
+                service,
+            )
+        self.assertEqual(checked, len(self.declared))
+        self.assertGreater(checked, 0)
 
     def test_bucket_is_private_and_tls_only(self):
         template = self.templates["cdn"]
@@ -390,7 +423,7 @@ class Templates(unittest.TestCase):
 
     def test_the_cdn_routes_a_strategy_once_the_stage_has_it_and_while_the_project_does(self):
         everything = transform.published()
-        full, services, waiting = parameters.cdn_parameters(transform.ENV, everything)
+        full, services, waiting = parameters.cdn_parameters(transform.ENV, everything, transform.REMEMBERED)
         self.assertEqual((sorted(services), waiting), (sorted(self.declared), {}))
         for service in self.declared:
             names = cdn.fragments()[service]["Published"]
@@ -398,14 +431,14 @@ class Templates(unittest.TestCase):
             # Not deployed yet: its endpoint is not published, so the CDN waits for it, and
             # the deploy says so.
             unpublished = {k: v for k, v in everything.items() if k not in names.values()}
-            params, services, waiting = parameters.cdn_parameters(transform.ENV, unpublished)
+            params, services, waiting = parameters.cdn_parameters(transform.ENV, unpublished, transform.REMEMBERED)
             self.assertNotIn(service, services)
             self.assertEqual({s: sorted(n) for s, n in waiting.items()}, {service: sorted(names.values())})
             # As after `genai-scaffold remove`: its stack still published its endpoint, but
             # the project no longer declares the strategy.
             removed = {s: d for s, d in self.declared.items() if s != service}
-            with mock.patch.object(parameters, "declarations", return_value=removed):
-                gone, services, waiting = parameters.cdn_parameters(transform.ENV, everything)
+            with mock.patch.object(parameters.deploy_model, "declarations", return_value=removed):
+                gone, services, waiting = parameters.cdn_parameters(transform.ENV, everything, transform.REMEMBERED)
             self.assertNotIn(service, services)
             self.assertEqual(waiting, {})
             for left_out in (params, gone):
@@ -422,7 +455,7 @@ class Templates(unittest.TestCase):
         # where the stage has every strategy but one's endpoints.
         from moto import mock_aws
 
-        name = parameters.answers()["name"]
+        name = transform.PROJECT["name"]
         waiting = sorted(self.declared)[0]
         skipped = set(cdn.fragments()[waiting]["Published"].values())
         env = {"STAGE": "test", "AWS_REGION": "us-east-1"}
@@ -470,16 +503,12 @@ class Templates(unittest.TestCase):
         self.assertEqual(budget["Properties"]["Budget"]["BudgetLimit"], {"Amount": {"Ref": "BudgetUsd"}, "Unit": "USD"})
         thresholds = [(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in budget["Properties"]["NotificationsWithSubscribers"]]
         self.assertEqual(thresholds, [("ACTUAL", 80), ("FORECASTED", 100)])
-        alerts = parameters.alerts
-        self.assertEqual(alerts({}), ("none", "0"))
-        self.assertEqual(alerts({"ALERT_EMAIL": "ops@example.com", "BUDGET_USD": "20"}), ("ops@example.com", "20"))
-        for env, message in [
-            ({"BUDGET_USD": "20"}, "needs ALERT_EMAIL"),
-            ({"BUDGET_USD": "lots", "ALERT_EMAIL": "ops@example.com"}, "BUDGET_USD"),
-            ({"ALERT_EMAIL": "a@b.c, d@e.f"}, "one email address"),
-        ]:
-            with self.assertRaisesRegex(ValueError, message, msg=env):
-                alerts(env)
+        alerts = lambda env: [parameters.parameters("config", {"STAGE": "test", **env}, remembered={})[k] for k in ("AlertEmail", "BudgetUsd")]  # noqa: E731
+        self.assertEqual(alerts({}), ["none", 0])
+        self.assertEqual(alerts({"ALERT_EMAIL": "ops@example.com", "BUDGET_USD": "20"}), ["ops@example.com", 20])
+        # The rules themselves, and their messages, are the deploy model's (infra/tests/test_project.py).
+        with self.assertRaisesRegex(ValueError, "needs ALERT_EMAIL"):
+            alerts({"BUDGET_USD": "20"})
 
 
     def test_every_function_and_gateway_alarms_to_the_stages_topic(self):
@@ -496,7 +525,7 @@ class Templates(unittest.TestCase):
             for alarm in alarms(template):
                 self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlertsTopicArn"}])
                 self.assertEqual((alarm["Threshold"], alarm["TreatMissingData"]), (1, "notBreaching"))
-            self.assertEqual(transform.stack_parameters(service)["AlertsTopicArn"], "/%s/test/deploy/alerts/topic-arn" % parameters.answers()["name"])
+            self.assertEqual(transform.stack_parameters(service)["AlertsTopicArn"], "/%s/test/deploy/alerts/topic-arn" % transform.PROJECT["name"])
 
     def test_cloudwatch_may_publish_every_alarm_to_its_topic_over_tls_only_for_the_stages_alarms_only(self):
         # A topic policy replaces SNS's default one, so CloudWatch may publish an alarm only if
@@ -546,16 +575,16 @@ class Templates(unittest.TestCase):
         self.assertEqual(value(False), {"Fn::Sub": "https://${Distribution.DomainName}"})
         self.assertEqual(value(True), {"Fn::Sub": "https://${Distribution.DomainName},${ExtraOrigins}"})
         extra = parameters.parameters(
-            "cdn", {"STAGE": "test", "ALLOWED_ORIGINS": "http://localhost:5173, https://app.example.com/"}, published={}
+            "cdn", {"STAGE": "test", "ALLOWED_ORIGINS": "http://localhost:5173, https://app.example.com/"}, published={}, remembered={}
         )["ExtraOrigins"]
         self.assertEqual(extra, "http://localhost:5173,https://app.example.com")
         self.assertEqual(transform.stack_parameters("cdn")["ExtraOrigins"], "none")
-        for wrong in ["*", "localhost:5173", "https://app.example.com/path", "https://*.example.com"]:
-            with self.assertRaisesRegex(ValueError, "ALLOWED_ORIGINS entry", msg=wrong):
-                parameters.allowed_origins(wrong)
+        # A stage that remembers its origins keeps them when the deploy names none.
+        kept = parameters.parameters("cdn", {"STAGE": "test"}, published={}, remembered={"allowed-origins": "https://app.example.com"})
+        self.assertEqual(kept["ExtraOrigins"], "https://app.example.com")
 
     def test_only_the_cdn_carries_the_origin_secret_the_functions_that_require_it_get(self):
-        name = "/%s/test/deploy/origin/secret" % parameters.answers()["name"]
+        name = "/%s/test/deploy/origin/secret" % transform.PROJECT["name"]
         for service in transform.services():
             variables = function(self.templates[service], service)["Properties"]["Environment"]["Variables"]
             if requires_origin_secret(service):
@@ -582,7 +611,7 @@ class Templates(unittest.TestCase):
     def test_cloudfront_uses_the_web_acl_waf_py_published_and_none_without(self):
         arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/app-test-cdn/0f1e2d3c"
         for published, expected in (({"waf/acl-arn": arn}, arn), ({}, None)):
-            params = parameters.parameters("cdn", {"STAGE": "test"}, published=published)
+            params = parameters.parameters("cdn", {"STAGE": "test"}, published=published, remembered={})
             self.assertEqual(params["WebAclArn"], expected or "none")
             config = distribution(self.templates["cdn"], waf=params["WebAclArn"] != "none")
             self.assertEqual(config.get("WebACLId"), {"Ref": "WebAclArn"} if expected else None)

@@ -23,8 +23,11 @@ import parameters  # noqa: E402  (the deploy's own parameter logic)
 
 ACCOUNT = "123456789012"
 ENV = {"STAGE": "test"}
+# A new stage: it remembers no settings (infra/project.py).
+REMEMBERED = {}
+PROJECT = parameters.deploy_model.load(ENV, remembered=REMEMBERED)
 # samtranslator fills AWS::Region from the default boto3 session.
-os.environ.setdefault("AWS_DEFAULT_REGION", parameters.answers()["region"])
+os.environ.setdefault("AWS_DEFAULT_REGION", PROJECT["region"])
 
 
 class NoManagedPolicies(ManagedPolicyLoader):
@@ -68,13 +71,13 @@ def sample(key, service):
 
 
 def stack_parameters(stack):
-    return parameters.parameters(stack, ENV, account=ACCOUNT, published=published())
+    return parameters.parameters(stack, ENV, account=ACCOUNT, published=published(), remembered=REMEMBERED)
 
 
 def cloudformation(stack):
     """The template of `stack` as CloudFormation would see it after the SAM transform."""
     if stack == "cdn":
-        _, services, _ = parameters.cdn_parameters(ENV, published())
+        _, services, _ = parameters.cdn_parameters(ENV, published(), REMEMBERED)
         return cdn.template(services)
     template = yaml_parse((HERE / f"{stack}.yaml").read_text())
     if "Transform" not in template:

@@ -29,31 +29,30 @@ import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
 
 const service = 'realtime-ws';
-/** The generation function's name within the stage (services/realtime-ws/Cargo.toml declares it). */
-const generations = 'realtime-ws-generate';
 
 class RealtimeWsStack extends Stack {
   constructor(app: App, project: Project) {
     super(app, resourceName(project, service), {
       description: `${project.name} ${project.stage}: WebSocket strategy (API Gateway WebSocket API)`,
     });
+    // The generation function, as the service declares it ([package.metadata.genai-scaffold.worker]).
+    const worker = project.services[service].worker;
+    if (!worker) throw new Error(`services/${service}/Cargo.toml declares no worker: its generations run there`);
     // Named, not referenced, in the connection function's grant and environment: the
     // generation function's failure destination refers to the connection function, and a
     // reference back would be a dependency cycle.
-    const generatorName = resourceName(project, generations);
+    const generatorName = resourceName(project, worker.function);
     const generatorArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: generatorName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const { function: fn } = new RustFunction(this, 'Service', {
       project,
       service,
       description: 'WebSocket strategy: answers the routes, hands each generation to the generation function',
-      // Routes answer at once; API Gateway would stop waiting at 29 s anyway.
-      timeout: Duration.seconds(10),
       capped: false,
       callsModel: false,
       environment: {
         // $connect refuses a handshake without it: one that did not come through the CDN.
         ORIGIN_SECRET: originSecrets(this, project),
-        GENERATE_FUNCTION: generatorName,
+        [worker.env]: generatorName,
       },
     });
     // Asynchronous invocations of that one function, and nothing else.
@@ -62,10 +61,8 @@ class RealtimeWsStack extends Stack {
     const { function: generator } = new RustFunction(this, 'Generations', {
       project,
       service,
-      name: generations,
+      worker: true,
       description: 'WebSocket strategy: runs one generation per invocation, posting every frame to @connections',
-      // Generations outlive the 29 s integration timeout; the function's own limit bounds them.
-      timeout: Duration.minutes(5),
     });
     // Never retried: a retry would post the answer again from seq 0. An event that waited a
     // minute (the cap was full) is dropped. Either way Lambda sends the record to the
@@ -74,8 +71,8 @@ class RealtimeWsStack extends Stack {
     // record is sent with the generation function's role.
     new lambda.EventInvokeConfig(this, 'GenerationsAsync', {
       function: generator,
-      retryAttempts: 0,
-      maxEventAge: Duration.seconds(60),
+      retryAttempts: worker.retries,
+      maxEventAge: Duration.seconds(worker['max-event-age-seconds']),
       onFailure: { bind: () => ({ destination: fn.functionArn }) },
     });
     generator.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
@@ -138,35 +135,30 @@ class RealtimeWsStack extends Stack {
 }
 
 export const strategy: Strategy = {
-  name: 'websocket',
   service,
-  path: '/ws',
   createStack: (app, project) => new RealtimeWsStack(app, project),
-  cdnRoute(scope: Construct, project: Project, router: cloudfront.IFunction) {
+  cdnBehavior(scope: Construct, project: Project, router: cloudfront.IFunction) {
     return {
-      pathPatterns: ['/ws', '/ws/*'],
-      behavior: {
-        origin: new origins.HttpOrigin(published(scope, project, 'websocket/domain'), {
-          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-          customHeaders: originSecretHeader(scope, project),
-        }),
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        // The handshake headers, and Origin for $connect's allow-list; Host stays the API's.
-        originRequestPolicy: new cloudfront.OriginRequestPolicy(scope, 'WebSocketHeaders', {
-          comment: 'WebSocket handshake through CloudFront',
-          headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(
-            'Sec-WebSocket-Key',
-            'Sec-WebSocket-Version',
-            'Sec-WebSocket-Extensions',
-            'Sec-WebSocket-Protocol',
-            'Origin',
-          ),
-        }),
-        // /ws is the stage root on the API: the router rewrites it to /<stage>.
-        functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
-      },
+      origin: new origins.HttpOrigin(published(scope, project, 'websocket/domain'), {
+        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+        customHeaders: originSecretHeader(scope, project),
+      }),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      // The handshake headers, and Origin for $connect's allow-list; Host stays the API's.
+      originRequestPolicy: new cloudfront.OriginRequestPolicy(scope, 'WebSocketHeaders', {
+        comment: 'WebSocket handshake through CloudFront',
+        headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(
+          'Sec-WebSocket-Key',
+          'Sec-WebSocket-Version',
+          'Sec-WebSocket-Extensions',
+          'Sec-WebSocket-Protocol',
+          'Origin',
+        ),
+      }),
+      // /ws is the stage root on the API: the router rewrites it to /<stage>.
+      functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     };
   },
 };

@@ -1,6 +1,6 @@
 // SSE strategy (services/stream-sse): a Lambda Function URL in RESPONSE_STREAM mode with
 // AWS_IAM auth, so only CloudFront (Origin Access Control, signed requests) can call it.
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -23,7 +23,6 @@ class StreamSseStack extends Stack {
       project,
       service,
       description: 'SSE strategy: streams Bedrock answers as Server-Sent Events',
-      timeout: Duration.minutes(5),
     });
     const url = fn.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.AWS_IAM,
@@ -36,28 +35,23 @@ class StreamSseStack extends Stack {
 }
 
 export const strategy: Strategy = {
-  name: 'sse',
   service,
-  path: '/sse',
   createStack: (app, project) => new StreamSseStack(app, project),
-  cdnRoute(scope: Construct, project: Project) {
+  cdnBehavior(scope: Construct, project: Project) {
     const url = new ImportedFunctionUrl(scope, 'SseFunctionUrl', {
       url: published(scope, project, 'sse/url'),
       functionArn: published(scope, project, 'sse/function-arn'),
     });
     return {
-      pathPatterns: ['/sse', '/sse/*'],
-      behavior: {
-        // Grants cloudfront.amazonaws.com lambda:InvokeFunctionUrl and lambda:InvokeFunction,
-        // both scoped to this distribution by SourceArn.
-        origin: origins.FunctionUrlOrigin.withOriginAccessControl(url),
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        // Compression would buffer the stream; events must reach the browser as written.
-        compress: false,
-      },
+      // Grants cloudfront.amazonaws.com lambda:InvokeFunctionUrl and lambda:InvokeFunction,
+      // both scoped to this distribution by SourceArn.
+      origin: origins.FunctionUrlOrigin.withOriginAccessControl(url),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      // Compression would buffer the stream; events must reach the browser as written.
+      compress: false,
     };
   },
 };

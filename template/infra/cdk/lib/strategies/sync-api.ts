@@ -35,7 +35,6 @@ class SyncApiStack extends Stack {
       project,
       service,
       description: 'REST strategy: one Bedrock answer per request',
-      timeout: Duration.seconds(29),
       // ORIGIN_SECRET: every request without it, one that did not come through the CDN, is
       // refused.
       environment: { REST_DEADLINE_MS: '25000', ORIGIN_SECRET: originSecrets(this, project) },
@@ -107,26 +106,21 @@ class SyncApiStack extends Stack {
 }
 
 export const strategy: Strategy = {
-  name: 'rest',
   service,
-  path: '/api/generate',
   createStack: (app, project) => new SyncApiStack(app, project),
-  cdnRoute(scope: Construct, project: Project, router: cloudfront.IFunction) {
+  cdnBehavior(scope: Construct, project: Project, router: cloudfront.IFunction) {
     return {
-      pathPatterns: ['/api/*'],
-      behavior: {
-        origin: new origins.HttpOrigin(published(scope, project, 'rest/domain'), {
-          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-          readTimeout: Duration.seconds(30),
-          customHeaders: originSecretHeader(scope, project),
-        }),
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        // /api/generate is /<stage>/generate on the API: the router rewrites it.
-        functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
-      },
+      origin: new origins.HttpOrigin(published(scope, project, 'rest/domain'), {
+        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+        readTimeout: Duration.seconds(30),
+        customHeaders: originSecretHeader(scope, project),
+      }),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      // /api/generate is /<stage>/generate on the API: the router rewrites it.
+      functionAssociations: [{ function: router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     };
   },
 };

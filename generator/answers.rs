@@ -82,6 +82,13 @@ impl Arch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectName(String);
 
+/// Lambda's limit on a function name (Lambda API reference, CreateFunction, FunctionName).
+pub const FUNCTION_NAME_LIMIT: usize = 64;
+
+/// The stage a project deploys when none is named: the generated Makefile's `STAGE ?= dev`
+/// (a unit test keeps the two in step). Functions are named `<project>-<stage>-<function>`.
+pub const DEFAULT_STAGE: &str = "dev";
+
 /// Names cargo refuses for packages, and names that would shadow a crate every project uses.
 const RESERVED_NAMES: &[&str] = &[
     "test",
@@ -103,6 +110,7 @@ impl ProjectName {
     /// Checks a name like cargo-generate does, but refuses instead of silently converting:
     /// lowercase letters, digits and single dashes, starting with a letter, at most 40
     /// characters (the name prefixes AWS resources whose names are capped at 64).
+    /// [`ProjectName::check_functions`] then checks it against the chosen strategies.
     pub fn parse(name: &str) -> Result<Self> {
         let valid_chars = name
             .chars()
@@ -138,6 +146,40 @@ impl ProjectName {
             )));
         }
         Ok(ProjectName(name.to_string()))
+    }
+
+    /// Checks that every Lambda function `strategies` deploy, named
+    /// `<project>-<stage>-<function>`, fits Lambda's limit on the default stage; else says how
+    /// long a name these strategies leave room for. A name can pass [`ProjectName::parse`] and
+    /// still be too long for a strategy with a long function name (a worker's).
+    pub fn check_functions(&self, strategies: &[Strategy]) -> Result<()> {
+        let Some(longest) = strategies
+            .iter()
+            .flat_map(|s| s.functions())
+            .max_by_key(|f| f.len())
+        else {
+            return Ok(());
+        };
+        let function = format!("{}-{DEFAULT_STAGE}-{longest}", self.0);
+        if function.len() <= FUNCTION_NAME_LIMIT {
+            return Ok(());
+        }
+        let allowed = FUNCTION_NAME_LIMIT.saturating_sub(function.len() - self.0.len());
+        if allowed == 0 {
+            return Err(Error::Template(format!(
+                "the function name `{longest}` leaves no room for a project name in Lambda's \
+                 {FUNCTION_NAME_LIMIT} characters"
+            )));
+        }
+        Err(Error::usage(format!(
+            "the project name '{}' is too long for the strategies {}: the Lambda function \
+             `{function}` (stage {DEFAULT_STAGE}) would be {} characters, over Lambda's \
+             {FUNCTION_NAME_LIMIT} for a function name: use a name of at most {allowed} \
+             characters with these strategies.",
+            self.0,
+            crate::strategy::keys(strategies),
+            function.len()
+        )))
     }
 
     /// The kebab-case name (`my-genai-app`), cargo-generate's `project-name`.
@@ -514,6 +556,52 @@ mod tests {
         let err = ProjectName::parse("MyGenaiApp").unwrap_err().to_string();
         assert!(err.contains("'my-genai-app'"), "{err}");
         assert!(ProjectName::parse(&"a".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn a_name_leaves_room_for_the_longest_function_its_strategies_deploy() {
+        let all = Strategy::all().unwrap();
+        for strategies in all.iter().map(|s| vec![*s]).chain([all.clone()]) {
+            let longest = strategies
+                .iter()
+                .flat_map(|s| s.functions())
+                .map(String::len)
+                .max()
+                .unwrap();
+            // `<name>-dev-<function>`: the name gets what the rest leaves of 64.
+            let room = FUNCTION_NAME_LIMIT - DEFAULT_STAGE.len() - 2 - longest;
+            let fits = ProjectName::parse(&"a".repeat(room.min(40))).unwrap();
+            assert!(fits.check_functions(&strategies).is_ok(), "{strategies:?}");
+            if room < 40 {
+                let over = ProjectName::parse(&"a".repeat(room + 1)).unwrap();
+                let err = over.check_functions(&strategies).unwrap_err();
+                assert_eq!(err.exit_code(), 2);
+                let message = err.to_string();
+                assert!(
+                    message.contains(&format!("use a name of at most {room} characters")),
+                    "{message}"
+                );
+                assert!(
+                    message.contains(&format!("is {} characters", room + 1))
+                        || message
+                            .contains(&format!("would be {} characters", FUNCTION_NAME_LIMIT + 1)),
+                    "{message}"
+                );
+            }
+        }
+    }
+
+    /// Functions are checked on the stage a deploy takes when none is named.
+    #[test]
+    fn the_default_stage_is_the_generated_makefiles() {
+        let makefile = crate::template::TEMPLATE
+            .get_file("Makefile")
+            .and_then(|f| f.contents_utf8())
+            .unwrap();
+        assert!(
+            makefile.contains(&format!("\nSTAGE ?= {DEFAULT_STAGE}\n")),
+            "template/Makefile's default STAGE is not {DEFAULT_STAGE}"
+        );
     }
 
     #[test]

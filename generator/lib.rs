@@ -104,6 +104,7 @@ fn new_project(args: NewArgs) -> Result<()> {
         }
     }
     let answers = partial.resolve(&today)?;
+    answers.name.check_functions(&answers.strategies)?;
     let path = path.unwrap_or_else(|| PathBuf::from(answers.name.as_str()));
     let files = render(&answers)?;
 

@@ -93,6 +93,21 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
             root.display()
         )));
     }
+    // The name was checked against the strategies the project was generated with; an added
+    // strategy may deploy a longer function name. (Removing one only shortens the longest.)
+    if change == Change::Add {
+        after
+            .name
+            .check_functions(&after.strategies)
+            .map_err(|e| match e {
+                Error::Usage(why) => Error::usage(format!(
+                    "nothing was changed: {why} A project keeps the name it was generated \
+                     with; to have {} too, generate a project with a shorter name.",
+                    keys(strategies)
+                )),
+                other => other,
+            })?;
+    }
     let config = TemplateConfig::embedded()?;
     let before = render(&config, &answers, &recorded)?;
     let after_files = render(&config, &after, &recorded)?;

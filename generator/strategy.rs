@@ -1,8 +1,10 @@
 //! The strategies a project can have, as the embedded template declares them.
 //!
 //! A strategy is a folder: `template/services/<service>/Cargo.toml.liquid` declares its key
-//! (`[package.metadata.genai-scaffold] strategy`) and its one-line description (the
-//! package's `description`), and `template/cargo-generate.toml` has the bool placeholder of
+//! (`[package.metadata.genai-scaffold] strategy`), its one-line description (the package's
+//! `description`) and the Lambda functions it deploys (the service's own, named after its
+//! folder, and the worker's `function` when `[package.metadata.genai-scaffold.worker]`
+//! declares one), and `template/cargo-generate.toml` has the bool placeholder of
 //! that key and the `[conditional.'!<key>']` list of the files it owns. The generator names
 //! no strategy: flags, prompts, the answers file, `list` and `add`/`remove` all read this
 //! table, so a new strategy folder needs no change here.
@@ -23,6 +25,9 @@ pub struct StrategyInfo {
     pub service: String,
     /// The service crate's description, for prompts and `list`.
     pub description: String,
+    /// The Lambda functions it deploys, by name within a stage: the service's own (its
+    /// folder's name), then its worker's, when it declares one (`realtime-ws-generate`).
+    pub functions: Vec<String>,
 }
 
 /// The table, read once from the embedded template, in the order of the service folders.
@@ -80,6 +85,12 @@ impl Strategy {
     pub fn describe(self) -> &'static str {
         &self.info().description
     }
+
+    /// The Lambda functions it deploys, by name within a stage (each deployed as
+    /// `<project>-<stage>-<function>`).
+    pub fn functions(self) -> &'static [String] {
+        &self.info().functions
+    }
 }
 
 impl clap::ValueEnum for Strategy {
@@ -125,22 +136,37 @@ fn read_table(template: &Dir) -> std::result::Result<Vec<StrategyInfo>, String> 
                 format!("{}: {}", manifest_path.display(), e.message())
             })?;
         let package = manifest.get("package").and_then(|p| p.as_table());
-        let declared = package
+        let declaration = package
             .and_then(|p| p.get("metadata"))
-            .and_then(|m| m.get("genai-scaffold"))
+            .and_then(|m| m.get("genai-scaffold"));
+        let Some(key) = declaration
             .and_then(|g| g.get("strategy"))
-            .and_then(|s| s.as_str());
-        let Some(key) = declared else {
+            .and_then(|s| s.as_str())
+        else {
             continue;
         };
         let description = package
             .and_then(|p| p.get("description"))
             .and_then(|d| d.as_str())
             .ok_or_else(|| format!("{} declares no description", manifest_path.display()))?;
+        let mut functions = vec![service.clone()];
+        if let Some(worker) = declaration.and_then(|g| g.get("worker")) {
+            let function = worker
+                .get("function")
+                .and_then(|f| f.as_str())
+                .ok_or_else(|| {
+                    format!(
+                        "{}: [package.metadata.genai-scaffold.worker] declares no function",
+                        manifest_path.display()
+                    )
+                })?;
+            functions.push(function.to_string());
+        }
         table.push(StrategyInfo {
             key: key.to_string(),
             service,
             description: description.to_string(),
+            functions,
         });
     }
     table.sort_by(|a, b| a.service.cmp(&b.service));
@@ -154,6 +180,41 @@ fn read_table(template: &Dir) -> std::result::Result<Vec<StrategyInfo>, String> 
 mod tests {
     use super::*;
     use crate::template::TemplateConfig;
+    use include_dir::{DirEntry, File};
+
+    /// A template with one service folder, `services/svc`, whose manifest is `manifest`.
+    fn one_service(manifest: &'static str) -> Dir<'static> {
+        let file = Box::leak(Box::new([DirEntry::File(File::new(
+            "services/svc/Cargo.toml.liquid",
+            manifest.as_bytes(),
+        ))]));
+        let service = Box::leak(Box::new([DirEntry::Dir(Dir::new("services/svc", file))]));
+        let services = Box::leak(Box::new([DirEntry::Dir(Dir::new("services", service))]));
+        Dir::new("", services)
+    }
+
+    /// A strategy deploys its service's function, named after the folder, and its worker's.
+    #[test]
+    fn the_functions_are_the_service_and_its_declared_worker() {
+        let plain = "[package]\ndescription = \"d\"\n\
+                     [package.metadata.genai-scaffold]\nstrategy = \"k\"\n";
+        assert_eq!(
+            read_table(&one_service(plain)).unwrap()[0].functions,
+            ["svc"]
+        );
+        let worker = "[package]\ndescription = \"d\"\n\
+                      [package.metadata.genai-scaffold]\nstrategy = \"k\"\n\
+                      [package.metadata.genai-scaffold.worker]\nfunction = \"svc-work\"\n";
+        assert_eq!(
+            read_table(&one_service(worker)).unwrap()[0].functions,
+            ["svc", "svc-work"]
+        );
+        let unnamed = "[package]\ndescription = \"d\"\n\
+                       [package.metadata.genai-scaffold]\nstrategy = \"k\"\n\
+                       [package.metadata.genai-scaffold.worker]\nenv = \"X\"\n";
+        let err = read_table(&one_service(unnamed)).unwrap_err();
+        assert!(err.contains("declares no function"), "{err}");
+    }
 
     /// Each strategy's declarations agree: its key is a bool placeholder whose negation leaves
     /// out its service folder, and every bool placeholder is a strategy.

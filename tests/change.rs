@@ -306,6 +306,40 @@ fn adding_or_removing_what_cannot_be_is_a_usage_error() {
     );
 }
 
+/// A project's name fits the functions of its strategies, not necessarily those of one added
+/// later: `add` refuses a strategy whose function name the name leaves no room for on the
+/// default stage, says the longest name allowed, and changes nothing.
+#[test]
+fn adding_a_strategy_whose_function_name_would_be_too_long_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "an-unusually-long-generative-ai-project1";
+    let out = run_in(tmp.path(), &["new", name, "--yes", "--strategies", "sse"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let project = tmp.path().join(name);
+    let before = tree_below(tmp.path());
+    for args in [
+        &["add", "websocket"][..],
+        &["add", "websocket", "--dry-run"],
+    ] {
+        let out = change(&project, args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "`{name}-dev-realtime-ws-generate` (stage dev) would be 65 characters"
+            )) && stderr.contains("use a name of at most 39 characters"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            tree_below(tmp.path()) == before,
+            "{args:?} changed the project"
+        );
+    }
+    // A strategy whose functions fit is added as usual.
+    let out = change(&project, &["add", "rest"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+}
+
 /// A fault at any step of `add` (staging a file, moving one in) or `remove` (deleting one)
 /// leaves every entry below the project's parent as it was: no staging or backup folder,
 /// no half-added strategy.

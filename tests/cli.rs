@@ -510,3 +510,42 @@ fn the_generated_makefile_finds_the_strategies_present_and_refuses_absent_ones()
         text(&absent).1
     );
 }
+
+/// Lambda names each function `<project>-<stage>-<function>`, at most 64 characters: a name
+/// that leaves the longest function its strategies deploy no room on the default stage is
+/// refused before anything is written, with the longest name those strategies allow.
+#[test]
+fn a_name_too_long_for_its_strategies_functions_is_refused_with_the_longest_allowed() {
+    let tmp = scratch();
+    let name = "an-unusually-long-generative-ai-project1";
+    assert_eq!(name.len(), 40, "the longest name `new` accepts at all");
+    for extra in [&[][..], &["--dry-run"]] {
+        let args = [
+            &["new", name, "--yes", "--strategies", "websocket,sse"][..],
+            extra,
+        ]
+        .concat();
+        let out = run_in(tmp.path(), &args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "`{name}-dev-realtime-ws-generate` (stage dev) would be 65 characters, over \
+                 Lambda's 64 for a function name: use a name of at most 39 characters with \
+                 these strategies."
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(files_below(tmp.path()).is_empty(), "{args:?} wrote files");
+    }
+    // The same name deploys only short function names with sse; one character less fits the
+    // WebSocket strategy's worker.
+    let out = run_in(tmp.path(), &["new", name, "--yes", "--strategies", "sse"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let shorter = &name[..39];
+    let out = run_in(
+        tmp.path(),
+        &["new", shorter, "--yes", "--strategies", "websocket"],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+}

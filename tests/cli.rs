@@ -549,3 +549,173 @@ fn a_name_too_long_for_its_strategies_functions_is_refused_with_the_longest_allo
     );
     assert!(out.status.success(), "{}", text(&out).1);
 }
+
+/// An executable of the test's own PATH, by absolute path: the commands under test get a PATH
+/// of their own.
+fn on_path(name: &str) -> std::path::PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{name} is not on PATH"))
+}
+
+/// `make ARGS` in `project`, with `bin` as the whole PATH and SKIP as given, for at most a
+/// minute (coreutils' timeout ends make and what it started).
+fn make_with_path(
+    project: &std::path::Path,
+    bin: &std::path::Path,
+    skip: Option<&str>,
+    args: &[&str],
+) -> (Option<i32>, String) {
+    let goal = args.join(" ");
+    let mut cmd = std::process::Command::new(on_path("timeout"));
+    cmd.args(["--kill-after=5", "60"])
+        .arg(on_path("make"))
+        .args(args)
+        .current_dir(project)
+        .env("PATH", bin)
+        .env_remove("SKIP")
+        .env_remove("MAKEFLAGS")
+        .stdin(std::process::Stdio::null());
+    if let Some(skip) = skip {
+        cmd.env("SKIP", skip);
+    }
+    let out = cmd.output().expect("timeout runs");
+    let (stdout, stderr) = text(&out);
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "make {goal} ran past 60 s:\n{stdout}\n{stderr}"
+    );
+    (out.status.code(), format!("{stdout}{stderr}"))
+}
+
+/// A check never passes by leaving a part out unasked. `make test` and `make lint` look for the
+/// tools of every part the project has before anything builds: without Node.js they stop at
+/// once with the command that installs it; SKIP leaves a part out by name, and the run's last
+/// line says so. The tools here are stand-ins (a script that logs its arguments and succeeds)
+/// on a PATH that has nothing else: what is checked is the Makefile's decisions, and that
+/// cargo never starts when the check fails.
+#[test]
+fn make_test_and_lint_fail_on_a_missing_tool_and_skip_only_what_skip_names() {
+    let tmp = scratch();
+    let out = run_in(
+        tmp.path(),
+        &[
+            "new",
+            "tools-app",
+            "--yes",
+            "--strategies",
+            "sse",
+            "--iac",
+            "cdk",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let project = tmp.path().join("tools-app");
+    let calls = tmp.path().join("calls");
+    let stub = |bin: &std::path::Path, tool: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::create_dir_all(bin).unwrap();
+        let path = bin.join(tool);
+        fs::write(
+            &path,
+            format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\n", calls.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let logged = || fs::read_to_string(&calls).unwrap_or_default();
+    // No node, no npm, none of the infrastructure's tools: cargo alone.
+    let bare = tmp.path().join("bare");
+    stub(&bare, "cargo");
+
+    for goal in ["test", "lint"] {
+        let (code, output) = make_with_path(&project, &bare, None, &[goal]);
+        assert_ne!(code, Some(0), "make {goal} passed without npm:\n{output}");
+        assert!(
+            output.contains(&format!(
+                "make {goal}: the web app's checks need node, npm (not found): install Node.js \
+                 20.19 or later (https://nodejs.org), then run make {goal} again, or SKIP=web \
+                 make {goal} to leave the web app out."
+            )),
+            "{output}"
+        );
+        assert_eq!(
+            logged(),
+            "",
+            "make {goal} started building before its check"
+        );
+    }
+    // Past the web part, the infrastructure's tools are looked for in turn.
+    let (code, output) = make_with_path(&project, &bare, Some("web"), &["test"]);
+    assert_ne!(code, Some(0), "{output}");
+    assert!(
+        output.contains("make test: the infrastructure checks need node, npm, cfn-lint, checkov, moto (not found): install Node.js 20.19 or later (https://nodejs.org), then run make infra-tools, then make test again, or SKIP=infra make test to leave the infrastructure out."),
+        "{output}"
+    );
+    assert_eq!(logged(), "");
+    // A part named that does not exist is refused, not ignored.
+    let (code, output) = make_with_path(&project, &bare, Some("wbe"), &["test"]);
+    assert_ne!(code, Some(0), "{output}");
+    assert!(
+        output.contains("SKIP=wbe: there is no part wbe to skip; the parts are web, infra."),
+        "{output}"
+    );
+    // Skipped by name: the rest runs, and the last line says what was left out.
+    for (goal, skip, ran, last) in [
+        (
+            "test",
+            "web,infra",
+            "cargo test --workspace\n",
+            "make test: skipped web, infra (SKIP=web,infra)",
+        ),
+        (
+            "test",
+            "infra web",
+            "cargo test --workspace\n",
+            "make test: skipped web, infra (SKIP=infra web)",
+        ),
+        (
+            "lint",
+            "web",
+            "cargo fmt --all --check\ncargo clippy --workspace --all-targets -- -D warnings\n",
+            "make lint: skipped web (SKIP=web)",
+        ),
+    ] {
+        fs::remove_file(&calls).ok();
+        let (code, output) = make_with_path(&project, &bare, Some(skip), &[goal]);
+        assert_eq!(code, Some(0), "SKIP={skip} make {goal}:\n{output}");
+        assert_eq!(logged(), ran, "SKIP={skip} make {goal}");
+        assert_eq!(output.trim_end().lines().last(), Some(last), "{output}");
+    }
+    // With Node.js there, the web part runs; only what SKIP names is left out.
+    let node = tmp.path().join("node");
+    for tool in ["cargo", "node", "npm"] {
+        stub(&node, tool);
+    }
+    fs::remove_file(&calls).ok();
+    let (code, output) = make_with_path(&project, &node, Some("infra"), &["test"]);
+    assert_eq!(code, Some(0), "{output}");
+    let ran = logged();
+    for step in [
+        "cargo test --workspace",
+        "run lint",
+        "npm --prefix client/web --no-audit --no-fund test",
+        "run test:stack",
+    ] {
+        assert!(ran.contains(step), "{step} did not run:\n{ran}");
+    }
+    assert_eq!(
+        output.trim_end().lines().last(),
+        Some("make test: skipped infra (SKIP=infra)"),
+        "{output}"
+    );
+    // make dev is a run, not a check: without npm it serves the API alone and says so.
+    let (code, output) = make_with_path(&project, &bare, None, &["-n", "dev"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains("No npm found: serving the API without the web app"),
+        "{output}"
+    );
+}

@@ -9,13 +9,63 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use handlebars::Handlebars;
-use include_dir::{Dir, include_dir};
+use std::sync::LazyLock;
+
+use include_dir::{Dir, DirEntry, File, include_dir};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// The template tree, embedded at build time: the installed binary needs no files on disk.
-pub static TEMPLATE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/template");
+/// The template tree embedded at build time: the installed binary needs no files on disk.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/template");
+
+/// Names a folder to render from instead of the embedded template. For the tests that render
+/// a changed template (a strategy copied under a new key, an older template for an update);
+/// not a user option, so no flag shows it.
+pub const TEMPLATE_VAR: &str = "GENAI_SCAFFOLD_TEMPLATE";
+
+/// The template tree: the embedded one, or the folder `GENAI_SCAFFOLD_TEMPLATE` names, read
+/// once. A folder that cannot be read ends the process with the reason: nothing could be
+/// rendered from it.
+pub static TEMPLATE: LazyLock<Dir<'static>> =
+    LazyLock::new(|| match std::env::var_os(TEMPLATE_VAR) {
+        None => EMBEDDED.clone(),
+        Some(folder) => read_folder(Path::new(&folder)).unwrap_or_else(|e| {
+            eprintln!(
+                "error: {TEMPLATE_VAR}={}: cannot read the template there: {e}",
+                Path::new(&folder).display()
+            );
+            std::process::exit(2)
+        }),
+    });
+
+/// A template folder as include_dir would embed it: paths relative to the folder, in name
+/// order. The tree lives as long as the process (it is read once, as the embedded one is).
+fn read_folder(root: &Path) -> std::io::Result<Dir<'static>> {
+    fn leak(text: String) -> &'static str {
+        Box::leak(text.into_boxed_str())
+    }
+    fn walk(root: &Path, dir: &Path) -> std::io::Result<Vec<DirEntry<'static>>> {
+        let mut items = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+        items.sort_by_key(|item| item.file_name());
+        let mut entries = Vec::new();
+        for item in items {
+            let path = item.path();
+            let relative = leak(slash_path(path.strip_prefix(root).unwrap_or(&path)));
+            if item.file_type()?.is_dir() {
+                let children: &'static [DirEntry<'static>] =
+                    Box::leak(walk(root, &path)?.into_boxed_slice());
+                entries.push(DirEntry::Dir(Dir::new(relative, children)));
+            } else {
+                let contents: &'static [u8] = Box::leak(std::fs::read(&path)?.into_boxed_slice());
+                entries.push(DirEntry::File(File::new(relative, contents)));
+            }
+        }
+        Ok(entries)
+    }
+    let entries: &'static [DirEntry<'static>] = Box::leak(walk(root, root)?.into_boxed_slice());
+    Ok(Dir::new("", entries))
+}
 
 /// The name of the declaration file, as cargo-generate knows it. It is not copied.
 pub const CONFIG_FILE: &str = "cargo-generate.toml";

@@ -39,10 +39,9 @@ fn change(project: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn union(set: &str, extra: &str) -> String {
-    common::STRATEGIES
-        .iter()
-        .filter(|s| set.split(',').any(|x| x == **s) || **s == extra)
-        .copied()
+    common::strategies()
+        .into_iter()
+        .filter(|s| set.split(',').any(|x| x == *s) || *s == extra)
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -52,7 +51,7 @@ fn add_gives_the_tree_of_new_with_the_union_and_remove_takes_it_back() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cases = 0;
     for (subset, iac) in common::combinations() {
-        for added in common::STRATEGIES {
+        for added in common::strategies() {
             if subset.split(',').any(|s| s == added) {
                 continue;
             }

@@ -7,7 +7,7 @@
 //! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition, skipping
 //! the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files cargo and
 //! npm write, and comment lines in code (Markdown counts whole: a strategy's documentation
-//! belongs in its folder too). Each file found must be one of [`EXTENSION_POINTS`], the files
+//! belongs in its folder too). Each file found must be one of [`common::EXTENSION_POINTS`], the files
 //! meant to name strategies, each with its reason (at most 5).
 //!
 //! A file not on the list fails the test (a new coupling); a file on the list that no longer
@@ -20,32 +20,6 @@ use std::path::Path;
 
 use genai_scaffold::strategy;
 use genai_scaffold::template::TemplateConfig;
-
-/// Files that name the strategies by design.
-const EXTENSION_POINTS: &[(&str, &str)] = &[
-    (
-        "template/cargo-generate.toml",
-        "each strategy's placeholder and the files it owns: what both tools read to choose files",
-    ),
-    (
-        "template/.genai-scaffold.toml",
-        "the record of the answers, one line per strategy (templates substitute scalars only)",
-    ),
-    (
-        "template/Makefile",
-        "ADDABLE: how to add a strategy the project lacks, which no file present can say",
-    ),
-    (
-        "template/PROTOCOL.md",
-        "the one wire contract of services, local gateway, web client and bench (design rule \
-         \"One protocol\"): a section per strategy's messages, in one file",
-    ),
-    (
-        "template/README.md",
-        "the user's guide: a line per strategy where a reader compares them (what it is, how \
-         to call it locally, its stack, its deploy target), in one file",
-    ),
-];
 
 /// Written by cargo and npm, not by hand: they list the workspace's packages.
 const TOOL_WRITTEN: &[&str] = &["Cargo.lock", "package-lock.json"];
@@ -140,20 +114,23 @@ fn couplings() -> BTreeMap<String, Vec<String>> {
 #[test]
 fn strategies_are_named_only_in_their_folders_and_the_listed_extension_points() {
     let found = couplings();
-    let listed = |file: &str| EXTENSION_POINTS.iter().any(|(f, _)| *f == file);
+    let listed = |file: &str| common::EXTENSION_POINTS.iter().any(|(f, _)| *f == file);
     let new: Vec<String> = found
         .iter()
         .filter(|(file, _)| !listed(file))
         .map(|(file, lines)| format!("  {file} (line {})", lines.join(", line ")))
         .collect();
-    let stale: Vec<&str> = EXTENSION_POINTS
+    let stale: Vec<&str> = common::EXTENSION_POINTS
         .iter()
         .map(|(f, _)| *f)
         .filter(|f| !found.contains_key(*f))
         .collect();
 
-    println!("extension points ({}, at most 5):", EXTENSION_POINTS.len());
-    for (file, why) in EXTENSION_POINTS {
+    println!(
+        "extension points ({}, at most 5):",
+        common::EXTENSION_POINTS.len()
+    );
+    for (file, why) in common::EXTENSION_POINTS {
         println!("  {file}: {why}");
     }
     assert!(
@@ -167,5 +144,5 @@ fn strategies_are_named_only_in_their_folders_and_the_listed_extension_points() 
         stale.is_empty(),
         "these listed files no longer name a strategy: take them off the list: {stale:?}"
     );
-    assert!(EXTENSION_POINTS.len() <= 5);
+    assert!(common::EXTENSION_POINTS.len() <= 5);
 }

@@ -25,6 +25,10 @@
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
 //!   scripts/install-test-deps.sh).
 //!
+//! - **A strategy added as a folder** (tests/scratch): a copy of the SSE strategy under a new
+//!   key, in a scratch template, checked as a subset is (and for parity, `add` and `remove`),
+//!   in a row of its own. `MATRIX_ONLY=scratch` runs it alone.
+//!
 //! Caches, all outside the clone and all only saving time (a cold machine runs the same
 //! checks): the projects that cargo builds in are kept between runs, file times and all, and
 //! share one cargo target folder (`MATRIX_TARGET_DIR`), so the dependencies compile once per
@@ -41,6 +45,7 @@
 //! limits it to those subsets.
 
 mod common;
+mod scratch;
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -244,7 +249,7 @@ fn make(env: &Env, check: &'static str, dir: &Path, limit: Duration, goals: &[&s
 /// The template ships the all-strategies lock. In a subset Cargo drops the packages nobody
 /// uses (so `--locked` cannot be passed), but it must never pick a version the lock did not
 /// have: every (name, version) left in the project's lock must be in the template's.
-fn lock_check(project: &Path) -> Cell {
+fn lock_check(project: &Path, template: &Path) -> Cell {
     let start = Instant::now();
     let packages = |path: &Path| -> Vec<(String, String)> {
         let text = std::fs::read_to_string(path).expect("lock file");
@@ -261,13 +266,14 @@ fn lock_check(project: &Path) -> Cell {
             })
             .collect()
     };
-    let shipped = packages(&common::repo().join("template/Cargo.lock"));
+    let shipped = packages(&template.join("Cargo.lock"));
     let used = packages(&project.join("Cargo.lock"));
     let strays: Vec<_> = used.iter().filter(|p| !shipped.contains(p)).collect();
     if !strays.is_empty() {
         eprintln!(
-            "--- lock in {}: versions not in template/Cargo.lock: {strays:?}",
-            project.display()
+            "--- lock in {}: versions not in {}: {strays:?}",
+            project.display(),
+            template.join("Cargo.lock").display()
         );
     }
     Cell {
@@ -534,7 +540,7 @@ fn properties(env: &Env, project: &Path) -> Cell {
 /// The Rust and web checks of one strategy subset, in its CDK project.
 fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let count = strategies.split(',').count();
-    let full = count == 1 || count == common::STRATEGIES.len();
+    let full = count == 1 || count == common::strategies().len();
     let web = project.join("client/web");
     let mut cells = vec![
         cargo(env, "fmt", project, MINUTE, &["fmt", "--all", "--check"]),
@@ -561,7 +567,7 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
             30 * MINUTE,
             &["test", "--workspace"],
         ));
-        if count == common::STRATEGIES.len() {
+        if count == common::strategies().len() {
             cells.push(properties(env, project));
         }
     } else {
@@ -585,7 +591,7 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
             Some("test result: ok. 1 passed"),
         ));
     }
-    cells.push(lock_check(project));
+    cells.push(lock_check(project, &common::repo().join("template")));
     cells.push(install_node_modules(env, "npm", &[web.clone()]));
     cells.push(make(env, "web", project, 10 * MINUTE, &["web"]));
     if full {
@@ -612,7 +618,7 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// reason `generate_kept` gives): the one-strategy project, built second, compiles its own
 /// workspace crates and no dependency, and switching back and forth rebuilds nothing.
 fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
-    let all = strategies.split(',').count() == common::STRATEGIES.len();
+    let all = strategies.split(',').count() == common::strategies().len();
     let env = Env {
         target: env.cache.join("kept/release.target"),
         quick_release: true,
@@ -823,7 +829,7 @@ fn main() {
     // one-strategy release checks, short once that release build is there, end the first.
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
-    let all = |strategies: &str| strategies.split(',').count() == common::STRATEGIES.len();
+    let all = |strategies: &str| strategies.split(',').count() == common::strategies().len();
     // Every project cargo builds in is written before the first build: with unchanged files
     // keeping their times, no source is newer than anything this run builds, so a crate two
     // projects share (the same bytes and dependencies) compiles once, not once per project.
@@ -843,6 +849,12 @@ fn main() {
         .filter(|s| all(s) || *s == "websocket")
         .map(|s| (s.clone(), release_project(&env, s)))
         .collect();
+    // The proof that a strategy is a folder (tests/scratch): a strategy copied under a new key,
+    // checked as the subsets are. `MATRIX_ONLY=scratch` selects it alone.
+    let scratch = only
+        .as_ref()
+        .is_none_or(|o| o.iter().any(|s| s == "scratch"))
+        .then(|| scratch::Scratch::prepare(&env, &projects));
     let release_project_of = |strategies: &str| {
         release_projects
             .iter()
@@ -868,6 +880,12 @@ fn main() {
                     rows.push((label, cells));
                 }
             }
+            if let Some(scratch) = &scratch {
+                for (label, cells) in scratch.infra_checks(&env) {
+                    report(&label, &cells);
+                    rows.push((label, cells));
+                }
+            }
             let release = subsets.iter().find(|s| all(s)).map(|strategies| {
                 let project = release_project_of(strategies).expect("generated above");
                 let cells = release_checks(&env, project, strategies);
@@ -886,6 +904,12 @@ fn main() {
                 (strategies.clone(), cells)
             })
             .collect();
+        if let Some(scratch) = &scratch {
+            let mut cells = scratch.generator_checks(&projects);
+            cells.extend(scratch.code_checks(&env));
+            report(&scratch::label(), &cells);
+            code.push((scratch::label(), cells));
+        }
         if let (Some((_, row)), Some(project)) = (
             code.iter_mut().find(|(s, _)| s == "websocket"),
             release_project_of("websocket"),
@@ -905,6 +929,9 @@ fn main() {
     table(
         "Rust and web, once per strategy subset (seconds)",
         &[
+            "scaffold",
+            "parity",
+            "add-remove",
             "fmt",
             "clippy",
             "test",

@@ -88,17 +88,26 @@ pub fn repo() -> PathBuf {
     dir
 }
 
-/// The strategies, in the order subsets and combinations list them.
-pub const STRATEGIES: [&str; 3] = ["websocket", "sse", "rest"];
+/// The strategies the template declares, by key, in the generator's table order (the order
+/// subsets and combinations list them): a strategy folder added to the template is generated,
+/// built and checked without a change here.
+pub fn strategies() -> Vec<&'static str> {
+    genai_scaffold::strategy::Strategy::all()
+        .expect("the template's strategy declarations load")
+        .into_iter()
+        .map(|s| s.key())
+        .collect()
+}
 
 /// Every non-empty strategy subset, as a `websocket,sse`-style list: all of them first (the
 /// project most checks run in), then the rest by bit mask.
 pub fn subsets() -> Vec<String> {
-    let all = (1u8 << STRATEGIES.len()) - 1;
+    let strategies = strategies();
+    let all = (1u32 << strategies.len()) - 1;
     std::iter::once(all)
         .chain((1..all).filter(|mask| *mask != all))
         .map(|mask| {
-            STRATEGIES
+            strategies
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
@@ -139,3 +148,29 @@ pub fn answers(strategies: &str, iac: &str, name: &str) -> genai_scaffold::answe
     .resolve(genai_scaffold::catalog::REVIEWED)
     .expect("valid answers")
 }
+
+/// Files that name the strategies by design.
+pub const EXTENSION_POINTS: &[(&str, &str)] = &[
+    (
+        "template/cargo-generate.toml",
+        "each strategy's placeholder and the files it owns: what both tools read to choose files",
+    ),
+    (
+        "template/.genai-scaffold.toml",
+        "the record of the answers, one line per strategy (templates substitute scalars only)",
+    ),
+    (
+        "template/Makefile",
+        "ADDABLE: how to add a strategy the project lacks, which no file present can say",
+    ),
+    (
+        "template/PROTOCOL.md",
+        "the one wire contract of services, local gateway, web client and bench (design rule \
+         \"One protocol\"): a section per strategy's messages, in one file",
+    ),
+    (
+        "template/README.md",
+        "the user's guide: a line per strategy where a reader compares them (what it is, how \
+         to call it locally, its stack, its deploy target), in one file",
+    ),
+];

@@ -4,6 +4,8 @@
 # The three installs are independent: cargo-generate compiles (CPU), Chromium and the Python
 # tools mostly download (network), so they run side by side and a cold machine waits for the
 # longest of them, not for their sum. Each one's output goes to a log that is shown if it fails.
+# Each has a time limit (a stalled mirror or a hung build fails the run, saying what it waited
+# for); a cold install on 2 cores takes well under half of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,21 +36,42 @@ infra_tools() {
     -r template/infra/requirements.txt -r template/infra/sam/requirements.txt
 }
 
-declare -A jobs
+declare -A jobs limits waits
+# $1: name, $2: time limit (timeout's syntax), $3: what it waits for, the rest: the command.
+# timeout ends the whole command (its process group) when the limit passes and exits 124.
+start() {
+  local name=$1 limit=$2 what=$3
+  shift 3
+  limits[$name]=$limit
+  waits[$name]=$what
+  timeout --kill-after=30s "$limit" "$@" >"$logs/$name" 2>&1 &
+  jobs[$name]=$!
+}
 # Chromium from Debian for Playwright (its own browser download is not reachable from CI).
-bash template/client/web/scripts/ensure-chromium.sh >"$logs/chromium" 2>&1 &
-jobs[chromium]=$!
-infra_tools >"$logs/infra-tools" 2>&1 &
-jobs[infra-tools]=$!
-bash scripts/install-cargo-generate.sh >"$logs/cargo-generate" 2>&1 &
-jobs[cargo-generate]=$!
+# Installing it may need sudo, whose password prompt a job in a process group of its own cannot
+# answer: ask now, before the jobs start.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && [ "$(id -u)" != 0 ]; then sudo -v; fi
+start chromium 15m "apt-get update and apt-get install chromium" \
+  bash template/client/web/scripts/ensure-chromium.sh
+# A function is not a command timeout can run: the virtualenv's step runs in a bash of its own.
+export -f infra_tools
+start infra-tools 20m "python3 -m venv and pip install of template/infra/requirements.txt and template/infra/sam/requirements.txt" \
+  bash -c infra_tools
+start cargo-generate 40m "cargo fetch and cargo install of cargo-generate" \
+  bash scripts/install-cargo-generate.sh
 
 failed=0
 for name in "${!jobs[@]}"; do
-  if wait "${jobs[$name]}"; then
+  status=0
+  wait "${jobs[$name]}" || status=$?
+  if [ "$status" -eq 0 ]; then
     tail -n 1 "$logs/$name" | sed "s/^/$name: /"
   else
-    echo "error: installing $name failed:" >&2
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+      echo "error: installing $name ran past its ${limits[$name]} limit, still waiting for ${waits[$name]}; its output so far:" >&2
+    else
+      echo "error: installing $name failed:" >&2
+    fi
     cat "$logs/$name" >&2
     failed=1
   fi

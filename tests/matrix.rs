@@ -815,6 +815,29 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("MATRIX_ONLY")
         .ok()
         .map(|s| s.split_whitespace().map(String::from).collect());
+    // A filter that selects nothing would pass with nothing checked: each word must select.
+    if let Some(words) = &only {
+        let selectable: Vec<String> = common::subsets();
+        let unknown: Vec<&str> = words
+            .iter()
+            .filter(|w| !selectable.contains(w))
+            .map(String::as_str)
+            .collect();
+        if words.is_empty() || !unknown.is_empty() {
+            let what = if words.is_empty() {
+                "it".to_string()
+            } else {
+                unknown.join(" ")
+            };
+            eprintln!(
+                "matrix: MATRIX_ONLY={:?}: {what} selects nothing; give it words separated by \
+                 spaces, each one of: {}",
+                std::env::var("MATRIX_ONLY").unwrap_or_default(),
+                selectable.join(" ")
+            );
+            std::process::exit(2);
+        }
+    }
     let subsets: Vec<String> = common::subsets()
         .into_iter()
         .filter(|s| only.as_ref().is_none_or(|o| o.contains(s)))

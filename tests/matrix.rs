@@ -817,7 +817,11 @@ fn main() {
         .map(|s| s.split_whitespace().map(String::from).collect());
     // A filter that selects nothing would pass with nothing checked: each word must select.
     if let Some(words) = &only {
-        let selectable: Vec<String> = common::subsets();
+        // The strategy subsets, and the strategy copied under a new key (tests/scratch).
+        let selectable: Vec<String> = common::subsets()
+            .into_iter()
+            .chain(["scratch".to_string()])
+            .collect();
         let unknown: Vec<&str> = words
             .iter()
             .filter(|w| !selectable.contains(w))

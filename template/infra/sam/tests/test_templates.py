@@ -608,6 +608,27 @@ class Templates(unittest.TestCase):
             else:
                 self.assertEqual(headers, [], origin["Id"])
 
+    def test_a_setting_that_breaks_its_rule_stops_the_deploy_with_the_deploy_models_message(self):
+        # The rules and their words are infra/project.py's, as the CDK synth shows them too
+        # (stacks.test.ts); `make deploy` stops on the exit code before sam deploy runs.
+        from moto import mock_aws
+
+        fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        cases = [
+            ({"STAGE": "Prod"}, "error: STAGE 'Prod' must start with a lowercase letter"),
+            ({"BUDGET_USD": "0", "ALERT_EMAIL": "ops@example.com"}, "error: BUDGET_USD '0' must be a positive amount"),
+            ({"ALLOWED_ORIGINS": "https://*.example.com"}, "error: ALLOWED_ORIGINS entry 'https://*.example.com' is not an origin"),
+        ]
+        with mock.patch.dict(os.environ, fake), mock_aws():
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+            for env, message in cases:
+                for stack in ("config", "cdn"):
+                    err = io.StringIO()
+                    with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as stopped:
+                        parameters.main([stack], {"AWS_REGION": "us-east-1", **env})
+                    self.assertEqual(stopped.exception.code, 2, (stack, env))
+                    self.assertIn(message, err.getvalue(), (stack, env))
+
     def test_cloudfront_uses_the_web_acl_waf_py_published_and_none_without(self):
         arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/app-test-cdn/0f1e2d3c"
         for published, expected in (({"waf/acl-arn": arn}, arn), ({}, None)):

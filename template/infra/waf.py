@@ -24,6 +24,7 @@ STAGE, OWNER, AWS_REGION, WAF and WAF_RATE_LIMIT come from the Makefile.
 import json
 import os
 import sys
+import time
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -102,6 +103,34 @@ def rules(limit):
     ]
 
 
+# Transient refusals worth another try, from the WAFV2 API reference: UpdateWebACL and
+# DeleteWebACL answer WAFOptimisticLockException when the ACL changed since its lock token was
+# read ("Get the resource again, make any changes you need to make to the new copy, and retry
+# your operation"), and DeleteWebACL answers WAFAssociatedItemException while a resource still
+# uses it, which lasts a while after a CloudFront distribution drops the ACL
+# (https://docs.aws.amazon.com/waf/latest/APIReference/API_DeleteWebACL.html).
+RETRIED = ("WAFOptimisticLockException", "WAFAssociatedItemException", "WAFUnavailableEntityException")
+# About three minutes in all: 2, 4, 8, 16, 30, 30, 30, 30, 30 seconds between attempts.
+ATTEMPTS = 10
+
+
+def retried(call, sleep=time.sleep):
+    """`call()` (which reads the ACL's lock token afresh each time), tried again with backoff
+    on the refusals above; the last refusal is raised with what it waited for."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return call()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in RETRIED or attempt == ATTEMPTS - 1:
+                if code in RETRIED:
+                    print(f"WAF: still {code} after {ATTEMPTS} attempts; run the same make target again later.", file=sys.stderr)
+                raise
+            wait = min(30, 2 ** (attempt + 1))
+            print(f"WAF: {code}, trying again in {wait} s", file=sys.stderr)
+            sleep(wait)
+
+
 def find(waf):
     """The stage's web ACL as (id, arn, lock token), or None."""
     request = {"Scope": "CLOUDFRONT", "Limit": 100}
@@ -142,7 +171,7 @@ def publish(ssm, value):
     ssm.put_parameter(Name=parameter_name(), Value=value, Type="String", Overwrite=True)
 
 
-def apply(waf, ssm):
+def apply(waf, ssm, sleep=time.sleep):
     wanted = choice()
     if wanted is None:
         before = published(ssm)
@@ -168,32 +197,41 @@ def apply(waf, ssm):
         )["Summary"]["ARN"]
         print(f"WAF web ACL {acl_name()} (us-east-1): made, {limit} requests per IP in 5 minutes.")
     else:
-        acl_id, arn, lock_token = found
-        waf.update_web_acl(**request(limit), Id=acl_id, LockToken=lock_token)
+        arn = found[1]
+
+        def update():
+            acl_id, _, lock_token = find(waf)
+            waf.update_web_acl(**request(limit), Id=acl_id, LockToken=lock_token)
+
+        retried(update, sleep)
         print(f"WAF web ACL {acl_name()} (us-east-1): updated, {limit} requests per IP in 5 minutes.")
     publish(ssm, arn)
 
 
-def delete_acl(waf):
-    found = find(waf)
-    if found is None:
-        return
-    acl_id, _, lock_token = found
-    waf.delete_web_acl(Name=acl_name(), Scope="CLOUDFRONT", Id=acl_id, LockToken=lock_token)
-    print(f"WAF web ACL {acl_name()} (us-east-1): deleted.")
+def delete_acl(waf, sleep=time.sleep):
+    def delete():
+        found = find(waf)
+        if found is None:
+            return False
+        acl_id, _, lock_token = found
+        waf.delete_web_acl(Name=acl_name(), Scope="CLOUDFRONT", Id=acl_id, LockToken=lock_token)
+        return True
+
+    if retried(delete, sleep):
+        print(f"WAF web ACL {acl_name()} (us-east-1): deleted.")
 
 
-def prune(waf, ssm):
+def prune(waf, ssm, sleep=time.sleep):
     if published(ssm) in (None, "none"):
-        delete_acl(waf)
+        delete_acl(waf, sleep)
 
 
-def remove(waf, ssm):
+def remove(waf, ssm, sleep=time.sleep):
     try:
         ssm.delete_parameter(Name=parameter_name())
     except ssm.exceptions.ParameterNotFound:
         pass
-    delete_acl(waf)
+    delete_acl(waf, sleep)
 
 
 def main():

@@ -3,7 +3,9 @@ us-east-1 and publishes its ARN in the stage's region, a later deploy without WA
 WAF=off publishes `none` before the CDN deploys and deletes the ACL after, destroy removes both.
 And the request itself against the WAF API's rules, which moto does not check."""
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -12,6 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 import boto3
+from botocore.exceptions import ClientError
 
 from .fake_aws import FakeAws
 
@@ -141,6 +144,75 @@ class Request(unittest.TestCase):
                 for operation in ("CreateWebACL", "UpdateWebACL"):
                     shape = model.operation_model(operation).input_shape
                     self.assertEqual(list(violations(shape, waf.request(limit))), [], operation)
+
+
+class FakeWaf:
+    """A WAF client that refuses each call with the codes given, in turn, before it succeeds."""
+
+    def __init__(self, **refusals):
+        self.refusals = {name: list(codes) for name, codes in refusals.items()}
+        self.calls = []
+
+    def list_web_acls(self, **_):
+        self.calls.append("list")
+        token = f"token-{len(self.calls)}"
+        return {"WebACLs": [{"Name": "waf-test-dev-cdn", "Id": "acl-1", "ARN": "arn:acl-1", "LockToken": token}]}
+
+    def refuse_or(self, name, kwargs, answer):
+        self.calls.append((name, kwargs.get("LockToken")))
+        if self.refusals.get(name):
+            code = self.refusals[name].pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": code}}, name)
+        return answer
+
+    def update_web_acl(self, **kwargs):
+        return self.refuse_or("update", kwargs, {"NextLockToken": "next"})
+
+    def delete_web_acl(self, **kwargs):
+        return self.refuse_or("delete", kwargs, {})
+
+
+class Retries(unittest.TestCase):
+    """WAF's optimistic lock and a distribution still letting go of the ACL: tried again with
+    backoff and a fresh lock token, a bounded number of times."""
+
+    def setUp(self):
+        spec = importlib.util.spec_from_file_location("waf", SCRIPT)
+        self.waf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.waf)
+        patched = mock.patch.dict(os.environ, {"PROJECT": "waf-test", "STAGE": "dev", "WAF": "on", "WAF_RATE_LIMIT": "300"})
+        patched.start()
+        self.addCleanup(patched.stop)
+        self.slept = []
+
+    def test_an_update_refused_for_a_stale_lock_token_is_made_again_with_a_new_one(self):
+        fake, ssm = FakeWaf(update=["WAFOptimisticLockException"]), mock.Mock()
+        self.waf.apply(fake, ssm, sleep=self.slept.append)
+        updates = [c for c in fake.calls if c[0] == "update"]
+        self.assertEqual(len(updates), 2)
+        self.assertNotEqual(updates[0][1], updates[1][1], "the second try reads the lock token again")
+        self.assertEqual(self.slept, [2])
+        ssm.put_parameter.assert_called_once()
+
+    def test_a_delete_waits_while_the_distribution_still_uses_the_acl(self):
+        fake = FakeWaf(delete=["WAFAssociatedItemException"] * 3)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            self.waf.delete_acl(fake, sleep=self.slept.append)
+        self.assertEqual(self.slept, [2, 4, 8])
+        self.assertEqual(len([c for c in fake.calls if c[0] == "delete"]), 4)
+        self.assertIn("WAFAssociatedItemException, trying again in 2 s", err.getvalue())
+
+    def test_it_gives_up_after_its_attempts_and_says_so_and_other_errors_are_not_retried(self):
+        fake = FakeWaf(delete=["WAFAssociatedItemException"] * self.waf.ATTEMPTS)
+        with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(ClientError):
+            self.waf.delete_acl(fake, sleep=self.slept.append)
+        self.assertEqual(len(self.slept), self.waf.ATTEMPTS - 1)
+        self.assertLessEqual(sum(self.slept), 240)
+        self.assertIn(f"after {self.waf.ATTEMPTS} attempts", err.getvalue())
+        denied = FakeWaf(delete=["AccessDeniedException"])
+        with self.assertRaises(ClientError):
+            self.waf.delete_acl(denied, sleep=self.slept.append)
+        self.assertEqual(len([c for c in denied.calls if c[0] == "delete"]), 1)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ setting must follow is here, with its message, whatever the IaC flavor: the CDK 
 parameters.py and cdn.py, preflight.py and the tests read this module or its JSON, and parse
 neither the record nor a manifest themselves.
 
-Stage settings: ALLOWED_ORIGINS, ALERT_EMAIL and BUDGET_USD are kept per stage, as WAF is. A
+Stage settings: ALLOWED_ORIGINS, ALERT_EMAIL, BUDGET_USD and TRACING are kept per stage, as WAF is. A
 deploy that does not name one keeps the stage's value; naming it empty (`ALERT_EMAIL=`) clears
 it. The Makefile passes a variable on only when it is given, so "not named" and "empty" differ.
 The stage keeps them in SSM under /<project>/<stage>/deploy/settings/, written after a deploy
@@ -58,6 +58,7 @@ REMEMBERED = (
     ("ALLOWED_ORIGINS", "allowedOrigins", "allowed-origins"),
     ("ALERT_EMAIL", "alertEmail", "alert-email"),
     ("BUDGET_USD", "budgetUsd", "budget-usd"),
+    ("TRACING", "tracing", "tracing"),
 )
 # SSM refuses an empty value: a setting cleared on purpose is kept as this.
 CLEARED = "none"
@@ -184,6 +185,14 @@ def budget_usd(value):
     return int(amount) if amount.is_integer() else amount
 
 
+def tracing(value):
+    """TRACING=on: X-Ray traces of the APIs that can record them (off unless asked: they cost
+    per trace)."""
+    if value not in ("", "on", "off"):
+        raise Invalid(f"TRACING '{value}' must be on or off (or empty, the same as off)")
+    return value == "on"
+
+
 def stage_name(value):
     if not STAGE.fullmatch(value):
         raise Invalid(
@@ -264,6 +273,7 @@ def load(env=None, root=ROOT, remembered=None):
         "allowedOrigins": allowed_origins(settings["ALLOWED_ORIGINS"]),
         "alertEmail": email,
         "budgetUsd": budget,
+        "tracing": tracing(settings["TRACING"]),
         "lambdaDir": str((root / (env.get("LAMBDA_DIR") or "target/lambda")).resolve()),
         "paths": {
             "config": f"/{name}/{stage}/config",
@@ -280,6 +290,7 @@ def remembered_values(project):
         "allowed-origins": ",".join(project["allowedOrigins"]),
         "alert-email": project["alertEmail"] or "",
         "budget-usd": "" if project["budgetUsd"] is None else str(project["budgetUsd"]),
+        "tracing": "on" if project["tracing"] else "off",
     }
     return {name: value or CLEARED for name, value in values.items()}
 

@@ -60,6 +60,7 @@ def parameters(stack, env, account=None, published=None, remembered=None):
         "AlertsTopicArn": f"{deploy_path}/alerts/topic-arn",
         # For the strategies whose APIs only the CDN may call.
         "OriginSecret": f"{deploy_path}/origin/secret",
+        "Tracing": "on" if project["tracing"] else "off",
         "Strategy": declared["strategy"],
         "Route": declared["route"],
         "Timeout": declared["timeout-seconds"],

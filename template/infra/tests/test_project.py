@@ -80,6 +80,11 @@ class Rules(unittest.TestCase):
             self.refused({"ALERT_EMAIL": "ops@example.com", "BUDGET_USD": wrong}, f"BUDGET_USD '{wrong}' must be a positive amount")
         self.refused({"ALERT_EMAIL": "ops@example.com", "BUDGET_USD": "0"}, "`BUDGET_USD=`, empty, removes the stage's budget")
 
+    def test_tracing(self):
+        self.assertEqual([project.load({"TRACING": v})["tracing"] for v in ("on", "off", "")], [True, False, False])
+        self.assertFalse(project.load({})["tracing"])
+        self.refused({"TRACING": "yes"}, "TRACING 'yes' must be on or off")
+
     def test_counts_arch_and_region(self):
         self.assertEqual(project.load({"RESERVED_CONCURRENCY": "0"})["reservedConcurrency"], 0)
         for wrong in ("-1", "ten", "1.5"):

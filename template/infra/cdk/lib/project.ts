@@ -62,6 +62,8 @@ export interface Project {
   alertEmail: string | null;
   /** Monthly cost budget of the account in USD (`BUDGET_USD`, kept per stage; needs `ALERT_EMAIL`). */
   budgetUsd: number | null;
+  /** X-Ray traces of the APIs that can record them (`TRACING=on`, kept per stage). */
+  tracing: boolean;
   /** SSM paths: the services' settings (`config`), what stacks hand each other (`deploy`). */
   paths: { config: string; deploy: string; settings: string };
   /** Each service folder's declaration. */

@@ -5,7 +5,7 @@ test_templates.py."""
 import json
 import unittest
 
-from test_templates import distribution, gateway_alarm, origins_of, requires_origin_secret, resources, templates, transform
+from test_templates import conditions, distribution, gateway_alarm, origins_of, parameters, requires_origin_secret, resolve, resources, templates, transform
 
 SERVICE = "sync-api"
 
@@ -28,6 +28,16 @@ class SyncApi(unittest.TestCase):
         preflight = api["Properties"]["Body"]["paths"]["/generate"]["options"]
         self.assertEqual(preflight["x-amazon-apigateway-integration"]["type"], "aws_proxy")
         self.assertNotIn("security", preflight, "a browser sends preflights without credentials")
+
+    def test_x_ray_traces_only_when_the_stage_asks(self):
+        # X-Ray costs per trace: off unless TRACING=on (infra/project.py keeps it per stage).
+        (stage,) = resources(self.template, "AWS::ApiGateway::Stage")
+        traced = stage["Properties"]["TracingEnabled"]
+        self.assertEqual(transform.stack_parameters(SERVICE)["Tracing"], "off")
+        self.assertEqual(resolve(traced, conditions(SERVICE, self.template)), False)
+        on = parameters.parameters(SERVICE, {"STAGE": "test", "TRACING": "on"}, account=transform.ACCOUNT, remembered={})
+        self.assertEqual(on["Tracing"], "on")
+        self.assertEqual(resolve(traced, {"Traced": True}), True)
 
     def test_api_errors_alarm(self):
         self.assertEqual(gateway_alarm(self.template), "5XXError")

@@ -12,6 +12,14 @@ beforeAll(() => synth.load());
 afterAll(() => synth.cleanup());
 
 describe('rest', () => {
+  it('records X-Ray traces only when the stage asks (TRACING=on)', () => {
+    synth.template(service).hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: false });
+    const traced = synth.synthesize({ ...synth.settings(), TRACING: 'on' });
+    const stack = [...traced.entries()].find(([name]) => name.endsWith(`-${service}`))?.[1];
+    expect(stack, 'the REST stack').toBeDefined();
+    stack!.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+  });
+
   it('POST /generate validated, throttled, access-logged, errors in protocol shape', () => {
     const rest = synth.template(service);
     rest.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'generate' });

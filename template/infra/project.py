@@ -48,7 +48,7 @@ ARCHS = ("arm64", "x86_64")
 # (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html).
 PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
 # What a service's declaration must say, and what its optional tables must.
-DECLARED = ("strategy", "trigger", "transport", "route", "timeout-seconds", "memory-mb")
+DECLARED = ("strategy", "trigger", "transport", "route", "timeout-seconds", "memory-mb", "origin-secret")
 DECLARED_TABLES = {
     "worker": ("function", "env", "timeout-seconds", "memory-mb", "retries", "max-event-age-seconds"),
     "cdn": ("prefix", "origin-path", "exact"),
@@ -103,7 +103,7 @@ def declarations(root=ROOT):
             if table in declared:
                 missing += [f"{table}.{key}" for key in keys if key not in declared[table]]
         if missing:
-            raise Invalid(f"{where} lacks {', '.join(missing)}: see ARCHITECTURE.md, Adding a strategy")
+            raise Invalid(f"{where} lacks {', '.join(missing)}: every service declares them, as the other services' manifests show")
         found[manifest.parent.name] = declared
     return found
 

@@ -156,7 +156,7 @@ class Preflight(unittest.TestCase):
                 (root / "services" / service).mkdir(parents=True)
                 (root / "services" / service / "Cargo.toml").write_text(
                     f'[package]\nname = "{service}"\n\n[package.metadata.genai-scaffold]\nstrategy = "{service[:3]}"\n'
-                    f'trigger = "t"\ntransport = "t"\nroute = "/{service}"\ntimeout-seconds = 10\nmemory-mb = 256\n'
+                    f'trigger = "t"\ntransport = "t"\nroute = "/{service}"\ntimeout-seconds = 10\nmemory-mb = 256\norigin-secret = false\n'
                 )
             with open(root / "services" / SERVICES[0] / "Cargo.toml", "a") as manifest:
                 manifest.write(

@@ -119,7 +119,7 @@ class Project(unittest.TestCase):
     def test_inline_tables_and_multi_line_values_are_read_as_toml(self):
         self.manifest(
             '[package.metadata.genai-scaffold]\nstrategy = "one"\ntrigger = "t"\ntransport = "t"\nroute = """/one"""\n'
-            'timeout-seconds = 29\nmemory-mb = 256\nroutes = [\n  "a",\n  "b",\n]\ncdn = { prefix = "/one", origin-path = "/{stage}", exact = false }\n'
+            'timeout-seconds = 29\nmemory-mb = 256\norigin-secret = false\nroutes = [\n  "a",\n  "b",\n]\ncdn = { prefix = "/one", origin-path = "/{stage}", exact = false }\n'
         )
         declared = project.load({}, root=self.root)["services"]["one"]
         self.assertEqual((declared["route"], declared["routes"], declared["cdn"]["prefix"]), ("/one", ["a", "b"], "/one"))

@@ -1,8 +1,9 @@
-"""How a deployed stage starts WebSocket answers: the generation function's asynchronous
-invocations are never retried (a retry would post the answer again from seq 0), wait at most a
-minute, and send a failure's record to the connection function, which alone may start them
-and carries no concurrency cap. Prints the checks; exits 1 unless they hold. Run after
-`make deploy-all`.
+"""How a deployed stage starts its workers' answers (the WebSocket strategy's generation
+function): each worker's asynchronous invocations are retried and expire as its service
+declares (never retried: a retry would post the answer again from seq 0), send a failure's
+record to the service's function, which alone starts them and carries no concurrency cap, and
+both functions run with their declared timeout and memory. Prints the checks; exits 1 unless
+they hold. Run after `make deploy-all`, in the project.
 
     python -m genai_standin.asynchronous PROJECT STAGE
 """
@@ -11,28 +12,42 @@ import sys
 
 import boto3
 
+from .declared import project_model
+
 
 def main():
     project, stage = sys.argv[1:3]
     lambda_ = boto3.client("lambda")
-    routes = lambda_.get_function(FunctionName=f"{project}-{stage}-realtime-ws")
-    generations = lambda_.get_function(FunctionName=f"{project}-{stage}-realtime-ws-generate")
-    config = lambda_.get_function_event_invoke_config(FunctionName=f"{project}-{stage}-realtime-ws-generate")
-    checks = {
-        "retries 0": config.get("MaximumRetryAttempts") == 0,
-        "event age 60 s": config.get("MaximumEventAgeInSeconds") == 60,
-        "failures to the connection function": config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        == routes["Configuration"]["FunctionArn"],
-        "connection function names the generation function": routes["Configuration"]["Environment"]["Variables"].get(
-            "GENERATE_FUNCTION"
-        )
-        == generations["Configuration"]["FunctionName"],
-        "connection function uncapped": "ReservedConcurrentExecutions" not in routes.get("Concurrency", {}),
-        "generation function capped": "ReservedConcurrentExecutions" in generations.get("Concurrency", {}),
-    }
-    for name, ok in checks.items():
-        print(f"realtime-ws-generate: {name}: {'yes' if ok else 'NO'}")
-    sys.exit(0 if all(checks.values()) else 1)
+    name = lambda function: f"{project}-{stage}-{function}"  # noqa: E731
+    workers = {s: d for s, d in project_model()["services"].items() if "worker" in d}
+    if not workers:
+        sys.exit("no service of this project declares a worker: nothing to check")
+    failed = False
+    for service, declared in workers.items():
+        worker = declared["worker"]
+        routes = lambda_.get_function(FunctionName=name(service))
+        generations = lambda_.get_function(FunctionName=name(worker["function"]))
+        config = lambda_.get_function_event_invoke_config(FunctionName=name(worker["function"]))
+        limits = lambda function: (function["Configuration"]["Timeout"], function["Configuration"]["MemorySize"])  # noqa: E731
+        checks = {
+            f"retries {worker['retries']}": config.get("MaximumRetryAttempts") == worker["retries"],
+            f"event age {worker['max-event-age-seconds']} s": config.get("MaximumEventAgeInSeconds")
+            == worker["max-event-age-seconds"],
+            "failures to the service's function": config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            == routes["Configuration"]["FunctionArn"],
+            f"the service's function names it in {worker['env']}": routes["Configuration"]["Environment"]["Variables"].get(
+                worker["env"]
+            )
+            == generations["Configuration"]["FunctionName"],
+            "timeouts and memory as declared": (limits(routes), limits(generations))
+            == ((declared["timeout-seconds"], declared["memory-mb"]), (worker["timeout-seconds"], worker["memory-mb"])),
+            "the service's function uncapped": "ReservedConcurrentExecutions" not in routes.get("Concurrency", {}),
+            "the worker capped": "ReservedConcurrentExecutions" in generations.get("Concurrency", {}),
+        }
+        for check, ok in checks.items():
+            print(f"{worker['function']}: {check}: {'yes' if ok else 'NO'}")
+        failed |= not all(checks.values())
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Who a deployed stage lets in: its `allowed-origins` parameter, which must be the CDN's URL
-followed by the origins given, and its origin secret, which every WebSocket and REST function
-of the stage must hold as deployed (the SSE one none), and the web ACL its CDN must use. Prints
-the checks; exits 1 unless they hold. Run after `make deploy-all ALLOWED_ORIGINS=... WAF=on`
-and `make rotate-origin-secret`, which must keep the web ACL unasked and after which the
-secret holds two values.
+followed by the origins given, and its origin secret, which each service's function must hold
+as deployed exactly when the service declares `origin-secret` (infra/project.py shows it), and
+the web ACL its CDN must use. Prints the checks; exits 1 unless they hold. Run after `make
+deploy-all ALLOWED_ORIGINS=... WAF=on` and `make rotate-origin-secret`, which must keep the
+origins and the web ACL unasked, and after which the secret holds two values.
 
     python -m genai_standin.origins PROJECT STAGE ORIGIN...
 """
@@ -12,9 +12,7 @@ import sys
 
 import boto3
 
-# The functions that check the secret, and the one that must not get it.
-CHECKED = ("realtime-ws", "sync-api")
-UNCHECKED = ("stream-sse",)
+from .declared import project_model
 
 
 def main():
@@ -29,13 +27,16 @@ def main():
     secret = ssm.get_parameter(Name=f"/{project}/{stage}/deploy/origin/secret")["Parameter"]["Value"]
     print(f"origin secret: {len(secret.split(','))} value(s)")
     lambda_ = boto3.client("lambda")
-    for service in CHECKED + UNCHECKED:
+    # Each service's own function holds the secret exactly when the service declares it does.
+    for service, declared in project_model()["services"].items():
         try:
             config = lambda_.get_function_configuration(FunctionName=f"{project}-{stage}-{service}")
         except lambda_.exceptions.ResourceNotFoundException:
+            print(f"{service}: NOT DEPLOYED")
+            ok = False
             continue
         held = config.get("Environment", {}).get("Variables", {}).get("ORIGIN_SECRET")
-        expected = secret if service in CHECKED else None
+        expected = secret if declared["origin-secret"] else None
         print(f"{service}: ORIGIN_SECRET {'as deployed' if held == expected else 'WRONG'}")
         ok &= held == expected
 

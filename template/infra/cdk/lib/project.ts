@@ -20,6 +20,8 @@ export interface Declaration {
   /** Its function's limits, deployed and local. */
   'timeout-seconds': number;
   'memory-mb': number;
+  /** Whether its function refuses a request without the CDN's origin secret (a public API URL). */
+  'origin-secret': boolean;
   /** A second function made from the binary, which runs the generations. */
   worker?: {
     function: string;

@@ -241,6 +241,12 @@ describe('origin secret', () => {
   /** The ORIGIN_SECRET of a strategy's own function: set when it refuses calls not from the CDN. */
   const secret = (service: string) => synth.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET;
 
+  it('is checked by exactly the functions whose service declares it', () => {
+    for (const { service } of synth.strategies) {
+      expect(secret(service) !== undefined, service).toBe(synth.project.services[service]['origin-secret']);
+    }
+  });
+
   it('reaches each function that checks it from SSM when it deploys', () => {
     for (const { service } of synth.strategies.filter((s) => secret(s.service) !== undefined)) {
       const parameter = synth.readParameter(service, 'origin/secret');

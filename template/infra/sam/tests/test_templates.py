@@ -583,6 +583,10 @@ class Templates(unittest.TestCase):
         kept = parameters.parameters("cdn", {"STAGE": "test"}, published={}, remembered={"allowed-origins": "https://app.example.com"})
         self.assertEqual(kept["ExtraOrigins"], "https://app.example.com")
 
+    def test_the_origin_secret_guards_exactly_the_services_that_declare_it(self):
+        for service, declared in self.declared.items():
+            self.assertEqual(requires_origin_secret(service), declared["origin-secret"], service)
+
     def test_only_the_cdn_carries_the_origin_secret_the_functions_that_require_it_get(self):
         name = "/%s/test/deploy/origin/secret" % transform.PROJECT["name"]
         for service in transform.services():

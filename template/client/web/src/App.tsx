@@ -123,8 +123,8 @@ function Compare({ config }: { config: AppConfig }) {
       <header className="top">
         <h1>GenAI strategies</h1>
         <p className="subtitle">
-          One prompt, raced through each way of streaming a Bedrock answer from AWS Lambda: WebSocket pushes chunks over
-          an open connection, SSE streams them over one HTTP response, REST returns the whole answer at the end.
+          One prompt, raced through each way this app streams a Bedrock answer from AWS Lambda:{' '}
+          {clients.map((c) => `${c.label} ${c.summary}`).join('; ')}.
         </p>
         <p>
           Stage <b>{config.stage}</b> · model <code>{config.model}</code> · {config.region}
@@ -256,6 +256,7 @@ function Compare({ config }: { config: AppConfig }) {
             lane={lanes[client.name]}
             maxTokens={maxTokens}
             leading={leader === client.name}
+            buffered={client.buffered ?? false}
           />
         ))}
       </div>

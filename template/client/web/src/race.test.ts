@@ -15,6 +15,7 @@ function client(name: string, chunks: number, gapMs: number): StrategyClient {
   return {
     name,
     label: name,
+    summary: `sends ${chunks} chunks`,
     order: 0,
     run: (_url, _request, handlers, signal) =>
       new Promise((resolve, reject) => {

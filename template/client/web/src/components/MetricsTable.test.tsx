@@ -10,6 +10,7 @@ afterEach(cleanup);
 const client = (name: string, label: string): StrategyClient => ({
   name,
   label,
+  summary: 'answers',
   order: 0,
   run: () => Promise.reject(new Error('not run in this test')),
 });

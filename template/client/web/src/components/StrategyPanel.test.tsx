@@ -5,6 +5,13 @@ import { StrategyPanel } from './StrategyPanel';
 afterEach(cleanup);
 
 describe('StrategyPanel', () => {
+  it('marks a buffered strategy, whose figures do not move mid-race, for the page and its tests', () => {
+    const { container, rerender } = render(<StrategyPanel label="Whole" maxTokens={512} lane={undefined} buffered />);
+    expect(container.querySelector('section.panel')?.getAttribute('data-buffered')).toBe('true');
+    rerender(<StrategyPanel label="Streamed" maxTokens={512} lane={undefined} />);
+    expect(container.querySelector('section.panel')?.hasAttribute('data-buffered')).toBe(false);
+  });
+
   it("shows the protocol's error code and message as an alert, with the text received so far", () => {
     render(
       <StrategyPanel

@@ -8,6 +8,8 @@ interface Props {
   maxTokens: number;
   /** Ahead of the others in the running race (the most text so far). */
   leading?: boolean;
+  /** Its whole answer arrives at once (`StrategyClient.buffered`): no figures move mid-race. */
+  buffered?: boolean;
 }
 
 const STATUS: Record<Lane['status'], string> = {
@@ -19,7 +21,7 @@ const STATUS: Record<Lane['status'], string> = {
 };
 
 /** One strategy's live text, figures (updated on every chunk), progress, status and error. */
-export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props) {
+export function StrategyPanel({ label, lane, maxTokens, leading = false, buffered = false }: Props) {
   // The text follows the stream while the reader is at its end; scrolled up, it stays put
   // until they scroll back down.
   const box = useRef<HTMLDivElement>(null);
@@ -63,7 +65,12 @@ export function StrategyPanel({ label, lane, maxTokens, leading = false }: Props
       ]
     : [];
   return (
-    <section className={`panel ${lane?.status ?? 'idle'}`} aria-label={label} data-status={lane?.status ?? 'idle'}>
+    <section
+      className={`panel ${lane?.status ?? 'idle'}`}
+      aria-label={label}
+      data-status={lane?.status ?? 'idle'}
+      data-buffered={buffered || undefined}
+    >
       <header>
         <h2>
           {label}

@@ -15,6 +15,8 @@ export interface StrategyClient {
   name: string;
   /** What the page calls it. */
   label: string;
+  /** How it brings the answer, a sentence's predicate for the page's introduction. */
+  summary: string;
   /** Where its panel goes, left to right. */
   order: number;
   /**

@@ -43,5 +43,12 @@ async function post(url: string, request: GenerateRequest, handlers: StreamHandl
   };
 }
 
-const rest: StrategyClient = { name: 'rest', label: 'REST (API Gateway)', order: 3, buffered: true, run };
+const rest: StrategyClient = {
+  name: 'rest',
+  label: 'REST (API Gateway)',
+  summary: 'returns the whole answer at the end',
+  order: 3,
+  buffered: true,
+  run,
+};
 export default rest;

@@ -145,5 +145,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const sse: StrategyClient = { name: 'sse', label: 'SSE (Function URL)', order: 2, run };
+const sse: StrategyClient = {
+  name: 'sse',
+  label: 'SSE (Function URL)',
+  summary: 'streams chunks over one HTTP response',
+  order: 2,
+  run,
+};
 export default sse;

@@ -26,6 +26,7 @@ function run(url: string, request: GenerateRequest, handlers: StreamHandlers, si
 const websocket: StrategyClient = {
   name: 'websocket',
   label: 'WebSocket (API Gateway)',
+  summary: 'pushes chunks over an open connection',
   order: 1,
   run,
   connect: (url, signal) => connection(url).connect(signal),

@@ -7,7 +7,8 @@ Each binary runs against a stub Runtime API on loopback that records when
 ready and idle, as Lambda sees it before the first invocation). Prints the median of several
 starts per binary and the targets (3 MB zipped, 20 ms, 20 MB RSS).
 
-usage: bench-binaries.py RELEASE_DIR [RUNS]   (RELEASE_DIR holds realtime-ws, stream-sse, ...)
+usage: bench-binaries.py PROJECT_DIR RELEASE_DIR [RUNS]   (a binary per services/<service> of
+the project, as `cargo build --release` put them in RELEASE_DIR)
 """
 import http.server
 import io
@@ -20,7 +21,12 @@ import threading
 import time
 import zipfile
 
-SERVICES = ["realtime-ws", "stream-sse", "sync-api"]
+
+
+def services(project):
+    """The project's services: each folder under services/ with a manifest is a binary."""
+    root = os.path.join(project, "services")
+    return sorted(s for s in os.listdir(root) if os.path.isfile(os.path.join(root, s, "Cargo.toml")))
 
 
 class Stub(http.server.BaseHTTPRequestHandler):
@@ -85,16 +91,16 @@ def zipped_size(binary):
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 3:
         raise SystemExit(__doc__)
-    release, runs = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 15
+    project, release, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 15
     met = lambda ok: "met" if ok else "NOT MET"
     print(f"Release bootstraps in {release} ({os.uname().machine}), {runs} starts each:")
     print(f"  {'function':<12} {'size':>8} {'zipped':>8} {'ready p50':>10} {'ready max':>10} {'RSS p50':>9}")
-    for service in SERVICES:
+    for service in services(project):
         binary = os.path.join(release, service)
         if not os.path.exists(binary):
-            continue
+            raise SystemExit(f"{binary} is missing: build the project with cargo build --release first")
         samples = [start_once(binary) for _ in range(runs)]
         ready = [s[0] for s in samples]
         rss = statistics.median(s[1] for s in samples) / 1024

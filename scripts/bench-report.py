@@ -15,6 +15,7 @@ FRESH is a just-generated all-strategies project; it replaces PROJECT file by fi
 whose content did not change keep their modification time, so Cargo rebuilds only what the
 template changed.
 """
+import json
 import os
 import platform
 import filecmp
@@ -89,6 +90,22 @@ def arm64_zips(project, target, env):
     return lines
 
 
+def benchmark_examples(project):
+    """(package, example) of every example target of the project's workspace: its benchmarks
+    (the local stack's overhead, a strategy's own, e.g. the WebSocket frames' coalescing), as
+    Cargo reads the manifests."""
+    out = subprocess.run(
+        ["cargo", "metadata", "--no-deps", "--offline", "--format-version", "1"],
+        cwd=project, capture_output=True, text=True, check=True, timeout=120,
+    ).stdout
+    return [
+        (package["name"], target["name"])
+        for package in json.loads(out)["packages"]
+        for target in package["targets"]
+        if "example" in target["kind"]
+    ]
+
+
 def main():
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
@@ -105,7 +122,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = run(
         "release bootstraps: size, zip, start to first poll, RSS",
-        [sys.executable, os.path.join(here, "bench-binaries.py"), os.path.join(target, "release")],
+        [sys.executable, os.path.join(here, "bench-binaries.py"), project, os.path.join(target, "release")],
     )
     sections.append(("functions", target_lines(out)))
     arm64 = arm64_zips(project, target, env)
@@ -116,7 +133,7 @@ def main():
     # reuse every dependency of the release build above and only link themselves.
     run("build of the project's benchmarks", ["cargo", "build", "--quiet", "--release", "--workspace", "--examples"], cwd=project, env=env)
     out = ""
-    for package, example in [("local", "overhead"), ("realtime-ws", "coalescing")]:
+    for package, example in benchmark_examples(project):
         out += run(
             f"{package}: {example}",
             ["cargo", "run", "--quiet", "--release", "-p", package, "--example", example],

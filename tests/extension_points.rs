@@ -1,7 +1,8 @@
 //! "A strategy is a folder": where a strategy's name appears outside its own folders.
 //!
 //! For every strategy the template declares (`genai_scaffold::strategy::table`), this scans
-//! the template, the generator and the deploy stand-in (tests/standin) for its service name (`realtime-ws`) anywhere, its route
+//! the template, the generator, the deploy stand-in (tests/standin) and scripts/ for its
+//! service name (`realtime-ws`) anywhere, its route
 //! (`/ws`) as a whole word, and its key
 //! (`websocket`) as a quoted string (or the start of a quoted path: `"websocket/domain"`), a
 //! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition, skipping
@@ -56,8 +57,10 @@ fn couplings() -> BTreeMap<String, Vec<String>> {
     let mut all = Vec::new();
     files(&repo, &repo.join("template"), &mut all);
     files(&repo, &repo.join("generator"), &mut all);
-    // The rehearsal's checks of a deployed stage read the project's declarations.
+    // The rehearsal's checks of a deployed stage read the project's declarations, and the
+    // bench report finds the services and their benchmarks in the project.
     files(&repo, &repo.join("tests/standin"), &mut all);
+    files(&repo, &repo.join("scripts"), &mut all);
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in strategy::table().unwrap() {
         let owned: Vec<String> = config.conditional[&format!("!{}", s.key)]

@@ -2,14 +2,14 @@
 //!
 //! For every strategy the template declares (`genai_scaffold::strategy::table`), this scans
 //! the template, the generator, the deploy stand-in (tests/standin) and scripts/ for its
-//! service name (`realtime-ws`) anywhere, its route
-//! (`/ws`) as a whole word, and its key
+//! service name (`realtime-ws`) anywhere, its route (`/ws`) as a whole word, and its key
 //! (`websocket`) as a quoted string (or the start of a quoted path: `"websocket/domain"`), a
-//! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition, skipping
-//! the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files cargo and
-//! npm write, and comment lines in code (Markdown counts whole: a strategy's documentation
-//! belongs in its folder too). Each file found must be one of [`common::EXTENSION_POINTS`], the files
-//! meant to name strategies, each with its reason (at most 5).
+//! path segment (`/deploy/websocket/`), a TOML key, a placeholder or a negated condition,
+//! skipping the paths the strategy owns (its `[conditional.'!<key>']` list), the lock files
+//! cargo and npm write, and comment lines in code (Markdown counts whole: a strategy's
+//! documentation belongs in its folder too). Each file found must be one of
+//! [`common::EXTENSION_POINTS`], the files meant to name strategies, each with its reason (at
+//! most 5).
 //!
 //! A file not on the list fails the test (a new coupling); a file on the list that no longer
 //! names a strategy fails it too, so the list stays true. The test prints it.

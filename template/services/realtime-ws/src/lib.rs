@@ -16,8 +16,11 @@
 //! - A generation that fails as an invocation (its process crashed or timed out, or the event
 //!   waited in Lambda's queue past its maximum age) is not retried: a retry would post the
 //!   answer again from `seq` 0. Lambda sends its record to the on-failure destination, the
-//!   connection function, which posts the protocol's error frame
+//!   connection function, which posts the protocol's error frame to the connection named in
+//!   the record's copy of the event
 //!   (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
+//!   A record without that copy names no connection: it is logged, and the client's own
+//!   deadline ends its wait.
 //!
 //! Streaming is adaptive: at most one post is in flight per request; text that arrives while
 //! a post is under way goes out together in the next frame. With a fast gateway every delta
@@ -40,6 +43,8 @@ use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::types::InvocationType;
 use genai::config::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, Completion, ErrorCode, Event, Events, GenAi, GenerateRequest, Metrics};
+use lambda_runtime::tracing::Instrument;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -61,17 +66,21 @@ pub struct App {
 }
 
 /// What invoked the function; each shape belongs to one of the two roles (module docs).
+///
+/// The shapes are tried in this order. A failure record comes first and is told apart only by
+/// what makes it one ([`FailureRecord`]), so whatever else it has or lacks it is never read as
+/// a generation or a route.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Invocation {
+    /// Lambda's record of a generation that failed as an invocation, sent to its on-failure
+    /// destination (the connection function's role).
+    Failed(FailureRecord),
     /// The connection function handing over a generation (the generation function's role).
     Generation {
         /// The generation to run.
         generation: Generation,
     },
-    /// Lambda's record of a generation that failed as an invocation, sent to its on-failure
-    /// destination (the connection function's role).
-    Failed(FailureRecord),
     /// An API Gateway route: `$connect`, `$disconnect` or a message (the connection
     /// function's role).
     Route(Box<ApiGatewayWebsocketProxyRequest>),
@@ -98,17 +107,38 @@ pub struct Generation {
 }
 
 /// The invocation record Lambda sends to an on-failure destination (the fields read here).
+///
+/// AWS documents it as `version`, `timestamp`, `requestContext` (`requestId`, `functionArn`,
+/// `condition`, `approximateInvokeCount`), `requestPayload` (the event), `responseContext` and
+/// `responsePayload` (the function's error, when it ran)
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
+/// AWS's example is the record of a function that ran; the record of an event that expired
+/// before any attempt may lack `requestPayload`, `responseContext` and `responsePayload`. So
+/// only `requestContext.condition` and `requestContext.functionArn` are required: no other
+/// event this function receives has them, and nothing else is relied on.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureRecord {
     request_context: FailureContext,
-    request_payload: GenerationEvent,
+    /// The event that failed, as it was handed over; not read until it is needed, so a record
+    /// whose event is not a generation is still a record.
+    #[serde(default)]
+    request_payload: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct FailureContext {
-    /// `RetriesExhausted` (the invocation failed) or `EventAgeExceeded` (it never ran).
+    /// `RetriesExhausted` (the invocation failed), `EventAgeExceeded` (it never ran), or any
+    /// other that Lambda may send.
     condition: String,
+    /// Never read: it marks the record, with `condition`.
+    #[serde(rename = "functionArn")]
+    _function_arn: IgnoredAny,
+    /// Lambda's id for the failed invocation, which its own logs carry; any type is accepted
+    /// and only a string kept, so an odd id cannot unmake the record.
+    #[serde(default)]
+    request_id: Option<Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -245,7 +275,16 @@ pub async fn handle(app: &App, invocation: Invocation) -> Option<ApiGatewayProxy
             None
         }
         Invocation::Failed(record) => {
-            report_failure(app, record).await;
+            // Every line logged for the record carries Lambda's account of the failure, so an
+            // operator can find the failed invocation's own logs from it.
+            let context = &record.request_context;
+            let failed_request_id = context.request_id.as_ref().and_then(Value::as_str);
+            let span = lambda_runtime::tracing::error_span!(
+                "failure_record",
+                condition = %context.condition,
+                failed_request_id = failed_request_id.unwrap_or_default(),
+            );
+            report_failure(app, record).instrument(span).await;
             None
         }
     }
@@ -339,17 +378,34 @@ async fn generate(app: &App, generation: Generation) {
 /// The frame has no `seq`: only the failed invocation knew how many frames it had posted
 /// (PROTOCOL.md).
 async fn report_failure(app: &App, record: FailureRecord) {
-    let generation = record.request_payload.generation;
-    let error = if record.request_context.condition == "EventAgeExceeded" {
-        ApiError::new(
+    // The connection is named only in the event, so a record without it, or with an event that
+    // is not a generation, can tell no client: the client's own deadline ends its wait. The
+    // line says so; the parse error is left out, as it may quote the event, prompt and all.
+    let Some(payload) = record.request_payload else {
+        lambda_runtime::tracing::error!(
+            strategy = "websocket",
+            "a generation failed and its record has no request payload: no client can be told"
+        );
+        return;
+    };
+    let Ok(GenerationEvent { generation }) = serde_json::from_value(payload) else {
+        lambda_runtime::tracing::error!(
+            strategy = "websocket",
+            "a failure record's request payload is not a generation event: no client can be told"
+        );
+        return;
+    };
+    let error = match record.request_context.condition.as_str() {
+        "EventAgeExceeded" => ApiError::new(
             ErrorCode::Throttled,
             "too many answers are running at once; try again in a minute",
-        )
-    } else {
-        ApiError::new(
+        ),
+        "RetriesExhausted" => ApiError::new(
             ErrorCode::InternalError,
             "the answer failed part way; try again",
-        )
+        ),
+        // Any other condition (Lambda may add some): the generation ended all the same.
+        _ => ApiError::new(ErrorCode::InternalError, "the answer failed; try again"),
     };
     genai::log::failed("websocket", &error);
     let frame = json!({ "type": "error", "requestId": generation.request_id, "payload": error });

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::GenAi;
 use genai::config::Config;
+use genai::log::Captured;
 use realtime_ws::{App, Connections, Generations, Invocation};
 use serde_json::{Value, json};
 use support::Gateway;
@@ -69,9 +71,13 @@ fn event(route: &str, connection: &str, body: Option<&str>) -> ApiGatewayWebsock
     event
 }
 
-/// An API Gateway route event, as the connection function receives it.
+/// An API Gateway route event, as the connection function receives it: its JSON, read by the
+/// runtime as an [`Invocation`] (so no route is ever taken for a failure record).
 fn route(event: ApiGatewayWebsocketProxyRequest) -> Invocation {
-    Invocation::Route(Box::new(event))
+    let event = serde_json::to_value(event).expect("JSON");
+    let invocation = serde_json::from_value(event).expect("an event the runtime accepts");
+    assert!(matches!(invocation, Invocation::Route(_)), "{invocation:?}");
+    invocation
 }
 
 /// The status code the handler answers a route with.
@@ -522,46 +528,214 @@ async fn an_answer_that_cannot_start_gets_one_error_frame() {
     assert!(message.contains("GENERATE_FUNCTION"), "{message}");
 }
 
-/// Lambda's record of a failed asynchronous invocation of the generation function.
-fn failure_record(condition: &str, connection: &str, url: &str) -> Invocation {
-    let record = json!({
+/// Lambda's id for the failed invocation of the generation function, as its record gives it.
+const FAILED_REQUEST_ID: &str = "e4b46cbf-b738-4e2d-8880-a18cdf61200e";
+
+/// A prompt the logs must never hold.
+const PROMPT: &str = "Tell me a secret";
+
+/// The event the connection function handed to the generation function for `connection`.
+fn handed_over(connection: &str, url: &str) -> Value {
+    json!({ "generation": {
+        "endpoint": url, "connectionId": connection, "requestId": "r",
+        "tailInSuccess": true, "payload": { "prompt": PROMPT }, "receivedAtMs": 0
+    } })
+}
+
+/// Lambda's record of a failed asynchronous invocation of the generation function, shaped as
+/// AWS's example (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>):
+/// `request_payload` is the event that failed, if the record carries it; `response` the
+/// function's error, if it ran.
+fn failure_record(
+    condition: &str,
+    request_payload: Option<Value>,
+    response: Option<Value>,
+) -> Value {
+    let mut record = json!({
         "version": "1.0",
         "timestamp": "2026-12-04T00:00:00.000Z",
         "requestContext": {
-            "requestId": "e4b46cbf-b738-4e2d-8880-a18cdf61200e",
+            "requestId": FAILED_REQUEST_ID,
             "functionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{GENERATE}:$LATEST"),
             "condition": condition,
-            "approximateInvokeCount": 1
-        },
-        "requestPayload": { "generation": {
-            "endpoint": url, "connectionId": connection, "requestId": "r",
-            "tailInSuccess": true, "payload": { "prompt": "x" }, "receivedAtMs": 0
-        } },
-        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
-        "responsePayload": { "errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 300.00 seconds" }
+            "approximateInvokeCount": u32::from(response.is_some())
+        }
     });
-    serde_json::from_value(record).expect("a failure record")
+    if let Some(payload) = request_payload {
+        record["requestPayload"] = payload;
+    }
+    if let Some(response) = response {
+        record["responseContext"] = json!({ "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" });
+        record["responsePayload"] = response;
+    }
+    record
+}
+
+/// What Lambda reports of a generation function that ran out of time.
+fn timed_out() -> Value {
+    json!({
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": format!("RequestId: {FAILED_REQUEST_ID} Error: Task timed out after 300.00 seconds")
+    })
+}
+
+impl Harness {
+    /// Delivers `record` to the connection function as Lambda does: the runtime reads the JSON
+    /// as an [`Invocation`], then the handler runs. A record gets no answer; only a route would,
+    /// and there is no one to read it.
+    async fn deliver(&self, record: Value) {
+        let invocation: Invocation =
+            serde_json::from_value(record).expect("an event the runtime accepts");
+        let recognised = matches!(invocation, Invocation::Failed(_));
+        let answer = realtime_ws::handle(&self.app, invocation)
+            .await
+            .map(|response| response.status_code);
+        assert_eq!(answer, None, "a failure record was answered as a route");
+        assert!(recognised, "a failure record was taken for another event");
+    }
+
+    /// Every frame posted so far, per connection.
+    fn all_frames(&self) -> HashMap<String, Vec<Value>> {
+        self.gateway.frames.lock().expect("lock").clone()
+    }
+
+    /// Nothing but the connection function ran: no model call, no generation started.
+    fn only_the_record_ran(&self) {
+        assert_eq!(self.fake.stats().calls, 0);
+        assert!(self.gateway.take_invocations().is_empty());
+    }
+}
+
+/// The log lines written while failure records were handled; each must carry the record's
+/// condition and Lambda's id for the failed invocation, and no line may hold the prompt.
+fn record_lines(logs: &Captured, condition: &str) -> Vec<Value> {
+    assert!(!logs.text().contains(PROMPT), "{}", logs.text());
+    let lines: Vec<Value> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line["span"]["name"] == "failure_record")
+        .collect();
+    for line in &lines {
+        assert_eq!(line["span"]["condition"], condition, "{line}");
+        assert_eq!(
+            line["span"]["failed_request_id"], FAILED_REQUEST_ID,
+            "{line}"
+        );
+    }
+    lines
+}
+
+/// The one frame a failure record makes: an error for the request, without a `seq`, since only
+/// the failed invocation knew how many frames it had posted (PROTOCOL.md).
+fn check_failure_frame(frames: &HashMap<String, Vec<Value>>, connection: &str, code: &str) {
+    assert_eq!(frames.len(), 1, "posted to one connection only: {frames:?}");
+    let frames = &frames[connection];
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "error");
+    assert_eq!(frames[0]["requestId"], "r");
+    assert_eq!(frames[0]["payload"]["code"], code);
+    assert!(frames[0].get("seq").is_none(), "{}", frames[0]);
 }
 
 #[tokio::test]
-async fn a_failed_generation_ends_in_one_error_frame_without_a_seq() {
+async fn a_generation_that_failed_as_it_ran_ends_in_one_internal_error_frame() {
+    let logs = genai::log::capture();
     let h = harness(fast(), Duration::ZERO).await;
-    for (condition, connection, code) in [
-        ("RetriesExhausted", "crashed", "INTERNAL_ERROR"),
-        ("EventAgeExceeded", "queued", "THROTTLED"),
-    ] {
-        let record = failure_record(condition, connection, &h.url);
-        assert!(matches!(record, Invocation::Failed(_)));
-        assert!(realtime_ws::handle(&h.app, record).await.is_none());
-        let frames = h.frames(connection);
-        assert_eq!(frames.len(), 1, "{frames:?}");
-        assert_eq!(frames[0]["type"], "error");
-        assert_eq!(frames[0]["requestId"], "r");
-        assert_eq!(frames[0]["payload"]["code"], code, "{condition}");
-        // Only the failed invocation knew how many frames it had posted (PROTOCOL.md).
-        assert!(frames[0].get("seq").is_none(), "{}", frames[0]);
+    let event = handed_over("crashed", &h.url);
+    h.deliver(failure_record(
+        "RetriesExhausted",
+        Some(event),
+        Some(timed_out()),
+    ))
+    .await;
+    check_failure_frame(&h.all_frames(), "crashed", "INTERNAL_ERROR");
+    let lines = record_lines(&logs, "RetriesExhausted");
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert_eq!(lines[0]["status"], 500, "{}", lines[0]);
+    h.only_the_record_ran();
+}
+
+#[tokio::test]
+async fn a_generation_that_expired_in_the_queue_ends_in_one_throttled_frame() {
+    let logs = genai::log::capture();
+    let h = harness(fast(), Duration::ZERO).await;
+    let event = handed_over("queued", &h.url);
+    h.deliver(failure_record("EventAgeExceeded", Some(event), None))
+        .await;
+    check_failure_frame(&h.all_frames(), "queued", "THROTTLED");
+    let lines = record_lines(&logs, "EventAgeExceeded");
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert_eq!(lines[0]["status"], 429, "{}", lines[0]);
+    h.only_the_record_ran();
+}
+
+/// An event that expires before any attempt may come without the event itself, and the
+/// connection is named only there: no client can be told, and the record is not a route.
+#[tokio::test]
+async fn an_expired_record_without_its_event_is_logged_and_posts_nothing() {
+    let logs = genai::log::capture();
+    let h = harness(fast(), Duration::ZERO).await;
+    h.deliver(failure_record("EventAgeExceeded", None, None))
+        .await;
+    assert!(h.all_frames().is_empty(), "{:?}", h.all_frames());
+    let lines = record_lines(&logs, "EventAgeExceeded");
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    let message = lines[0]["message"].as_str().expect("a message");
+    assert!(message.contains("no request payload"), "{message}");
+    h.only_the_record_ran();
+}
+
+/// Lambda may add conditions; the request still ends, as an internal error.
+#[tokio::test]
+async fn a_record_with_an_unknown_condition_still_ends_the_request() {
+    let logs = genai::log::capture();
+    let h = harness(fast(), Duration::ZERO).await;
+    let event = handed_over("unknown", &h.url);
+    h.deliver(failure_record(
+        "SomethingNew",
+        Some(event),
+        Some(timed_out()),
+    ))
+    .await;
+    check_failure_frame(&h.all_frames(), "unknown", "INTERNAL_ERROR");
+    let lines = record_lines(&logs, "SomethingNew");
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    h.only_the_record_ran();
+}
+
+/// A record whose event is not the generation event this service hands over (another
+/// function's, or one that no longer reads as one): logged, never a panic, never a route.
+#[tokio::test]
+async fn a_record_whose_event_is_not_a_generation_is_logged_and_posts_nothing() {
+    let logs = genai::log::capture();
+    let h = harness(fast(), Duration::ZERO).await;
+    let mut misread = handed_over("misread", &h.url);
+    // The prompt where a number belongs: a parse error would quote it, and no line may.
+    misread["generation"]["receivedAtMs"] = json!(PROMPT);
+    let events = [
+        // AWS's example record's event.
+        json!({ "ORDER_IDS": ["9e07af03-ce31-4ff3-xmpl-36dce652cb4f"] }),
+        // What the local stack passes on for an event that is not JSON.
+        json!("not JSON"),
+        json!([1, 2, 3]),
+        misread,
+    ];
+    for event in &events {
+        h.deliver(failure_record(
+            "RetriesExhausted",
+            Some(event.clone()),
+            Some(timed_out()),
+        ))
+        .await;
     }
-    assert_eq!(h.fake.stats().calls, 0);
+    assert!(h.all_frames().is_empty(), "{:?}", h.all_frames());
+    let lines = record_lines(&logs, "RetriesExhausted");
+    assert_eq!(lines.len(), events.len(), "one line each: {}", logs.text());
+    for line in &lines {
+        let message = line["message"].as_str().expect("a message");
+        assert!(message.contains("not a generation event"), "{message}");
+    }
+    h.only_the_record_ran();
 }
 
 #[tokio::test]

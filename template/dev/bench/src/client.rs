@@ -29,6 +29,16 @@ impl Prompt {
 use local::discover::Service;
 pub use local::discover::Transport;
 
+/// A stage's origin as `--url` gives it (`bench`, `smoke`): `http://` or `https://`, returned
+/// without a trailing `/` so that routes append to it.
+pub fn origin(url: &str) -> Result<String, String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.trim_end_matches('/').to_string())
+    } else {
+        Err("a stage's origin is http(s)://… (make outputs prints it)".into())
+    }
+}
+
 /// Endpoints of the stage, from its `config.json`, each with the transport its service
 /// declares in this project (`services`); relative URLs are taken from `base`. A strategy the
 /// stage lists that this project does not declare is left out.
@@ -268,4 +278,24 @@ async fn websocket(url: &str, prompt: &Prompt, timing: &mut Timing) -> Result<()
         }
     }
     Err("CONNECTION".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_http_or_https_without_a_trailing_slash() {
+        assert_eq!(
+            origin("https://d111111abcdef8.cloudfront.net/"),
+            Ok("https://d111111abcdef8.cloudfront.net".to_string())
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080"),
+            Ok("http://127.0.0.1:8080".to_string())
+        );
+        for refused in ["ftp://x", "127.0.0.1:8080", ""] {
+            assert!(origin(refused).is_err(), "{refused}");
+        }
+    }
 }

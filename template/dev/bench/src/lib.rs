@@ -14,12 +14,12 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 /// How requests were sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// One request at a time: the strategies' latency without contention.
     Sequential,
-    /// `concurrency` requests in flight.
+    /// `--concurrency` requests in flight.
     Concurrent,
 }
 

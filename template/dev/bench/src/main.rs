@@ -1,4 +1,5 @@
 //! `bench`: measures every strategy of a stage (`make bench`, or `make bench URL=https://…`).
+//! Flags: `bench --help`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,139 +7,116 @@ use std::time::{Duration, Instant};
 
 use bench::client::{self, Prompt, endpoints};
 use bench::{Mode, Sample};
+use clap::Parser;
+use clap::builder::RangedU64ValueParser;
+use fake_bedrock::Settings;
+use fake_bedrock::flags::PacingDefaults;
 use futures_util::StreamExt;
-use local::gateway::Latencies;
+use local::flags::{StackDefaults, StackFlags};
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: bench [--url URL] [--requests N] [--concurrency N] [--out DIR]
-             [--modes sequential,concurrent] [--max-seconds N] [--timeout-seconds N]
-             [--prompt TEXT] [--max-tokens N]
-  local stack only: [--bin-dir DIR] [--max-instances N] [--post-latency-ms N]
-             [--invoke-latency-ms N] [--ttft-ms N] [--tokens-per-second N] [--tokens N]
-             [--log-level off|error|warn|info|debug] (the functions' logs; default error)
-Without --url it starts the local stack on loopback, with simulated AWS latencies.";
+/// The help heading of the flags that only a local stack reads.
+const LOCAL_STACK: &str = "Local stack (without --url)";
 
-/// Most requests per strategy and mode, and most in flight: a bench never floods a stage.
-const MAX_REQUESTS: u64 = 10_000;
-const MAX_CONCURRENCY: u64 = 500;
-
-struct Args {
-    /// The project (its services, its web app).
-    root: PathBuf,
+/// Measures every strategy of a stage: time to first chunk, total time and tokens per second,
+/// one request at a time and concurrently, as a table, JSON samples and an SVG chart.
+///
+/// Without --url it starts the local stack on loopback, with simulated AWS latencies.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Cli {
+    /// The stage's origin, http(s)://… [default: a local stack on loopback]
+    #[arg(long, value_name = "URL", value_parser = client::origin)]
     url: Option<String>,
+    // The bounds of --requests and --concurrency keep a bench from flooding a stage.
+    /// Requests per strategy and mode.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000),
+    )]
     requests: usize,
+    /// Requests in flight at once in the concurrent mode.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=500),
+    )]
     concurrency: usize,
+    /// Folder of bench-samples.json and bench.svg [default: bench/ in $CARGO_TARGET_DIR, else
+    /// in the project's target/]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The modes to measure, in order, comma separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,concurrent"
+    )]
     modes: Vec<Mode>,
-    max_instances: usize,
-    out: PathBuf,
+    /// Seconds after which no more requests are sent; the run reports what it measured.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..=24 * 3600),
+    )]
     max_seconds: u64,
-    timeout: Duration,
-    prompt: Prompt,
-    bin_dir: PathBuf,
-    latencies: Latencies,
-    fake: fake_bedrock::Settings,
-    /// The local functions' log level: their lines would run into the table.
+    /// Seconds a request may take; a longer one counts as an error.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=900),
+    )]
+    timeout_seconds: u64,
+    /// The prompt each request sends.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "Write a short story about a lighthouse keeper."
+    )]
+    prompt: String,
+    /// The `maxTokens` each request sends.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u32).range(1..=100_000),
+    )]
+    max_tokens: u32,
+    /// The log level of the local functions, whose lines would run into the table.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "error",
+        value_parser = ["off", "error", "warn", "info", "debug", "trace"],
+        help_heading = LOCAL_STACK,
+    )]
     log_level: String,
+    #[command(flatten, next_help_heading = LOCAL_STACK)]
+    stack: StackFlags<Simulated>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let root = local::project_root()?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let mut args = Args {
-        root: root.clone(),
-        url: None,
-        requests: 20,
-        concurrency: 8,
-        modes: vec![Mode::Sequential, Mode::Concurrent],
-        max_instances: 32,
-        out: target.join("bench"),
-        max_seconds: 600,
-        timeout: Duration::from_secs(60),
-        prompt: Prompt {
-            text: "Write a short story about a lighthouse keeper.".into(),
-            max_tokens: 512,
-        },
-        bin_dir: target.join("release"),
-        // Typical in-region figures: a Management API post, an invocation.
-        latencies: Latencies {
-            post: Duration::from_millis(20),
-            invoke: Duration::from_millis(10),
-        },
-        fake: fake_bedrock::Settings {
-            time_to_first_token_ms: 300,
-            tokens_per_second: 80,
-            tokens: 64,
-        },
-        log_level: "error".into(),
+/// The local stack as the bench simulates AWS: typical in-region latencies of a Management
+/// API post and of an invocation, and a fake Bedrock paced like a small model.
+#[derive(Debug, Clone, Copy)]
+struct Simulated;
+
+impl PacingDefaults for Simulated {
+    const PACING: Settings = Settings {
+        time_to_first_token_ms: 300,
+        tokens_per_second: 80,
+        tokens: 64,
     };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(String::new());
-        }
-        let value = given
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |max: u64| -> Result<u64, String> {
-            match value.parse::<u64>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(format!(
-                    "{flag} takes a whole number from 1 to {max}, not '{value}'"
-                )),
-            }
-        };
-        match flag.as_str() {
-            "--url" => {
-                if !value.starts_with("http://") && !value.starts_with("https://") {
-                    return Err(format!(
-                        "--url takes the stage's origin, http(s)://…, not '{value}'"
-                    ));
-                }
-                args.url = Some(value.trim_end_matches('/').to_string());
-            }
-            "--requests" => args.requests = number(MAX_REQUESTS)? as usize,
-            "--concurrency" => args.concurrency = number(MAX_CONCURRENCY)? as usize,
-            "--out" => args.out = PathBuf::from(&value),
-            "--modes" => {
-                args.modes = value
-                    .split(',')
-                    .map(|mode| match mode.trim() {
-                        "sequential" => Ok(Mode::Sequential),
-                        "concurrent" => Ok(Mode::Concurrent),
-                        other => Err(format!(
-                            "--modes takes sequential and/or concurrent, not '{other}'"
-                        )),
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "--max-instances" => args.max_instances = number(1000)? as usize,
-            "--max-seconds" => args.max_seconds = number(24 * 3600)?,
-            "--timeout-seconds" => args.timeout = Duration::from_secs(number(900)?),
-            "--prompt" => args.prompt.text = value,
-            "--max-tokens" => {
-                args.prompt.max_tokens = u32::try_from(number(100_000)?).unwrap_or(u32::MAX)
-            }
-            "--bin-dir" => args.bin_dir = PathBuf::from(&value),
-            "--post-latency-ms" => args.latencies.post = Duration::from_millis(number(60_000)?),
-            "--invoke-latency-ms" => args.latencies.invoke = Duration::from_millis(number(60_000)?),
-            "--ttft-ms" => args.fake.time_to_first_token_ms = number(60_000)?,
-            "--tokens-per-second" => args.fake.tokens_per_second = number(100_000)?,
-            "--tokens" => args.fake.tokens = u32::try_from(number(100_000)?).unwrap_or(u32::MAX),
-            "--log-level" => {
-                let levels = ["off", "error", "warn", "info", "debug", "trace"];
-                if !levels.contains(&value.as_str()) {
-                    return Err(format!(
-                        "--log-level is one of {}, not '{value}'",
-                        levels.join(", ")
-                    ));
-                }
-                args.log_level = value;
-            }
-            _ => return Err(format!("unknown flag {flag}")),
-        }
-    }
-    Ok(args)
+}
+
+impl StackDefaults for Simulated {
+    const POST_LATENCY_MS: u64 = 20;
+    const INVOKE_LATENCY_MS: u64 = 10;
 }
 
 /// The peak resident memory (`VmHWM`) of a process, in MiB.
@@ -176,23 +154,15 @@ fn shown(path: &std::path::Path, root: &std::path::Path) -> String {
         .to_string()
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
     // One TLS provider for the clients (reqwest and the WebSocket client share it).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let (base, stack) = match &args.url {
+    let (base, stack) = match &cli.url {
         Some(url) => (url.clone(), None),
         None => {
             let stack = local::Stack::start(local::Options {
-                root: args.root.clone(),
-                bin_dir: args.bin_dir.clone(),
-                listen: ([127, 0, 0, 1], 0).into(),
-                bedrock: local::Bedrock::Fake(args.fake.clone()),
-                latencies: args.latencies,
-                cold_start: Duration::ZERO,
-                // Lambda would start an instance per concurrent request; a laptop queues
-                // beyond this many processes per function.
-                max_instances: args.max_instances,
-                log_level: Some(args.log_level.clone()),
+                log_level: Some(cli.log_level.clone()),
+                ..cli.stack.options(root.clone())
             })
             .await?;
             (stack.url.clone(), Some(stack))
@@ -210,42 +180,39 @@ async fn run(args: Args) -> Result<(), String> {
         .json()
         .await
         .map_err(|e| format!("{base}/config.json is not JSON: {e}"))?;
-    let services = local::discover::services(&args.root)?;
+    let services = local::discover::services(&root)?;
     let endpoints = endpoints(&config, &base, &services);
     if endpoints.is_empty() {
         return Err(format!("{base}/config.json lists no strategy"));
     }
 
-    let total = (endpoints.len() * args.requests * args.modes.len()) as u64;
+    let total = (endpoints.len() * cli.requests * cli.modes.len()) as u64;
     let progress = indicatif::ProgressBar::new(total).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} requests, {elapsed} {msg}")
             .map_err(|e| e.to_string())?,
     );
-    let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
-    let prompt = Arc::new(args.prompt.clone());
+    let deadline = Instant::now() + Duration::from_secs(cli.max_seconds);
+    let prompt = Arc::new(Prompt {
+        text: cli.prompt.clone(),
+        max_tokens: cli.max_tokens,
+    });
+    let timeout = Duration::from_secs(cli.timeout_seconds);
     let mut samples: Vec<Sample> = Vec::new();
-    for &mode in &args.modes {
+    for &mode in &cli.modes {
         let concurrency = match mode {
             Mode::Sequential => 1,
-            Mode::Concurrent => args.concurrency,
+            Mode::Concurrent => cli.concurrency,
         };
         for (name, transport, url) in &endpoints {
             progress.set_message(format!("{name}, {mode:?}"));
-            let measured: Vec<Sample> = futures_util::stream::iter(0..args.requests)
+            let measured: Vec<Sample> = futures_util::stream::iter(0..cli.requests)
                 .take_while(|_| std::future::ready(Instant::now() < deadline))
                 .map(|_| {
                     let (http, prompt, progress) = (&http, prompt.clone(), &progress);
                     async move {
-                        let sample = client::measure(
-                            http,
-                            *transport,
-                            url,
-                            &prompt,
-                            name,
-                            mode,
-                            args.timeout,
-                        )
-                        .await;
+                        let sample =
+                            client::measure(http, *transport, url, &prompt, name, mode, timeout)
+                                .await;
                         progress.inc(1);
                         sample
                     }
@@ -271,18 +238,18 @@ async fn run(args: Args) -> Result<(), String> {
     let summaries = bench::summarize(&samples);
     println!(
         "{} against {base} ({} Bedrock, model {}): {} requests per strategy and mode, concurrency {}",
-        if args.url.is_some() {
+        if cli.url.is_some() {
             "deployed stage"
         } else {
             "local stack"
         },
         config["bedrock"].as_str().unwrap_or("AWS"),
         config["model"].as_str().unwrap_or("?"),
-        args.requests,
-        args.concurrency
+        cli.requests,
+        cli.concurrency
     );
     print!("{}", bench::table(&summaries));
-    if let (None, Some(own)) = (&args.url, own) {
+    if let (None, Some(own)) = (&cli.url, own) {
         let instances: f64 = functions.iter().sum();
         println!(
             "peak RSS of the local stack: {:.1} MiB = {own:.1} MiB this process (gateway, fake \
@@ -294,19 +261,21 @@ async fn run(args: Args) -> Result<(), String> {
     if samples.len() < total as usize {
         println!(
             "stopped at --max-seconds {}: {} of {total} requests sent",
-            args.max_seconds,
+            cli.max_seconds,
             samples.len()
         );
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let json_path = args.out.join("bench-samples.json");
+    let out = cli
+        .out
+        .unwrap_or_else(|| local::target_dir(&root).join("bench"));
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let json_path = out.join("bench-samples.json");
     let document = json!({
         "stage": base,
         "bedrock": config["bedrock"],
         "model": config["model"],
-        "requests": args.requests,
-        "concurrency": args.concurrency,
+        "requests": cli.requests,
+        "concurrency": cli.concurrency,
         "samples": samples,
         "summary": summaries,
         "winners": {
@@ -317,31 +286,38 @@ async fn run(args: Args) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, text)
         .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
-    let svg_path = args.out.join("bench.svg");
+    let svg_path = out.join("bench.svg");
     bench::write_svg(&svg_path, &samples)?;
     println!(
         "samples: {}\nchart:   {}",
-        shown(&json_path, &args.root),
-        shown(&svg_path, &args.root)
+        shown(&json_path, &root),
+        shown(&svg_path, &root)
     );
     Ok(())
 }
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) if message.is_empty() => {
-            println!("{USAGE}");
-            return;
-        }
+    let cli = Cli::parse();
+    let root = match local::project_root() {
+        Ok(root) => root,
         Err(message) => {
-            eprintln!("bench: {message}\n{USAGE}");
+            eprintln!("bench: {message}");
             std::process::exit(2);
         }
     };
-    if let Err(message) = run(args).await {
+    if let Err(message) = run(cli, root).await {
         eprintln!("bench: {message}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_flags_are_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

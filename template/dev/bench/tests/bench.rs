@@ -110,24 +110,116 @@ fn a_small_bench_prints_the_table_and_writes_samples_and_a_chart() {
     std::fs::remove_dir_all(&out).expect("cleanup");
 }
 
+/// `help`'s entry for `flag`: its line and the lines indented under it.
+fn entry(help: &str, flag: &str) -> String {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut lines = help
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(flag));
+    let Some(first) = lines.next() else {
+        return String::new();
+    };
+    let under = lines.take_while(|line| line.is_empty() || indent(line) > indent(first));
+    std::iter::once(first.trim_start())
+        .chain(under)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
-fn bad_flags_are_refused_with_the_usage() {
-    for args in [
-        &["--requests", "0"][..],
-        &["--concurrency", "100000"],
-        &["--url", "ftp://x"],
-        &["--bogus", "1"],
+fn help_lists_each_flag_with_its_default() {
+    for (binary, flags) in [
+        (
+            env!("CARGO_BIN_EXE_bench"),
+            &[
+                ("--url <URL>", None),
+                ("--requests <N>", Some("20")),
+                ("--concurrency <N>", Some("8")),
+                ("--out <DIR>", None),
+                ("--modes <MODES>", Some("sequential,concurrent")),
+                ("--max-seconds <N>", Some("600")),
+                ("--timeout-seconds <N>", Some("60")),
+                ("--prompt <TEXT>", Some("\"Write a short story")),
+                ("--max-tokens <N>", Some("512")),
+                ("--log-level <LEVEL>", Some("error")),
+                ("--bin-dir <DIR>", None),
+                ("--max-instances <N>", Some("32")),
+                // The bench's own simulation of AWS, not make dev's defaults.
+                ("--post-latency-ms <MS>", Some("20")),
+                ("--invoke-latency-ms <MS>", Some("10")),
+                ("--ttft-ms <MS>", Some("300")),
+                ("--tokens-per-second <N>", Some("80")),
+                ("--tokens <N>", Some("64")),
+            ][..],
+        ),
+        (
+            env!("CARGO_BIN_EXE_smoke"),
+            &[("--url <URL>", None), ("--skip-long", None)],
+        ),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_bench"))
-            .args(args)
-            .output()
-            .expect("runs");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let output = Command::new(binary).arg("--help").output().expect("runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{help}");
+        for (flag, default) in flags {
+            let entry = entry(&help, flag);
+            assert!(entry.starts_with(flag), "{flag}:\n{help}");
+            if let Some(default) = default {
+                assert!(
+                    entry.contains(&format!("[default: {default}")),
+                    "{flag} with its default {default}:\n{help}"
+                );
+            }
+        }
+    }
+}
+
+/// Runs `binary` with `args`, which it must refuse as a usage error (exit 2): its message.
+fn refused(binary: &str, args: &[&str]) -> String {
+    let output = Command::new(binary).args(args).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_value_out_of_bounds_is_a_usage_error_naming_its_flag() {
+    let bench = env!("CARGO_BIN_EXE_bench");
+    let smoke = env!("CARGO_BIN_EXE_smoke");
+    for (binary, flag, value) in [
+        (bench, "--requests", "0"),
+        (bench, "--requests", "10001"),
+        (bench, "--concurrency", "501"),
+        (bench, "--url", "ftp://x"),
+        (bench, "--modes", "fast"),
+        (bench, "--max-seconds", "86401"),
+        (bench, "--timeout-seconds", "0"),
+        (bench, "--max-tokens", "100001"),
+        (bench, "--log-level", "loud"),
+        (bench, "--max-instances", "1001"),
+        (bench, "--post-latency-ms", "60001"),
+        (bench, "--invoke-latency-ms", "60001"),
+        (bench, "--ttft-ms", "60001"),
+        (bench, "--tokens-per-second", "0"),
+        (bench, "--tokens", "0"),
+        (smoke, "--url", "ftp://x"),
+    ] {
+        let stderr = refused(binary, &[flag, value]);
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains("usage: bench"),
-            "{args:?}"
+            stderr.contains(&format!("invalid value '{value}' for '{flag} <")),
+            "{flag} {value}: {stderr}"
         );
     }
+}
+
+#[test]
+fn an_unknown_flag_or_a_missing_url_is_a_usage_error() {
+    let stderr = refused(env!("CARGO_BIN_EXE_bench"), &["--bogus", "1"]);
+    assert!(
+        stderr.contains("'--bogus'") && stderr.contains("Usage: bench"),
+        "{stderr}"
+    );
+    let stderr = refused(env!("CARGO_BIN_EXE_smoke"), &["--skip-long"]);
+    assert!(stderr.contains("--url <URL>"), "{stderr}");
 }
 
 /// `--url` measures whatever stage serves `/config.json` there; here a local stack stands in

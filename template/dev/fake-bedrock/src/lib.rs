@@ -21,6 +21,8 @@
 //! | `[fault=stream-throttle]` | an in-stream `throttlingException` after `[after=N]` tokens |
 //! | `[fault=stall]` | stop for `[stall=MS]` (default 3000) after `[after=N]` tokens, then go on |
 
+pub mod flags;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,13 +50,18 @@ pub struct Settings {
     pub tokens: u32,
 }
 
+impl Settings {
+    /// A small model's pacing: what `fake-bedrock` and `make dev` answer at unless told.
+    pub const DEFAULT: Settings = Settings {
+        time_to_first_token_ms: 200,
+        tokens_per_second: 60,
+        tokens: 48,
+    };
+}
+
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            time_to_first_token_ms: 200,
-            tokens_per_second: 60,
-            tokens: 48,
-        }
+        Settings::DEFAULT
     }
 }
 

@@ -7,6 +7,7 @@
 //! with the strategies a project has.
 
 pub mod discover;
+pub mod flags;
 pub mod gateway;
 pub mod runtime;
 
@@ -41,6 +42,11 @@ pub fn project_root() -> Result<PathBuf, String> {
                 here.display()
             )
         })
+}
+
+/// The project's cargo target folder: `CARGO_TARGET_DIR` when set, else `target/` in `root`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// Where the model answers come from.

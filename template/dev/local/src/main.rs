@@ -1,88 +1,65 @@
-//! `local`: runs the project on loopback until Ctrl-C (`make dev`).
+//! `local`: runs the project on loopback until Ctrl-C (`make dev`). Flags: `local --help`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use local::gateway::Latencies;
+use clap::Parser;
+use local::flags::{DevDefaults, StackFlags};
 use local::{Bedrock, Options, Stack};
 
-const USAGE: &str = "usage: local [--port N] [--bin-dir DIR] [--bedrock fake|aws]
-             [--post-latency-ms N] [--invoke-latency-ms N] [--cold-start-ms N]
-             [--max-instances N] [--ttft-ms N] [--tokens-per-second N] [--tokens N]";
+/// Runs the project on loopback until Ctrl-C: the real service binaries behind emulated API
+/// Gateway, Function URLs and Lambda, answered by a fake Bedrock or by real Bedrock.
+#[derive(Debug, Parser)]
+#[command(name = "local")]
+struct Cli {
+    /// Port of the origin on 127.0.0.1; 0 picks a free one.
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    port: u16,
+    /// Where the answers come from.
+    #[arg(long, value_enum, default_value_t = Backend::Fake)]
+    bedrock: Backend,
+    /// Milliseconds added to the start of each new function instance, as a Lambda cold start.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(0..=60_000),
+    )]
+    cold_start_ms: u64,
+    #[command(flatten)]
+    stack: StackFlags<DevDefaults>,
+}
+
+/// The values of `--bedrock`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Backend {
+    /// The fake Bedrock, in process: deterministic, no AWS account needed.
+    Fake,
+    /// Real Bedrock: your AWS credentials, the project's model and region.
+    Aws,
+}
 
 /// The request body the printed `curl` examples send.
 const EXAMPLE: &str = r#"{"prompt":"Tell me a story"}"#;
 
-fn parse_args() -> Result<Options, String> {
-    let root = local::project_root()?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let mut options = Options {
-        bin_dir: target.join("release"),
-        root,
-        listen: ([127, 0, 0, 1], 8080).into(),
-        bedrock: Bedrock::Fake(fake_bedrock::Settings::default()),
-        latencies: Latencies::default(),
-        cold_start: Duration::ZERO,
-        max_instances: 32,
-        log_level: None,
-    };
-    let mut settings = fake_bedrock::Settings::default();
-    let mut aws = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(String::new());
-        }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number, not '{value}'"))
-        };
-        match flag.as_str() {
-            "--port" => {
-                let port = u16::try_from(number()?).map_err(|_| "--port is at most 65535")?;
-                options.listen.set_port(port);
-            }
-            "--bin-dir" => options.bin_dir = PathBuf::from(&value),
-            "--bedrock" => match value.as_str() {
-                "fake" => aws = false,
-                "aws" => aws = true,
-                _ => return Err(format!("--bedrock is fake or aws, not '{value}'")),
-            },
-            "--post-latency-ms" => options.latencies.post = Duration::from_millis(number()?),
-            "--invoke-latency-ms" => options.latencies.invoke = Duration::from_millis(number()?),
-            "--cold-start-ms" => options.cold_start = Duration::from_millis(number()?),
-            "--max-instances" => {
-                options.max_instances = usize::try_from(number()?.max(1)).unwrap_or(usize::MAX);
-            }
-            "--ttft-ms" => settings.time_to_first_token_ms = number()?,
-            "--tokens-per-second" => settings.tokens_per_second = number()?.max(1),
-            "--tokens" => settings.tokens = u32::try_from(number()?).unwrap_or(u32::MAX),
-            _ => return Err(format!("unknown flag {flag}")),
-        }
-    }
-    options.bedrock = if aws {
-        Bedrock::Aws
-    } else {
-        Bedrock::Fake(settings)
-    };
-    Ok(options)
-}
-
 #[tokio::main]
 async fn main() {
-    let options = match parse_args() {
-        Ok(options) => options,
-        Err(message) if message.is_empty() => {
-            println!("{USAGE}");
-            return;
-        }
+    let cli = Cli::parse();
+    let root = match local::project_root() {
+        Ok(root) => root,
         Err(message) => {
-            eprintln!("local: {message}\n{USAGE}");
+            eprintln!("local: {message}");
             std::process::exit(2);
         }
+    };
+    let defaults = cli.stack.options(root);
+    let options = Options {
+        listen: ([127, 0, 0, 1], cli.port).into(),
+        bedrock: match cli.bedrock {
+            Backend::Fake => defaults.bedrock,
+            Backend::Aws => Bedrock::Aws,
+        },
+        cold_start: Duration::from_millis(cli.cold_start_ms),
+        ..defaults
     };
     let backend = match options.bedrock {
         Bedrock::Fake(_) => "fake Bedrock (deterministic; no AWS account needed)",
@@ -142,5 +119,15 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_flags_are_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -11,13 +11,24 @@ use std::time::Duration;
 
 use bench::Mode;
 use bench::client::{self, Prompt, Transport, endpoints};
+use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-const USAGE: &str = "usage: smoke --url URL [--skip-long]
-  URL: the stage's origin, https://<distribution> (or make dev's http://127.0.0.1:8080)
-  --skip-long: skip the WebSocket answer past 29 s (it costs up to the stage's maxTokens)";
+/// Checks a stage end to end through its one origin and prints a checklist; exits 1 when a
+/// check fails.
+#[derive(Debug, Parser)]
+#[command(name = "smoke")]
+struct Cli {
+    /// The stage's origin: https://<distribution> (make outputs prints it), or make dev's
+    /// http://127.0.0.1:8080
+    #[arg(long, value_name = "URL", value_parser = client::origin)]
+    url: String,
+    /// Skip the WebSocket answer past 29 s, which costs up to the stage's maxTokens.
+    #[arg(long)]
+    skip_long: bool,
+}
 
 /// API Gateway's integration timeout, which a WebSocket answer must outlive.
 /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html>
@@ -383,35 +394,23 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
 
 #[tokio::main]
 async fn main() {
-    let mut url = None;
-    let mut skip_long = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--url" => url = args.next(),
-            "--skip-long" => skip_long = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return;
-            }
-            other => {
-                eprintln!("smoke: unknown argument {other}\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    let Some(url) = url.filter(|u| u.starts_with("http://") || u.starts_with("https://")) else {
-        eprintln!(
-            "smoke: --url takes the stage's origin, http(s)://… (make outputs prints it)\n{USAGE}"
-        );
-        std::process::exit(2);
-    };
-    match run(url.trim_end_matches('/').to_string(), skip_long).await {
+    let cli = Cli::parse();
+    match run(cli.url, cli.skip_long).await {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(message) => {
             eprintln!("smoke: {message}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_flags_are_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

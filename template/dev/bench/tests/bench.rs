@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fake_bedrock::flags::help_entry;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -110,22 +111,6 @@ fn a_small_bench_prints_the_table_and_writes_samples_and_a_chart() {
     std::fs::remove_dir_all(&out).expect("cleanup");
 }
 
-/// `help`'s entry for `flag`: its line and the lines indented under it.
-fn entry(help: &str, flag: &str) -> String {
-    let indent = |line: &str| line.len() - line.trim_start().len();
-    let mut lines = help
-        .lines()
-        .skip_while(|line| !line.trim_start().starts_with(flag));
-    let Some(first) = lines.next() else {
-        return String::new();
-    };
-    let under = lines.take_while(|line| line.is_empty() || indent(line) > indent(first));
-    std::iter::once(first.trim_start())
-        .chain(under)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn help_lists_each_flag_with_its_default() {
     for (binary, flags) in [
@@ -161,7 +146,7 @@ fn help_lists_each_flag_with_its_default() {
         let help = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{help}");
         for (flag, default) in flags {
-            let entry = entry(&help, flag);
+            let entry = help_entry(&help, flag);
             assert!(entry.starts_with(flag), "{flag}:\n{help}");
             if let Some(default) = default {
                 assert!(

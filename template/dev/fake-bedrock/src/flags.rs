@@ -65,6 +65,24 @@ impl<D: PacingDefaults> Pacing<D> {
     }
 }
 
+/// A `--help` text's entry for `flag` (e.g. `--ttft-ms <MS>`): its line and the lines indented
+/// under it, where clap writes the flag's doc and default; empty when `help` lacks the flag.
+/// For the tests of each binary that shows these flags.
+pub fn help_entry(help: &str, flag: &str) -> String {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut lines = help
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(flag));
+    let Some(first) = lines.next() else {
+        return String::new();
+    };
+    let under = lines.take_while(|line| line.is_empty() || indent(line) > indent(first));
+    std::iter::once(first.trim_start())
+        .chain(under)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;

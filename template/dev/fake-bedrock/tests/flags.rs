@@ -3,27 +3,13 @@
 
 use std::process::{Command, Output};
 
+use fake_bedrock::flags::help_entry;
+
 fn fake_bedrock(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fake-bedrock"))
         .args(args)
         .output()
         .expect("fake-bedrock runs")
-}
-
-/// `help`'s entry for `flag`: its line and the lines indented under it.
-fn entry(help: &str, flag: &str) -> String {
-    let indent = |line: &str| line.len() - line.trim_start().len();
-    let mut lines = help
-        .lines()
-        .skip_while(|line| !line.trim_start().starts_with(flag));
-    let Some(first) = lines.next() else {
-        return String::new();
-    };
-    let under = lines.take_while(|line| line.is_empty() || indent(line) > indent(first));
-    std::iter::once(first.trim_start())
-        .chain(under)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -38,7 +24,7 @@ fn help_lists_each_flag_with_its_default() {
         ("--tokens <N>", "48"),
     ] {
         assert!(
-            entry(&help, flag).contains(&format!("[default: {default}]")),
+            help_entry(&help, flag).contains(&format!("[default: {default}]")),
             "{flag} with its default {default}:\n{help}"
         );
     }

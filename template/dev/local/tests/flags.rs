@@ -4,27 +4,13 @@
 
 use std::process::{Command, Output};
 
+use fake_bedrock::flags::help_entry;
+
 fn local(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_local"))
         .args(args)
         .output()
         .expect("local runs")
-}
-
-/// `help`'s entry for `flag`: its line and the lines indented under it.
-fn entry(help: &str, flag: &str) -> String {
-    let indent = |line: &str| line.len() - line.trim_start().len();
-    let mut lines = help
-        .lines()
-        .skip_while(|line| !line.trim_start().starts_with(flag));
-    let Some(first) = lines.next() else {
-        return String::new();
-    };
-    let under = lines.take_while(|line| line.is_empty() || indent(line) > indent(first));
-    std::iter::once(first.trim_start())
-        .chain(under)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -44,7 +30,7 @@ fn help_lists_each_flag_with_its_default() {
         ("--tokens-per-second <N>", Some("60")),
         ("--tokens <N>", Some("48")),
     ] {
-        let entry = entry(&help, flag);
+        let entry = help_entry(&help, flag);
         assert!(entry.starts_with(flag), "{flag}:\n{help}");
         if let Some(default) = default {
             assert!(

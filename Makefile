@@ -40,6 +40,7 @@ check: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
 check: ## The generator's own lints and tests
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	PYTHONPATH=tests/standin timeout 5m $(MATRIX_INFRA_VENV)/bin/python -m unittest discover -s tests/standin
 	timeout $(CHECK_TIMEOUT) cargo test || { status=$$?; [ $$status -ne 124 ] || \
 		echo "error: cargo test ran past $(CHECK_TIMEOUT); the tests it names above as running long are the ones to look at" >&2; \
 		exit $$status; }

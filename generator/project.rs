@@ -346,13 +346,15 @@ pub fn describe(
             services.iter().map(|s| format!("deploy-{s}")).collect::<Vec<_>>().join(" ")
         )),
         Change::Remove => {
-            let project = plan.answers.as_ref().map_or("<project>", |a| a.name.as_str());
-            out.push_str("\nA stage that has it deployed keeps its stack. Delete it with\n");
-            for service in &services {
-                out.push_str(&format!(
-                    "  aws cloudformation delete-stack --stack-name {project}-<stage>-{service}\n"
-                ));
-            }
+            // The project's Makefile deletes the stack of a service it no longer has
+            // (infra/removed.py), so the project's own tools do it, no AWS CLI needed.
+            out.push_str(
+                "\nA stage that has it deployed keeps its stack. Delete it with (STAGE=<stage> for another than dev)\n",
+            );
+            out.push_str(&format!(
+                "  make {}\n",
+                services.iter().map(|s| format!("destroy-{s}")).collect::<Vec<_>>().join(" ")
+            ));
             out.push_str(
                 "then run `make deploy-cdn deploy-frontend` to take it out of the CDN and the web app.\n",
             );

@@ -131,7 +131,7 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
     assert!(
         text(&out)
             .0
-            .contains("aws cloudformation delete-stack --stack-name app-<stage>-sync-api\n"),
+            .contains("  make destroy-sync-api\n"),
         "{}",
         text(&out).0
     );

@@ -685,12 +685,17 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 }
 
 /// The deploy rehearsal: the README's deploy commands, each as a user types it (`make
-/// bootstrap`, `make deploy-all`, `make outputs`, `make rotate-origin-secret`, then
-/// `destroy-cdn`, `destroy-services` and `destroy-all`, which is `destroy`), through the real
-/// Makefile with its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`,
-/// against moto's server patched where it lacks what the stacks use (tests/standin). Only the
-/// Lambda zips are stand-ins (`LAMBDA_BUILD`): the cross build is the release cell's business.
-/// Afterwards nothing of the stage may be left.
+/// bootstrap`, `make deploy-all`, `make outputs`, `make rotate-origin-secret`, a change of
+/// strategies on the deployed stage as `genai-scaffold remove` and `add` say to deploy it,
+/// then `destroy-cdn`, `destroy-services` and `destroy-all`, which is `destroy`), through the
+/// real Makefile with its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`,
+/// against moto's server patched where it lacks what the stacks use (tests/standin), in a
+/// region other than the project's. Only the Lambda zips are stand-ins (`LAMBDA_BUILD`): the
+/// cross build is the release cell's business. Afterwards nothing of the stage may be left.
+/// Not the region the projects record (us-east-1), so that nothing of the deploy may take the
+/// record's region for the stage's; one of the model's regions, as a user would choose.
+const REHEARSAL_REGION: &str = "us-west-2";
+
 fn rehearse(env: &Env, project: &Path) -> Cell {
     let start = Instant::now();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -715,8 +720,8 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 cmd.env("AWS_ENDPOINT_URL", &url)
                     .env("AWS_ACCESS_KEY_ID", "testing")
                     .env("AWS_SECRET_ACCESS_KEY", "testing")
-                    .env("AWS_REGION", "us-east-1")
-                    .env("AWS_DEFAULT_REGION", "us-east-1")
+                    .env("AWS_REGION", REHEARSAL_REGION)
+                    .env("AWS_DEFAULT_REGION", REHEARSAL_REGION)
                     .env_remove("AWS_PROFILE")
                     .env("PYTHONPATH", &standin_path);
                 cmd
@@ -740,6 +745,21 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 cmd.args(["-m", module, &project_name, "dev"]).args(args);
                 cmd
             };
+            // The strategy taken out and put back: the last one, whose service's stack goes
+            // and comes back while the others and the CDN stay (stack updates in place).
+            let strategy = *common::strategies().last().expect("a strategy");
+            let service = genai_scaffold::strategy::Strategy::all()
+                .expect("the declarations load")
+                .into_iter()
+                .find(|s| s.key() == strategy)
+                .expect("declared")
+                .service()
+                .to_string();
+            let generator = |change: &str| {
+                let mut cmd = common::bin();
+                cmd.args([change, strategy, "--path"]).arg(project);
+                cmd
+            };
             let settings = [
                 "ALLOWED_ORIGINS=http://localhost:5173",
                 "ALERT_EMAIL=ops@example.com",
@@ -752,6 +772,13 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 make(&["outputs"]),
                 standin("genai_standin.asynchronous", &[]),
                 make(&["rotate-origin-secret"]),
+                standin("genai_standin.origins", &["http://localhost:5173"]),
+                // What `remove` prints, then what `add` prints, on the deployed stage.
+                generator("remove"),
+                make(&[&format!("destroy-{service}"), "CONFIRM=yes"]),
+                make(&["deploy-cdn", "deploy-frontend"]),
+                generator("add"),
+                make(&[&format!("deploy-{service}"), "deploy-cdn", "deploy-frontend"]),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),
                 make(&["destroy-services", "CONFIRM=yes"]),

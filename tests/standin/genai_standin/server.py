@@ -12,7 +12,9 @@ What is patched, each against moto 5.2.x:
    Where moto has a backend for the service (Lambda URL configs, S3 bucket policies,
    CloudFront, API Gateway v1 and v2) the model calls it, so later API calls (frontend.py's
    invalidation, get-function-url-config, get-apis ...) see the resource; otherwise it only
-   records its properties and makes up plausible attributes.
+   records its properties and makes up plausible attributes. A stack update changes such a
+   resource in place, keeping its physical id, unless a property CloudFormation replaces on
+   changed (tests/standin/test_updates.py).
 2. CloudFormationBackend.execute_change_set (and DescribeChangeSet, DeleteChangeSet, which
    lose StackName): stacks made through change sets (cdk deploy,
    cdk bootstrap, sam deploy) never get Outputs or exports in moto; rebuilt after it runs.
@@ -106,6 +108,11 @@ class _Standin:
     attributes Fn::GetAtt reads, and how to undo the creation on delete."""
 
     ATTRS: tuple = ()
+    # The properties whose change CloudFormation's resource reference marks "Update requires:
+    # Replacement"; a change of any other is made in place by UPDATE (None: the type is only
+    # ever replaced here).
+    REPLACE_ON: tuple = ()
+    UPDATE = None
 
     def __init__(self, physical_id, attributes, properties, undo):
         self.physical_id = physical_id
@@ -148,8 +155,28 @@ class _Standin:
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        props = cloudformation_json.get("Properties", {})
+        before = original_resource.properties
+        if any(props.get(name) != before.get(name) for name in cls.REPLACE_ON) or cls.UPDATE is None:
+            # "Update requires: Replacement": CloudFormation makes the new resource, points
+            # the stack at it, and deletes the old one in its cleanup phase.
+            new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return new
+        # Any other change is made to the resource itself: it keeps its physical id, so what
+        # holds that id (an output, an SSM parameter, frontend.py's invalidation) still names it.
+        context = SimpleNamespace(
+            account=account_id,
+            region=region_name,
+            partition=get_partition(region_name),
+            name=new_resource_name,
+            logical_id=getattr(original_resource, "logical_resource_id", "Resource"),
+        )
+        attributes, undo = cls.UPDATE(original_resource, props, context)
+        original_resource.attributes = attributes
+        original_resource.properties = props
+        original_resource.undo = undo
+        return original_resource
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
@@ -351,34 +378,99 @@ def rest_model(p, c):
     return name, {}, lambda: backend.delete_model(p["RestApiId"], name)
 
 
-# type: (attributes Fn::GetAtt may read, how to create it)
+def _redo(original, props, context):
+    """An update that makes the resource again under the same physical id: for those keyed by
+    a name the update keeps (a stage, a model, a policy) and those whose settings are one
+    put (asynchronous settings, a gateway response)."""
+    original.delete(context.account, context.region)
+    _, attributes, undo = type(original).CREATE(props, context)
+    return attributes, undo
+
+
+def _keep(original, props, context):
+    """An update of a resource that only records its properties: its ids stay."""
+    return original.attributes, original.undo
+
+
+def lambda_url_update(o, p, c):
+    backend = lambda_backends[c.account][c.region]
+    config = backend.update_function_url_config(p["TargetFunctionArn"], p)
+    config.url = config.url.rstrip("/") + "/"
+    return {**o.attributes, "FunctionUrl": config.url}, o.undo
+
+
+def distribution_update(o, p, c):
+    backend = cloudfront_backends[c.account][c.partition]
+    dist, _ = backend.get_distribution(o.physical_id)
+    config = _moto_distribution_config(p["DistributionConfig"], dist.distribution_config.caller_reference)
+    backend.update_distribution(config, o.physical_id, if_match=True)
+    return o.attributes, o.undo
+
+
+def origin_access_control_update(o, p, c):
+    cloudfront_backends[c.account][c.partition].update_origin_access_control(o.physical_id, p["OriginAccessControlConfig"])
+    return o.attributes, o.undo
+
+
+def v2_api_update(o, p, c):
+    _call(apigatewayv2_backends[c.account][c.region].update_api, p, api_id=o.physical_id)
+    return o.attributes, o.undo
+
+
+def v2_integration_update(o, p, c):
+    backend = apigatewayv2_backends[c.account][c.region]
+    _call(backend.update_integration, p, integration_id=o.physical_id)
+    return o.attributes, o.undo
+
+
+def v2_route_update(o, p, c):
+    _call(apigatewayv2_backends[c.account][c.region].update_route, p, route_id=o.physical_id)
+    return o.attributes, o.undo
+
+
+def rest_request_validator_update(o, p, c):
+    flag = lambda name: str(bool(p.get(name))).lower()  # noqa: E731
+    operations = [
+        {"op": "replace", "path": "/validateRequestBody", "value": flag("ValidateRequestBody")},
+        {"op": "replace", "path": "/validateRequestParameters", "value": flag("ValidateRequestParameters")},
+    ]
+    apigateway_backends[c.account][c.region].update_request_validator(p["RestApiId"], o.physical_id, operations)
+    return o.attributes, o.undo
+
+
+# type: (attributes Fn::GetAtt may read, how to create it, the properties whose change replaces
+# it, how to update it in place). The third is each type's "Update requires: Replacement"
+# properties in CloudFormation's resource reference
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-template-resource-type-ref.html);
+# every other property is updated in place, as AWS does, and the physical id stays.
 MODELS = {
-    "AWS::Lambda::Url": (("FunctionArn", "FunctionUrl"), lambda_url),
-    "AWS::Lambda::EventInvokeConfig": ((), event_invoke_config),
-    "AWS::Lambda::Alias": (("AliasArn",), _stub("AliasArn", arn="{p[FunctionName]}:{p[Name]}")),
-    "AWS::S3::BucketPolicy": ((), bucket_policy),
-    "AWS::CloudFront::Distribution": (("Id", "DomainName"), distribution),
-    "AWS::CloudFront::Function": (("FunctionARN", "FunctionMetadata.FunctionARN", "Stage"), cloudfront_function),
-    "AWS::CloudFront::OriginAccessControl": (("Id",), origin_access_control),
-    "AWS::CloudFront::OriginRequestPolicy": (("Id",), _stub("Id")),
-    "AWS::CloudFront::ResponseHeadersPolicy": (("Id",), _stub("Id")),
-    "AWS::CloudFront::CachePolicy": (("Id",), _stub("Id")),
-    "AWS::ApiGatewayV2::Api": (("ApiId", "ApiEndpoint"), v2_api),
-    "AWS::ApiGatewayV2::Integration": (("IntegrationId",), v2_integration),
-    "AWS::ApiGatewayV2::Route": (("RouteId",), v2_route),
-    "AWS::ApiGatewayV2::Stage": ((), v2_stage),
-    "AWS::ApiGateway::Stage": ((), rest_stage),
-    "AWS::ApiGateway::Account": (("Id",), rest_account),
-    "AWS::ApiGateway::RequestValidator": (("RequestValidatorId",), rest_request_validator),
-    "AWS::ApiGateway::GatewayResponse": (("Id",), rest_gateway_response),
-    "AWS::ApiGateway::Model": ((), rest_model),
-    "AWS::Budgets::Budget": ((), _stub()),
-    "AWS::CloudWatch::Alarm": (("Arn",), _stub("Arn", arn="arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{c.name}")),
-    "AWS::CDK::Metadata": ((), _stub()),  # moto only warns; a model keeps the log readable
+    "AWS::Lambda::Url": (("FunctionArn", "FunctionUrl"), lambda_url, ("TargetFunctionArn", "Qualifier"), lambda_url_update),
+    "AWS::Lambda::EventInvokeConfig": ((), event_invoke_config, ("FunctionName", "Qualifier"), _redo),
+    "AWS::Lambda::Alias": (("AliasArn",), _stub("AliasArn", arn="{p[FunctionName]}:{p[Name]}"), ("FunctionName", "Name"), _keep),
+    "AWS::S3::BucketPolicy": ((), bucket_policy, ("Bucket",), _redo),
+    "AWS::CloudFront::Distribution": (("Id", "DomainName"), distribution, (), distribution_update),
+    # Its ARN is made of its name, so making it again keeps the physical id.
+    "AWS::CloudFront::Function": (("FunctionARN", "FunctionMetadata.FunctionARN", "Stage"), cloudfront_function, ("Name",), _redo),
+    "AWS::CloudFront::OriginAccessControl": (("Id",), origin_access_control, (), origin_access_control_update),
+    "AWS::CloudFront::OriginRequestPolicy": (("Id",), _stub("Id"), (), _keep),
+    "AWS::CloudFront::ResponseHeadersPolicy": (("Id",), _stub("Id"), (), _keep),
+    "AWS::CloudFront::CachePolicy": (("Id",), _stub("Id"), (), _keep),
+    "AWS::ApiGatewayV2::Api": (("ApiId", "ApiEndpoint"), v2_api, ("ProtocolType",), v2_api_update),
+    "AWS::ApiGatewayV2::Integration": (("IntegrationId",), v2_integration, ("ApiId",), v2_integration_update),
+    "AWS::ApiGatewayV2::Route": (("RouteId",), v2_route, ("ApiId",), v2_route_update),
+    "AWS::ApiGatewayV2::Stage": ((), v2_stage, ("ApiId", "StageName"), _redo),
+    "AWS::ApiGateway::Stage": ((), rest_stage, ("RestApiId", "StageName"), _redo),
+    "AWS::ApiGateway::Account": (("Id",), rest_account, (), _redo),
+    "AWS::ApiGateway::RequestValidator": (("RequestValidatorId",), rest_request_validator, ("RestApiId", "Name"), rest_request_validator_update),
+    "AWS::ApiGateway::GatewayResponse": (("Id",), rest_gateway_response, ("RestApiId", "ResponseType"), _redo),
+    "AWS::ApiGateway::Model": ((), rest_model, ("RestApiId", "Name", "ContentType"), _redo),
+    "AWS::Budgets::Budget": ((), _stub(), ("NotificationsWithSubscribers",), _keep),
+    "AWS::CloudWatch::Alarm": (("Arn",), _stub("Arn", arn="arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{c.name}"), ("AlarmName",), _keep),
+    "AWS::CDK::Metadata": ((), _stub(), (), _keep),  # moto only warns; a model keeps the log readable
 }
 
 
-def _register(cfn_type, attributes, create):
+def _register(cfn_type, attributes, create, replace_on, update):
     # parsing.get_model_list is CloudFormationModel.__subclasses__(): direct subclasses only.
     cls = type(
         "Standin" + cfn_type.replace("::", ""),
@@ -387,6 +479,8 @@ def _register(cfn_type, attributes, create):
             "__module__": MODULE,
             "ATTRS": attributes,
             "CREATE": staticmethod(create),
+            "REPLACE_ON": replace_on,
+            "UPDATE": staticmethod(update),
             "cloudformation_type": staticmethod(lambda: cfn_type),
         },
     )
@@ -450,8 +544,8 @@ def _sam_transform(owner, parameters, account_id, region_name):
 def install():
     """Registers the models and applies the patches (once, before the server starts)."""
     missing = {t: spec for t, spec in MODELS.items() if t not in parsing.get_model_map()}
-    for cfn_type, (attributes, create) in missing.items():
-        _register(cfn_type, attributes, create)
+    for cfn_type, spec in missing.items():
+        _register(cfn_type, *spec)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 

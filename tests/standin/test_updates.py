@@ -1,0 +1,396 @@
+"""The stand-in updates a resource as CloudFormation does: in place (the same physical id, the
+change seen by the service's API) unless the changed property is one CloudFormation's reference
+marks "Update requires: Replacement". A redeploy after `genai-scaffold add` or `remove` changes
+the CDN, the APIs and their stages; were they replaced here, the ids the stage published (the
+distribution's, read by `make deploy-frontend` to invalidate) would name resources that are gone.
+
+    python -m unittest discover -s tests/standin      (the repo's `make check` runs it)
+"""
+
+import io
+import json
+import logging
+import socket
+import unittest
+import zipfile
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from genai_standin import server
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
+
+REGION = "eu-west-1"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _zip():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\nexit 1\n")
+    return buffer.getvalue()
+
+
+class Updates(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        server.install()
+        cls.port = _free_port()
+        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=cls.port, verbose=False)
+        cls.moto.start()
+        endpoint = f"http://localhost:{cls.port}"
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        cls.client = staticmethod(lambda name: session.client(name, endpoint_url=endpoint))
+        cls.cfn = session.client("cloudformation", endpoint_url=endpoint)
+        s3 = session.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="code", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket="code", Key="fn.zip", Body=_zip())
+        cls.stacks = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def deploy(self, resources, stack=None):
+        """Creates a stack of `resources` (a new one when `stack` is None) or updates it; returns
+        its name and {logical id: physical id}."""
+        body = json.dumps({"Resources": resources})
+        if stack is None:
+            type(self).stacks += 1
+            stack = f"updates-{self.stacks}"
+            self.cfn.create_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+        else:
+            self.cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+        status = self.cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        self.assertIn(status, ("CREATE_COMPLETE", "UPDATE_COMPLETE"), stack)
+        listed = self.cfn.describe_stack_resources(StackName=stack)["StackResources"]
+        return stack, {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in listed}
+
+    def check(self, resources, logical_id, in_place, replacing=None):
+        """Deploys `resources`, then `in_place(resources)` (same physical id expected), then, when
+        given, `replacing(resources)` (a new one expected). Returns the three id maps."""
+        stack, first = self.deploy(resources)
+        _, second = self.deploy(in_place(json.loads(json.dumps(resources))), stack)
+        self.assertEqual(first[logical_id], second[logical_id], f"{logical_id} was replaced by an in-place change")
+        third = None
+        if replacing:
+            _, third = self.deploy(replacing(json.loads(json.dumps(resources))), stack)
+            self.assertNotEqual(second[logical_id], third[logical_id], f"{logical_id} was not replaced")
+        return first, second, third
+
+    @staticmethod
+    def function(name):
+        return {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                        ],
+                    }
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": name,
+                    "Runtime": "provided.al2023",
+                    "Handler": "bootstrap",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"S3Bucket": "code", "S3Key": "fn.zip"},
+                },
+            },
+        }
+
+    # --- one test per type the stand-in models --------------------------------------------
+
+    def test_a_distribution_is_updated_in_place(self):
+        def config(comment):
+            return {
+                "Comment": comment,
+                "Enabled": True,
+                "Origins": [{"Id": "o", "DomainName": "example.com", "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}}],
+                "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https"},
+            }
+
+        resources = {"Cdn": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": config("one")}}}
+
+        def change(r):
+            r["Cdn"]["Properties"]["DistributionConfig"] = config("two")
+            return r
+
+        _, after, _ = self.check(resources, "Cdn", change)
+        got = self.client("cloudfront").get_distribution(Id=after["Cdn"])["Distribution"]["DistributionConfig"]
+        self.assertEqual(got["Comment"], "two")
+
+    def test_a_function_url_is_updated_in_place_and_replaced_for_another_function(self):
+        second = self.function("url-two")
+        resources = {
+            **self.function("url-one"),
+            "Role2": second["Role"],
+            "Fn2": {**second["Fn"], "Properties": {**second["Fn"]["Properties"], "Role": {"Fn::GetAtt": ["Role2", "Arn"]}}},
+            "Url": {"Type": "AWS::Lambda::Url", "Properties": {"TargetFunctionArn": {"Ref": "Fn"}, "AuthType": "NONE"}},
+        }
+
+        def change(r):
+            r["Url"]["Properties"]["AuthType"] = "AWS_IAM"
+            return r
+
+        def other_function(r):
+            r["Url"]["Properties"]["TargetFunctionArn"] = {"Ref": "Fn2"}
+            return r
+
+        _, after, _ = self.check(resources, "Url", change, other_function)
+        config = self.client("lambda").get_function_url_config(FunctionName="url-two")
+        self.assertEqual(config["AuthType"], "NONE")
+        self.assertTrue(after["Url"].endswith("url-one"))
+
+    def test_asynchronous_settings_are_updated_in_place(self):
+        resources = {
+            **self.function("async-one"),
+            "Async": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {"FunctionName": {"Ref": "Fn"}, "Qualifier": "$LATEST", "MaximumRetryAttempts": 0},
+            },
+        }
+
+        def change(r):
+            r["Async"]["Properties"]["MaximumEventAgeInSeconds"] = 60
+            return r
+
+        self.check(resources, "Async", change)
+        got = self.client("lambda").get_function_event_invoke_config(FunctionName="async-one")
+        self.assertEqual(got["MaximumEventAgeInSeconds"], 60)
+
+    def test_an_alias_is_kept_and_replaced_under_another_name(self):
+        resources = {
+            **self.function("alias-one"),
+            "Alias": {"Type": "AWS::Lambda::Alias", "Properties": {"FunctionName": {"Ref": "Fn"}, "Name": "live", "FunctionVersion": "$LATEST"}},
+        }
+
+        def change(r):
+            r["Alias"]["Properties"]["Description"] = "changed"
+            return r
+
+        def rename(r):
+            r["Alias"]["Properties"]["Name"] = "next"
+            return r
+
+        self.check(resources, "Alias", change, rename)
+
+    def test_a_bucket_policy_is_updated_in_place(self):
+        def policy(action):
+            return {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}],
+            }
+
+        resources = {
+            "Bucket": {"Type": "AWS::S3::Bucket"},
+            "Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy("s3:GetObject")}},
+        }
+
+        def change(r):
+            r["Policy"]["Properties"]["PolicyDocument"] = policy("s3:PutObject")
+            return r
+
+        _, after, _ = self.check(resources, "Policy", change)
+        got = json.loads(self.client("s3").get_bucket_policy(Bucket=after["Bucket"])["Policy"])
+        self.assertEqual(got["Statement"][0]["Action"], "s3:PutObject")
+
+    def test_a_cloudfront_function_keeps_its_arn_and_is_replaced_when_renamed(self):
+        def function(name, code):
+            return {
+                "Type": "AWS::CloudFront::Function",
+                "Properties": {
+                    "Name": name,
+                    "AutoPublish": True,
+                    "FunctionConfig": {"Comment": "router", "Runtime": "cloudfront-js-2.0"},
+                    "FunctionCode": code,
+                },
+            }
+
+        resources = {"Router": function("router-one", "function handler(e) { return e.request; }")}
+
+        def change(r):
+            r["Router"] = function("router-one", "function handler(e) { return e.request; } // two")
+            return r
+
+        def rename(r):
+            r["Router"] = function("router-two", "function handler(e) { return e.request; }")
+            return r
+
+        self.check(resources, "Router", change, rename)
+
+    def test_an_origin_access_control_is_updated_in_place(self):
+        def control(name):
+            return {
+                "Name": name,
+                "OriginAccessControlOriginType": "lambda",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+
+        resources = {"Oac": {"Type": "AWS::CloudFront::OriginAccessControl", "Properties": {"OriginAccessControlConfig": control("one")}}}
+
+        def change(r):
+            r["Oac"]["Properties"]["OriginAccessControlConfig"] = control("two")
+            return r
+
+        self.check(resources, "Oac", change)
+
+    def test_cloudfront_policies_keep_their_ids(self):
+        for kind in ("OriginRequestPolicy", "ResponseHeadersPolicy", "CachePolicy"):
+            with self.subTest(kind):
+                resources = {"Policy": {"Type": f"AWS::CloudFront::{kind}", "Properties": {f"{kind}Config": {"Name": "one"}}}}
+
+                def change(r, kind=kind):
+                    r["Policy"]["Properties"][f"{kind}Config"] = {"Name": "two"}
+                    return r
+
+                self.check(resources, "Policy", change)
+
+    def test_a_websocket_api_its_route_integration_and_stage_are_updated_in_place(self):
+        resources = {
+            "Api": {
+                "Type": "AWS::ApiGatewayV2::Api",
+                "Properties": {"Name": "ws-one", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+            },
+            "Integration": {
+                "Type": "AWS::ApiGatewayV2::Integration",
+                "Properties": {"ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY", "IntegrationUri": "arn:one"},
+            },
+            "Route": {
+                "Type": "AWS::ApiGatewayV2::Route",
+                "Properties": {"ApiId": {"Ref": "Api"}, "RouteKey": "generate", "Target": {"Fn::Sub": "integrations/${Integration}"}},
+            },
+            "Stage": {
+                "Type": "AWS::ApiGatewayV2::Stage",
+                "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "dev", "Description": "one"},
+            },
+        }
+
+        def change(r):
+            r["Api"]["Properties"]["Name"] = "ws-two"
+            r["Integration"]["Properties"]["IntegrationUri"] = "arn:two"
+            r["Route"]["Properties"]["OperationName"] = "two"
+            r["Stage"]["Properties"]["Description"] = "two"
+            return r
+
+        def http_api(r):
+            r["Api"]["Properties"]["ProtocolType"] = "HTTP"
+            r["Api"]["Properties"].pop("RouteSelectionExpression")
+            return r
+
+        _, after, _ = self.check(resources, "Api", change)
+        for logical_id in ("Integration", "Route", "Stage"):
+            self.assertIn(logical_id, after)
+        v2 = self.client("apigatewayv2")
+        api = after["Api"]
+        self.assertEqual(v2.get_api(ApiId=api)["Name"], "ws-two")
+        self.assertEqual(v2.get_integration(ApiId=api, IntegrationId=after["Integration"])["IntegrationUri"], "arn:two")
+        self.assertEqual(v2.get_stage(ApiId=api, StageName="dev")["Description"], "two")
+        # The protocol is the one property whose change makes another API.
+        stack, before = self.deploy(resources)
+        _, replaced = self.deploy(http_api(json.loads(json.dumps(resources))), stack)
+        self.assertNotEqual(before["Api"], replaced["Api"])
+
+    def test_a_rest_apis_stage_validator_gateway_response_and_model_are_updated_in_place(self):
+        resources = {
+            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "rest"}},
+            "Method": {
+                "Type": "AWS::ApiGateway::Method",
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                    "HttpMethod": "GET",
+                    "AuthorizationType": "NONE",
+                    "Integration": {"Type": "HTTP_PROXY", "IntegrationHttpMethod": "GET", "Uri": "https://example.com"},
+                },
+            },
+            "Deployment": {"Type": "AWS::ApiGateway::Deployment", "DependsOn": "Method", "Properties": {"RestApiId": {"Ref": "Api"}}},
+            "Stage": {
+                "Type": "AWS::ApiGateway::Stage",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "StageName": "dev", "DeploymentId": {"Ref": "Deployment"}, "Description": "one"},
+            },
+            "Validator": {
+                "Type": "AWS::ApiGateway::RequestValidator",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "Name": "body", "ValidateRequestBody": True},
+            },
+            "Throttled": {
+                "Type": "AWS::ApiGateway::GatewayResponse",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "ResponseType": "THROTTLED", "StatusCode": "429"},
+            },
+            "Model": {
+                "Type": "AWS::ApiGateway::Model",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "Name": "Request", "ContentType": "application/json", "Schema": {"type": "object"}},
+            },
+        }
+
+        def change(r):
+            r["Stage"]["Properties"]["Description"] = "two"
+            r["Validator"]["Properties"]["ValidateRequestParameters"] = True
+            r["Throttled"]["Properties"]["StatusCode"] = "503"
+            r["Model"]["Properties"]["Schema"] = {"type": "string"}
+            return r
+
+        stack, before = self.deploy(resources)
+        _, after = self.deploy(change(json.loads(json.dumps(resources))), stack)
+        for logical_id in ("Stage", "Validator", "Throttled", "Model"):
+            self.assertEqual(before[logical_id], after[logical_id], f"{logical_id} was replaced by an in-place change")
+        rest = self.client("apigateway")
+        validator = rest.get_request_validator(restApiId=after["Api"], requestValidatorId=after["Validator"])
+        self.assertTrue(validator["validateRequestParameters"])
+        response = rest.get_gateway_response(restApiId=after["Api"], responseType="THROTTLED")
+        self.assertEqual(response["statusCode"], "503")
+
+        def rename(r):
+            r["Validator"]["Properties"]["Name"] = "params"
+            r["Model"]["Properties"]["Name"] = "Other"
+            return r
+
+        _, renamed = self.deploy(rename(change(json.loads(json.dumps(resources)))), stack)
+        for logical_id in ("Validator", "Model"):
+            self.assertNotEqual(after[logical_id], renamed[logical_id], f"{logical_id} was not replaced")
+
+    def test_an_alarm_and_a_budget_keep_their_ids(self):
+        alarm = {
+            "MetricName": "Errors",
+            "Namespace": "AWS/Lambda",
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        }
+        budget = {"BudgetType": "COST", "TimeUnit": "MONTHLY", "BudgetLimit": {"Amount": 10, "Unit": "USD"}}
+        resources = {
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {**alarm, "AlarmName": "one"}},
+            "Budget": {"Type": "AWS::Budgets::Budget", "Properties": {"Budget": budget}},
+        }
+
+        def change(r):
+            r["Alarm"]["Properties"]["Threshold"] = 2
+            r["Budget"]["Properties"]["Budget"]["BudgetLimit"]["Amount"] = 20
+            return r
+
+        def rename(r):
+            r["Alarm"]["Properties"]["AlarmName"] = "two"
+            return r
+
+        first, second, _ = self.check(resources, "Alarm", change, rename)
+        self.assertEqual(first["Budget"], second["Budget"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -129,9 +129,7 @@ fn remove_refuses_to_delete_a_changed_file_and_lists_it_then_force_deletes_it() 
     let out = change(&project, &["remove", "rest", "--force"]);
     assert!(out.status.success(), "{}", text(&out).1);
     assert!(
-        text(&out)
-            .0
-            .contains("  make destroy-sync-api\n"),
+        text(&out).0.contains("  make destroy-sync-api\n"),
         "{}",
         text(&out).0
     );

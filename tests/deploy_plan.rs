@@ -185,7 +185,8 @@ fn each_part_deploys_on_its_own_and_an_absent_strategy_says_how_to_add_it() {
         .expect("make runs");
     assert!(!out.status.success(), "deploy-sync-api");
     let (_, stderr) = common::text(&out);
-    let says = "no services/sync-api. Add that strategy with `genai-scaffold add rest` in this folder.";
+    let says =
+        "no services/sync-api. Add that strategy with `genai-scaffold add rest` in this folder.";
     assert!(stderr.contains(says), "deploy-sync-api: {stderr}");
     at(
         &plan(&project, "destroy-sync-api"),

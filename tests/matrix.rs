@@ -778,7 +778,11 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 make(&[&format!("destroy-{service}"), "CONFIRM=yes"]),
                 make(&["deploy-cdn", "deploy-frontend"]),
                 generator("add"),
-                make(&[&format!("deploy-{service}"), "deploy-cdn", "deploy-frontend"]),
+                make(&[
+                    &format!("deploy-{service}"),
+                    "deploy-cdn",
+                    "deploy-frontend",
+                ]),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),
                 make(&["destroy-services", "CONFIRM=yes"]),

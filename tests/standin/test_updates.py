@@ -307,7 +307,7 @@ class Updates(unittest.TestCase):
 
     def test_a_rest_apis_stage_validator_gateway_response_and_model_are_updated_in_place(self):
         resources = {
-            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "rest"}},
+            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api-one"}},
             "Method": {
                 "Type": "AWS::ApiGateway::Method",
                 "Properties": {
@@ -348,10 +348,10 @@ class Updates(unittest.TestCase):
         _, after = self.deploy(change(json.loads(json.dumps(resources))), stack)
         for logical_id in ("Stage", "Validator", "Throttled", "Model"):
             self.assertEqual(before[logical_id], after[logical_id], f"{logical_id} was replaced by an in-place change")
-        rest = self.client("apigateway")
-        validator = rest.get_request_validator(restApiId=after["Api"], requestValidatorId=after["Validator"])
+        gateway = self.client("apigateway")
+        validator = gateway.get_request_validator(restApiId=after["Api"], requestValidatorId=after["Validator"])
         self.assertTrue(validator["validateRequestParameters"])
-        response = rest.get_gateway_response(restApiId=after["Api"], responseType="THROTTLED")
+        response = gateway.get_gateway_response(restApiId=after["Api"], responseType="THROTTLED")
         self.assertEqual(response["statusCode"], "503")
 
         def rename(r):

@@ -1,0 +1,89 @@
+//! `make doctor` in a generated project: every prerequisite with its state, and a missing one
+//! with the line that fixes it (here Node.js, on a PATH that has everything else).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+/// A folder of links to every program on `PATH` but `left_out`, first found first, as a PATH
+/// lacking exactly those programs.
+fn path_without(dir: &Path, left_out: &[&str]) -> String {
+    let path = std::env::var_os("PATH").expect("PATH is set");
+    for folder in std::env::split_paths(&path) {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let link = dir.join(&name);
+            if left_out.iter().any(|n| name == *n) || link.exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(entry.path(), &link);
+        }
+    }
+    dir.display().to_string()
+}
+
+fn doctor(project: &Path, path: &str) -> (bool, String) {
+    let out = Command::new("make")
+        .args(["--no-print-directory", "doctor"])
+        .current_dir(project)
+        .env("PATH", path)
+        // Any free port: the default may be taken on a CI machine.
+        .env("PORT", "1")
+        .output()
+        .expect("make runs");
+    let (stdout, stderr) = common::text(&out);
+    (out.status.success(), format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn doctor_lists_each_prerequisite_and_gives_the_fix_of_a_missing_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = common::run_in(dir.path(), &["new", "app", "--yes"]);
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    let project = dir.path().join("app");
+    let bin = tempfile::tempdir().expect("temp dir");
+    // The version the web app asks for, which doctor must read from the same place.
+    let package: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("client/web/package.json")).expect("package.json"),
+    )
+    .expect("JSON");
+    let engines = package["engines"]["node"].as_str().expect("engines.node");
+    let node = format!("Node.js {}+", engines.trim_start_matches(">="));
+
+    // With node: every line is there, Rust's and Node's with the versions the project states.
+    let full = path_without(bin.path(), &[]);
+    let (_, report) = doctor(&project, &full);
+    for what in ["Rust 1.", &node, "npm", "Python 3", "port 1", "disk space"] {
+        assert!(report.contains(what), "no `{what}` line:\n{report}");
+    }
+
+    // Without it: the Node.js line says so, with its fix, and doctor fails.
+    let without = tempfile::tempdir().expect("temp dir");
+    let lacking = path_without(without.path(), &["node", "npm", "npx"]);
+    let (ok, report) = doctor(&project, &lacking);
+    assert!(!ok, "doctor passed without node:\n{report}");
+    let line = report
+        .lines()
+        .position(|l| l.starts_with("missing") && l.contains(&node))
+        .unwrap_or_else(|| panic!("no missing `{node}` line:\n{report}"));
+    assert!(
+        report.lines().nth(line).unwrap().contains("node not found"),
+        "{report}"
+    );
+    assert!(
+        report
+            .lines()
+            .nth(line + 1)
+            .unwrap()
+            .contains("fix: install Node.js"),
+        "{report}"
+    );
+    assert!(
+        report.contains("make doctor: fix the lines above"),
+        "{report}"
+    );
+}

@@ -18,7 +18,25 @@ A web ACL for CloudFront lives in us-east-1 whatever the stage's region ("For Am
 CloudFront distributions, this is set to US East (N. Virginia)": AWS WAF Developer Guide,
 "Resources that you can protect with AWS WAF"), and CloudFormation cannot read a value across
 regions: hence an API call here and the ARN published in the stage's own region. PROJECT,
-STAGE, OWNER, AWS_REGION, WAF and WAF_RATE_LIMIT come from the Makefile.
+STAGE, OWNER, AWS_REGION, WAF, WAF_RATE_LIMIT and ALLOWED_ORIGINS come from the Makefile.
+
+The 429 carries CORS headers for each origin in ALLOWED_ORIGINS (the deploy model's value: this
+deploy's, else the stage's), so a page there reads THROTTLED rather than a network error. The
+app's own page calls its own origin through the CDN and needs none. WAF's custom response
+headers are static values ("You can specify any header name except for content-type": AWS WAF
+Developer Guide, "Custom responses for Block actions",
+https://docs.aws.amazon.com/waf/latest/developerguide/customizing-the-response-for-blocked-requests.html),
+so one response cannot echo whichever origin asked; and CloudFront's response headers policy
+is no help, as it changes the responses "that it serves from the cache and the ones that it
+forwards from the origin" (CloudFront Developer Guide,
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/modifying-response-headers.html),
+while a Block's custom response "take[s] precedence over any response specifications that you
+define in your protected resource". Hence, with ALLOWED_ORIGINS, the rate-based rule only
+counts and labels ("Rate-based rules label only while rate limiting":
+https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-label-add.html), a rule per
+allowed origin blocks that origin's labelled requests with its own Access-Control-Allow-Origin,
+and a last rule blocks the rest without. Each rule costs $1 a month, so without
+ALLOWED_ORIGINS the one rule blocks by itself, as before.
 """
 
 import json
@@ -28,6 +46,8 @@ import time
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+import project as deploy_model
 
 # Where CloudFront's web ACLs are made and read.
 WAF_REGION = "us-east-1"
@@ -64,6 +84,19 @@ def rate_limit():
     return int(value)
 
 
+def allowed_origins(ssm):
+    """The origins besides the app's own that get CORS headers on the 429: ALLOWED_ORIGINS of
+    this deploy or, not named, the stage's, checked by the deploy model."""
+    name, stage = project()
+    remembered = None
+    if "ALLOWED_ORIGINS" not in os.environ:
+        remembered = deploy_model.read_remembered(name, stage, os.environ.get("AWS_REGION"), ssm)
+    try:
+        return deploy_model.load(os.environ, remembered=remembered or {})["allowedOrigins"]
+    except deploy_model.Invalid as error:
+        sys.exit(f"error: {error}")
+
+
 def visibility(metric):
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": metric}
 
@@ -85,22 +118,91 @@ THROTTLED = {
 }
 
 
-TOO_MANY = {"ResponseCode": 429, "CustomResponseBodyKey": "throttled"}
+def too_many(origin=None):
+    """The 429 with PROTOCOL.md's body; for a page on `origin`, the headers its browser needs to
+    let it read the body, as the services send them (crates/genai config.rs)."""
+    response = {"ResponseCode": 429, "CustomResponseBodyKey": "throttled"}
+    if origin:
+        response["ResponseHeaders"] = [
+            {"Name": "access-control-allow-origin", "Value": origin},
+            {"Name": "vary", "Value": "Origin"},
+        ]
+    return response
 
 
-def rules(limit):
-    """One rule: past `limit` requests from one IP address in 300 s, 429 until the rate drops."""
-    return [
-        {
-            "Name": "rate-per-ip",
-            "Priority": 0,
-            "Statement": {
-                "RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}
-            },
-            "Action": {"Block": {"CustomResponse": TOO_MANY}},
-            "VisibilityConfig": visibility("rate-per-ip"),
+# The label the rate-based rule puts on a request while its address is over the limit.
+OVER_LIMIT = "rate-per-ip:over-limit"
+
+
+def from_origin(origin):
+    return {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": "origin"}},
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": origin,
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
         }
+    }
+
+
+PREFLIGHT = {
+    "ByteMatchStatement": {
+        "FieldToMatch": {"Method": {}},
+        "PositionalConstraint": "EXACTLY",
+        "SearchString": "OPTIONS",
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+    }
+}
+LABELLED = {"LabelMatchStatement": {"Scope": "LABEL", "Key": OVER_LIMIT}}
+
+
+def either(statements):
+    return statements[0] if len(statements) == 1 else {"OrStatement": {"Statements": statements}}
+
+
+def rules(limit, origins=()):
+    """Past `limit` requests from one IP address in 300 s, 429 until the rate drops; with
+    CORS headers for a page on one of `origins` (see the module's doc)."""
+    rate = {"RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}}
+    if not origins:
+        return [
+            {
+                "Name": "rate-per-ip",
+                "Priority": 0,
+                "Statement": rate,
+                "Action": {"Block": {"CustomResponse": too_many()}},
+                "VisibilityConfig": visibility("rate-per-ip"),
+            }
+        ]
+    counted = {
+        "Name": "rate-per-ip",
+        "Priority": 0,
+        "Statement": rate,
+        "Action": {"Count": {}},
+        "RuleLabels": [{"Name": OVER_LIMIT}],
+        "VisibilityConfig": visibility("rate-per-ip"),
+    }
+    # A preflight from an allowed origin goes on to the service, which answers it (and spends
+    # no tokens): a blocked one would fail the browser's fetch before it reads any 429.
+    per_origin = [
+        {
+            "Name": f"throttled-origin-{i}",
+            "Priority": i,
+            "Statement": {"AndStatement": {"Statements": [LABELLED, from_origin(o), {"NotStatement": {"Statement": PREFLIGHT}}]}},
+            "Action": {"Block": {"CustomResponse": too_many(o)}},
+            "VisibilityConfig": visibility(f"throttled-origin-{i}"),
+        }
+        for i, o in enumerate(origins, start=1)
     ]
+    allowed_preflight = {"AndStatement": {"Statements": [PREFLIGHT, either([from_origin(o) for o in origins])]}}
+    rest = {
+        "Name": "throttled",
+        "Priority": len(origins) + 1,
+        "Statement": {"AndStatement": {"Statements": [LABELLED, {"NotStatement": {"Statement": allowed_preflight}}]}},
+        "Action": {"Block": {"CustomResponse": too_many()}},
+        "VisibilityConfig": visibility("throttled"),
+    }
+    return [counted, *per_origin, rest]
 
 
 # Transient refusals worth another try, from the WAFV2 API reference: UpdateWebACL and
@@ -144,14 +246,14 @@ def find(waf):
         request["NextMarker"] = page["NextMarker"]
 
 
-def request(limit):
+def request(limit, origins=()):
     """The web ACL's specification, as CreateWebACL and UpdateWebACL take it (an update
     replaces all of it)."""
     return {
         "Name": acl_name(),
         "Scope": "CLOUDFRONT",
         "DefaultAction": {"Allow": {}},
-        "Rules": rules(limit),
+        "Rules": rules(limit, origins),
         "VisibilityConfig": visibility(acl_name()),
         "CustomResponseBodies": THROTTLED,
         # AWS allows letters, digits, spaces and +=:#@/-,. only here.
@@ -171,12 +273,34 @@ def publish(ssm, value):
     ssm.put_parameter(Name=parameter_name(), Value=value, Type="String", Overwrite=True)
 
 
+def current_limit(waf, found):
+    """The limit the stage's web ACL has now (its rate-based rule's)."""
+    acl_id, _, _ = found
+    acl = waf.get_web_acl(Name=acl_name(), Scope="CLOUDFRONT", Id=acl_id)["WebACL"]
+    for rule in acl["Rules"]:
+        if "RateBasedStatement" in rule["Statement"]:
+            return rule["Statement"]["RateBasedStatement"]["Limit"]
+    return rate_limit()
+
+
+def update(waf, limit, origins, sleep):
+    def attempt():
+        acl_id, _, lock_token = find(waf)
+        waf.update_web_acl(**request(limit, origins), Id=acl_id, LockToken=lock_token)
+
+    retried(attempt, sleep)
+
+
 def apply(waf, ssm, sleep=time.sleep):
     wanted = choice()
     if wanted is None:
         before = published(ssm)
         if before is None:
             publish(ssm, "none")
+        found = None if before in (None, "none") else find(waf)
+        if found is not None:
+            # Its limit stays; the origins of its CORS headers follow ALLOWED_ORIGINS.
+            update(waf, current_limit(waf, found), allowed_origins(ssm), sleep)
         print(f"WAF: {'off' if before in (None, 'none') else 'on'}, as before (WAF=on or WAF=off changes it).")
         return
     if wanted == "off":
@@ -184,11 +308,12 @@ def apply(waf, ssm, sleep=time.sleep):
         print("WAF: off; the CDN deploys without a web ACL.")
         return
     limit = rate_limit()
+    origins = allowed_origins(ssm)
     found = find(waf)
     if found is None:
         name, stage = project()
         arn = waf.create_web_acl(
-            **request(limit),
+            **request(limit, origins),
             Tags=[
                 {"Key": "project", "Value": name},
                 {"Key": "stage", "Value": stage},
@@ -198,12 +323,7 @@ def apply(waf, ssm, sleep=time.sleep):
         print(f"WAF web ACL {acl_name()} (us-east-1): made, {limit} requests per IP in 5 minutes.")
     else:
         arn = found[1]
-
-        def update():
-            acl_id, _, lock_token = find(waf)
-            waf.update_web_acl(**request(limit), Id=acl_id, LockToken=lock_token)
-
-        retried(update, sleep)
+        update(waf, limit, origins, sleep)
         print(f"WAF web ACL {acl_name()} (us-east-1): updated, {limit} requests per IP in 5 minutes.")
     publish(ssm, arn)
 

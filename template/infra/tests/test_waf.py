@@ -1,7 +1,9 @@
 """infra/waf.py against moto's server, run as the Makefile runs it: WAF=on makes the web ACL in
 us-east-1 and publishes its ARN in the stage's region, a later deploy without WAF keeps it,
 WAF=off publishes `none` before the CDN deploys and deletes the ACL after, destroy removes both.
-And the request itself against the WAF API's rules, which moto does not check."""
+The rules it makes, run through WAF's documented evaluation (moto stores them, evaluates none):
+what a throttled page on each origin receives. And the request itself against the WAF API's
+rules, which moto does not check either."""
 
 import contextlib
 import importlib.util
@@ -9,6 +11,7 @@ import io
 import json
 import os
 import re
+import sys
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -17,6 +20,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from .fake_aws import FakeAws
+
+# waf.py imports the deploy model (infra/project.py) beside it, as `import project`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SCRIPT = Path(__file__).resolve().parents[1] / "waf.py"
 PARAMETER = "/waf-test/dev/deploy/waf/acl-arn"
@@ -109,6 +115,118 @@ class Waf(unittest.TestCase):
         self.assertEqual([a for a in self.waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == "waf-test-bad-cdn"], [])
 
 
+def matches(statement, request, labels):
+    """Whether a rule's statement matches `request` (method, origin, over the limit or not), as
+    the AWS WAF Developer Guide describes each statement used here: a rate-based statement
+    matches while the address is over its limit, a label match once an earlier rule added the
+    label, a byte match EXACTLY on the method or one header."""
+    (kind, body), = statement.items()
+    if kind == "RateBasedStatement":
+        return request["over_limit"]
+    if kind == "LabelMatchStatement":
+        return body["Key"] in labels
+    if kind == "ByteMatchStatement":
+        field = body["FieldToMatch"]
+        value = request["method"] if "Method" in field else request["headers"].get(field["SingleHeader"]["Name"])
+        wanted = body["SearchString"]
+        wanted = wanted.decode() if isinstance(wanted, bytes) else wanted
+        assert body["PositionalConstraint"] == "EXACTLY"
+        return value == wanted
+    if kind == "AndStatement":
+        return all(matches(s, request, labels) for s in body["Statements"])
+    if kind == "OrStatement":
+        return any(matches(s, request, labels) for s in body["Statements"])
+    if kind == "NotStatement":
+        return not matches(body["Statement"], request, labels)
+    raise AssertionError(f"a statement this evaluation does not know: {kind}")
+
+
+def evaluate(rules, method, origin=None, over_limit=True):
+    """The custom response a request gets (status and headers), or None when it goes on to the
+    CDN: rules in priority order, Count adds the rule's labels and goes on, Block and Allow end
+    the evaluation, the default action allows."""
+    request = {"method": method, "headers": {"origin": origin} if origin else {}, "over_limit": over_limit}
+    labels = set()
+    for rule in sorted(rules, key=lambda r: r["Priority"]):
+        if not matches(rule["Statement"], request, labels):
+            continue
+        labels.update(label["Name"] for label in rule.get("RuleLabels", []))
+        (action, settings), = rule["Action"].items()
+        if action == "Block":
+            response = settings["CustomResponse"]
+            return response["ResponseCode"], {h["Name"]: h["Value"] for h in response.get("ResponseHeaders", [])}
+        if action == "Allow":
+            return None
+    return None
+
+
+class Cors(unittest.TestCase):
+    """The 429 a page on an ALLOWED_ORIGINS origin gets carries that origin's CORS headers, so
+    it reads THROTTLED; the app's own page (same origin) needs none."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.aws = FakeAws(PROJECT="waf-test", STAGE="cors", OWNER="dev@example.com", AWS_REGION=STAGE_REGION)
+        cls.waf = cls.aws.client("wafv2", "us-east-1")
+        cls.ssm = cls.aws.client("ssm", STAGE_REGION)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.aws.stop()
+
+    def rules(self):
+        (acl,) = [a for a in self.waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == "waf-test-cors-cdn"]
+        return self.waf.get_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]["Rules"]
+
+    def apply(self, **env):
+        result = self.aws.run(SCRIPT, "apply", **env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_each_allowed_origin_reads_its_429_and_the_rest_get_it_without_cors(self):
+        dev, other = "http://localhost:5173", "https://app.example.com"
+        self.apply(WAF="on", WAF_RATE_LIMIT="120", ALLOWED_ORIGINS=f"{dev}, {other}/")
+        rules = self.rules()
+        for origin in (dev, other):
+            self.assertEqual(
+                evaluate(rules, "POST", origin),
+                (429, {"access-control-allow-origin": origin, "vary": "Origin"}),
+                origin,
+            )
+        # The app's own page, a client without Origin, an origin not allowed: no CORS.
+        for origin in ("https://d111111abcdef8.cloudfront.net", None, "https://evil.example.com"):
+            self.assertEqual(evaluate(rules, "POST", origin), (429, {}), origin)
+            self.assertEqual(evaluate(rules, "GET", origin), (429, {}), origin)
+        # An allowed origin's preflight reaches the service, which answers it; others' do not.
+        self.assertIsNone(evaluate(rules, "OPTIONS", dev))
+        self.assertEqual(evaluate(rules, "OPTIONS", "https://evil.example.com"), (429, {}))
+        # Under the limit nothing is blocked.
+        for origin in (dev, None):
+            self.assertIsNone(evaluate(rules, "POST", origin, over_limit=False))
+
+        # A later deploy that does not say WAF keeps the limit, and the CORS headers follow the
+        # stage's ALLOWED_ORIGINS (here remembered by the stage, as `make deploy-cdn` leaves it).
+        self.ssm.put_parameter(
+            Name="/waf-test/cors/deploy/settings/allowed-origins", Value=other, Type="String", Overwrite=True
+        )
+        self.apply(WAF_RATE_LIMIT="300")
+        rules = self.rules()
+        self.assertEqual(rules[0]["Statement"]["RateBasedStatement"]["Limit"], 120)
+        self.assertEqual(evaluate(rules, "POST", dev), (429, {}))
+        self.assertEqual(evaluate(rules, "POST", other)[1]["access-control-allow-origin"], other)
+
+        # No origin besides the app's: the one rule blocks by itself (each rule costs $1 a month).
+        self.apply(ALLOWED_ORIGINS="")
+        (rule,) = self.rules()
+        self.assertEqual(list(rule["Action"]), ["Block"])
+        self.assertEqual(evaluate([rule], "POST", dev), (429, {}))
+
+    def test_an_allowed_origin_that_is_not_one_stops_before_any_change(self):
+        result = self.aws.run(SCRIPT, "apply", WAF="on", STAGE="typo", ALLOWED_ORIGINS="localhost:5173")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("is not an origin", result.stderr)
+        self.assertEqual([a for a in self.waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == "waf-test-typo-cdn"], [])
+
+
 def violations(shape, value, path="request"):
     """Where `value` breaks the patterns and lengths of botocore's model `shape`: AWS checks
     them on its side (moto and botocore do not), so a request that breaks one fails only in AWS."""
@@ -141,9 +259,10 @@ class Request(unittest.TestCase):
         model = boto3.client("wafv2", region_name="us-east-1").meta.service_model
         with mock.patch.dict(os.environ, {"PROJECT": "a-long-project-name", "STAGE": "production"}):
             for limit in (waf.MIN_LIMIT, 300, waf.MAX_LIMIT):
-                for operation in ("CreateWebACL", "UpdateWebACL"):
-                    shape = model.operation_model(operation).input_shape
-                    self.assertEqual(list(violations(shape, waf.request(limit))), [], operation)
+                for origins in ((), ("http://localhost:5173",), ("http://localhost:5173", "https://app.example.com:8443")):
+                    for operation in ("CreateWebACL", "UpdateWebACL"):
+                        shape = model.operation_model(operation).input_shape
+                        self.assertEqual(list(violations(shape, waf.request(limit, origins))), [], operation)
 
 
 class FakeWaf:
@@ -180,7 +299,7 @@ class Retries(unittest.TestCase):
         spec = importlib.util.spec_from_file_location("waf", SCRIPT)
         self.waf = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(self.waf)
-        patched = mock.patch.dict(os.environ, {"PROJECT": "waf-test", "STAGE": "dev", "WAF": "on", "WAF_RATE_LIMIT": "300"})
+        patched = mock.patch.dict(os.environ, {"PROJECT": "waf-test", "STAGE": "dev", "WAF": "on", "WAF_RATE_LIMIT": "300", "ALLOWED_ORIGINS": ""})
         patched.start()
         self.addCleanup(patched.stop)
         self.slept = []

@@ -24,13 +24,17 @@ pub fn finished(strategy: &'static str, metrics: &Metrics, done: &Completion) {
     );
 }
 
-/// Logs a request that ended with a protocol error.
+/// Logs a request that ended with a protocol error. The error's text is the `error` field:
+/// `message` is the line's own ("generation failed"), which a field of that name would repeat
+/// as a second `message` key in the JSON line.
 pub fn failed(strategy: &'static str, error: &ApiError) {
+    // The protocol's name of the code (INTERNAL_ERROR), not its JSON (with quotes).
     let code = serde_json::to_value(error.code).unwrap_or_default();
+    let code = code.as_str().unwrap_or_default();
     if error.status_code >= 500 {
-        tracing::error!(strategy, code = %code, status = error.status_code, message = %error.message, "generation failed");
+        tracing::error!(strategy, code = %code, status = error.status_code, error = %error.message, "generation failed");
     } else {
-        tracing::warn!(strategy, code = %code, status = error.status_code, message = %error.message, "request refused");
+        tracing::warn!(strategy, code = %code, status = error.status_code, error = %error.message, "request refused");
     }
 }
 
@@ -125,5 +129,27 @@ impl Write for ThreadSink {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn a_failure_line_has_one_message_and_the_error_apart() {
+        let captured = capture();
+        failed(
+            "test",
+            &ApiError::new(ErrorCode::InternalError, "the model broke"),
+        );
+        let text = captured.text();
+        assert_eq!(text.matches("\"message\"").count(), 1, "{text}");
+        let lines = captured.lines();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["message"], "generation failed", "{text}");
+        assert_eq!(lines[0]["error"], "the model broke", "{text}");
+        assert_eq!(lines[0]["code"], "INTERNAL_ERROR", "{text}");
     }
 }

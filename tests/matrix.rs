@@ -806,14 +806,21 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
 /// Prints one table: a row per label, a column per check, a total per check.
 fn table(title: &str, columns: &[&str], rows: &[(String, Vec<Cell>)]) {
     println!("\n{title}");
-    print!("{:<28}", "");
+    // As wide as the longest label (the scratch strategy's are long), so columns line up.
+    let width = rows
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0)
+        .max(28);
+    print!("{:<width$}", "");
     for column in columns {
         print!(" {column:>9}");
     }
     println!();
     let mut totals = vec![0.0; columns.len()];
     for (label, cells) in rows {
-        print!("{label:<28}");
+        print!("{label:<width$}");
         for (i, column) in columns.iter().enumerate() {
             let text = match cells.iter().find(|c| c.check == *column) {
                 None => "-".to_string(),
@@ -830,7 +837,7 @@ fn table(title: &str, columns: &[&str], rows: &[(String, Vec<Cell>)]) {
         }
         println!();
     }
-    print!("{:<28}", "total");
+    print!("{:<width$}", "total");
     for total in totals {
         print!(" {:>9}", format!("{total:.0}s"));
     }

@@ -5,6 +5,8 @@
            assets of earlier releases stay a while for pages opened before (RELEASE_RETENTION)
   empty    delete every object of the web app bucket (make destroy, before the CDN stack)
   outputs  print the app's URL and the strategies it serves
+  direct   the app's URL and, as JSON, each API that must refuse a call not made through the
+           CDN at its own execute-api URL (make smoke calls each directly and expects 403)
 
 The stacks publish what this needs under /<project>/<stage>/deploy/ in SSM Parameter Store
 (the bucket, the distribution, each strategy's path) and the services' settings under
@@ -229,10 +231,34 @@ def outputs(project, stage, region, session):
     print(f"Kept:       {' '.join(kept)}")
 
 
+def direct(project, stage, region, session):
+    """The stage's URL and, by strategy, the public address of each API whose service declares
+    `origin-secret`: the domain its stack published (`<strategy>/domain`) and the path the CDN
+    sends the strategy's route to (its `cdn` rule: `origin-path`, then what follows `prefix`,
+    as the router rewrites it). Each must answer 403 to a request without the CDN's secret
+    (PROTOCOL.md), which only a deployed stage can show."""
+    _, deploy_params = stage_config(project, stage, region, session.client("ssm"))
+    apis = {}
+    for service, declared in deploy_model.declarations().items():
+        if not declared["origin-secret"]:
+            continue
+        key = declared["strategy"]
+        domain = deploy_params.get(f"{key}/domain")
+        if domain is None:
+            fail(f"{service} declares origin-secret but published no {key}/domain: run `make deploy-{service} STAGE={stage}`")
+        path = declared["route"]
+        rule = declared.get("cdn")
+        if rule:
+            path = rule["origin-path"].replace("{stage}", stage) + path[len(rule["prefix"]) :]
+        scheme = "wss" if declared["transport"] == "websocket-frames" else "https"
+        apis[key] = f"{scheme}://{domain}{path}"
+    print(json.dumps({"url": deploy_params.get("cdn/url", ""), "apis": apis}, indent=2, sort_keys=True))
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) == 2 else ""
-    if command not in ("deploy", "empty", "outputs"):
-        fail("usage: frontend.py deploy|empty|outputs (PROJECT, STAGE and AWS_REGION from the environment)")
+    if command not in ("deploy", "empty", "outputs", "direct"):
+        fail("usage: frontend.py deploy|empty|outputs|direct (PROJECT, STAGE and AWS_REGION from the environment)")
     project, stage = os.environ.get("PROJECT"), os.environ.get("STAGE", "dev")
     region = os.environ.get("AWS_REGION")
     if not project or not region:
@@ -243,6 +269,8 @@ def main():
             deploy(project, stage, region, session)
         elif command == "empty":
             empty(project, stage, session)
+        elif command == "direct":
+            direct(project, stage, region, session)
         else:
             outputs(project, stage, region, session)
     except (BotoCoreError, ClientError) as error:

@@ -195,14 +195,14 @@ def rules(limit, origins=()):
         for i, o in enumerate(origins, start=1)
     ]
     allowed_preflight = {"AndStatement": {"Statements": [PREFLIGHT, either([from_origin(o) for o in origins])]}}
-    rest = {
+    everyone_else = {
         "Name": "throttled",
         "Priority": len(origins) + 1,
         "Statement": {"AndStatement": {"Statements": [LABELLED, {"NotStatement": {"Statement": allowed_preflight}}]}},
         "Action": {"Block": {"CustomResponse": too_many()}},
         "VisibilityConfig": visibility("throttled"),
     }
-    return [counted, *per_origin, rest]
+    return [counted, *per_origin, everyone_else]
 
 
 # Transient refusals worth another try, from the WAFV2 API reference: UpdateWebACL and

@@ -15,6 +15,9 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import project as deploy_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "frontend-test"
 REGION = "us-east-1"
@@ -261,6 +264,54 @@ class Releases(FakeAws):
         out = self.frontend("empty", "emptied")
         self.assertEqual(self.keys(bucket), set())
         self.assertIn("emptied s3://", out)
+
+
+class Direct(FakeAws):
+    """`frontend.py direct`, what `make smoke` reads to call each API past the CDN: the public
+    address of every API whose service declares `origin-secret`, from what its stack published."""
+
+    def direct(self, stage):
+        return subprocess.run(
+            [sys.executable, "infra/frontend.py", "direct"],
+            cwd=ROOT,
+            env={**self.env, "PROJECT": PROJECT, "STAGE": stage},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def test_each_guarded_api_at_its_execute_api_url_and_no_other(self):
+        declared = deploy_model.declarations(ROOT)
+        guarded = {d["strategy"]: d for d in declared.values() if d["origin-secret"]}
+        self.deploy_stage("direct", {d["strategy"]: d["route"] for d in declared.values()})
+        ssm = self.client("ssm")
+        for key in guarded:
+            domain = f"{key}-id.execute-api.{REGION}.amazonaws.com"
+            ssm.put_parameter(Name=f"/{PROJECT}/direct/deploy/{key}/domain", Value=domain, Type="String")
+        result = self.direct("direct")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        document = json.loads(result.stdout)
+        self.assertTrue(document["url"].startswith("https://"), document)
+        self.assertEqual(set(document["apis"]), set(guarded))
+        for key, url in document["apis"].items():
+            scheme = "wss" if guarded[key]["transport"] == "websocket-frames" else "https"
+            self.assertTrue(url.startswith(f"{scheme}://{key}-id.execute-api.{REGION}.amazonaws.com/"), url)
+            # The API's stage, where the CDN's rule sends the route, not the route itself.
+            rule = guarded[key].get("cdn")
+            if rule and "{stage}" in rule["origin-path"]:
+                self.assertIn("/direct", url)
+                self.assertNotIn(rule["prefix"], url.split(".amazonaws.com", 1)[1])
+
+    def test_a_guarded_api_that_published_no_domain_says_what_to_deploy(self):
+        declared = deploy_model.declarations(ROOT)
+        self.deploy_stage("nodomain", {d["strategy"]: d["route"] for d in declared.values()})
+        result = self.direct("nodomain")
+        guarded = [service for service, d in declared.items() if d["origin-secret"]]
+        if guarded:
+            self.assertEqual(result.returncode, 1)
+            self.assertIn(f"make deploy-{guarded[0]} STAGE=nodomain", result.stderr)
+        else:
+            self.assertEqual(json.loads(result.stdout)["apis"], {})
 
 
 if __name__ == "__main__":

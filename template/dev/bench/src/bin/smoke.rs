@@ -3,10 +3,17 @@
 //! `make dev`). Exits 1 when a check fails.
 //!
 //! What it proves on a deployed stage is what no local test can: the CDN's routes and headers,
-//! the Function URL's signed POST, the model grant, and a WebSocket answer that outlives API
-//! Gateway's 29 s integration timeout. Each prompt is short except that one (skip it with
-//! `--skip-long`; it costs up to the stage's `maxTokens`).
+//! the Function URL's signed POST, the model grant, a WebSocket answer that outlives API
+//! Gateway's 29 s integration timeout, the 413 of a body past Lambda's payload, and the 403 of
+//! each API called past the CDN (`--direct`). Each prompt is short except that one (skip it
+//! with `--skip-long`; it costs up to the stage's `maxTokens`).
+//!
+//! Against `make dev` the rows of AWS behaviour are marked: the local stack emulates them, so
+//! a pass there is not proof, and only a real stage confirms them; rows only a real stage can
+//! run are skipped as such. No row is skipped for any other reason than those and a flag the
+//! run was given: anything else that keeps a check from running fails it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bench::Mode;
@@ -28,6 +35,10 @@ struct Cli {
     /// Skip the WebSocket answer past 29 s, which costs up to the stage's maxTokens.
     #[arg(long)]
     skip_long: bool,
+    /// A deployed stage's APIs at their own execute-api URLs, as `python3 infra/frontend.py
+    /// direct` writes them (make smoke passes it for an https URL): each must answer 403.
+    #[arg(long, value_name = "FILE")]
+    direct: Option<PathBuf>,
 }
 
 /// API Gateway's integration timeout, which a WebSocket answer must outlive.
@@ -38,9 +49,18 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const LONG_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A body past Lambda's 6 MB invocation payload but within API Gateway's 10 MB: the REST and
-/// SSE paths must answer it 413, not a gateway error (PROTOCOL.md, "Errors").
-/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>
+/// SSE paths are expected to answer it 413, not a gateway error (PROTOCOL.md, "Errors").
+/// Lambda documents the 6 MB
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>), API Gateway
+/// its own 413 only above 10 MB
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>): what REST
+/// answers in between is an assumption only a real stage confirms.
 const OVERSIZED_BYTES: usize = 7 * 1024 * 1024;
+
+/// The fake Bedrock's pace for the long answer (its `[tps=N]` directive), and the margin past
+/// [`INTEGRATION_TIMEOUT`] the answer is sized for, so that it outlives 29 s on `make dev`.
+const FAKE_TOKENS_PER_SECOND: u64 = 60;
+const LONG_MARGIN: f64 = 1.25;
 
 /// The CDN's security headers (the local stack serves none: it has no CDN).
 const SECURITY_HEADERS: [&str; 5] = [
@@ -55,25 +75,68 @@ const SECURITY_HEADERS: [&str; 5] = [
 enum Outcome {
     Pass(String),
     Fail(String),
-    Skip(String),
+    Skip(Why, String),
+}
+
+/// The only reasons a row may be skipped; any other reason a check cannot run fails it.
+#[derive(Clone, Copy, PartialEq)]
+enum Why {
+    /// It needs a deployed stage (a CDN, execute-api URLs): expected against `make dev`.
+    RealStageOnly,
+    /// It needs the local stack's counters: expected against a deployed stage.
+    LocalOnly,
+    /// The run asked for it (`--skip-long`).
+    Asked,
+}
+
+/// Whether a row checks AWS behaviour, which `make dev` only emulates.
+#[derive(Clone, Copy, PartialEq)]
+enum Confirms {
+    Anywhere,
+    RealStage,
 }
 
 struct Smoke {
     base: String,
     http: reqwest::Client,
-    rows: Vec<(String, Outcome)>,
+    rows: Vec<(String, Outcome, Confirms)>,
 }
 
 impl Smoke {
+    fn local(&self) -> bool {
+        !self.base.starts_with("https://")
+    }
+
     fn record(&mut self, check: impl Into<String>, outcome: Outcome) {
-        let check = check.into();
+        self.row(check.into(), outcome, Confirms::Anywhere);
+    }
+
+    /// A row of AWS behaviour: marked, against `make dev`, as one only a real stage confirms.
+    fn record_aws(&mut self, check: impl Into<String>, outcome: Outcome) {
+        self.row(check.into(), outcome, Confirms::RealStage);
+    }
+
+    fn row(&mut self, check: String, outcome: Outcome, confirms: Confirms) {
         let (mark, detail) = match &outcome {
-            Outcome::Pass(d) => ("ok  ", d),
-            Outcome::Fail(d) => ("FAIL", d),
-            Outcome::Skip(d) => ("skip", d),
+            Outcome::Pass(d) => ("ok  ", d.clone()),
+            Outcome::Fail(d) => ("FAIL", d.clone()),
+            Outcome::Skip(why, d) => (
+                "skip",
+                match why {
+                    Why::RealStageOnly => format!("real stage only: {d}"),
+                    Why::LocalOnly => format!("make dev only: {d}"),
+                    Why::Asked => format!("as asked: {d}"),
+                },
+            ),
         };
-        println!("[{mark}] {check}: {detail}");
-        self.rows.push((check, outcome));
+        let ran = !matches!(outcome, Outcome::Skip(..));
+        let note = if ran && confirms == Confirms::RealStage && self.local() {
+            " [emulated by make dev: only a real stage confirms it]"
+        } else {
+            ""
+        };
+        println!("[{mark}] {check}: {detail}{note}");
+        self.rows.push((check, outcome, confirms));
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
@@ -169,7 +232,12 @@ async fn oversized(smoke: &Smoke, url: &str) -> Result<String, String> {
     if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
         Ok(detail)
     } else {
-        Err(format!("{detail}, not 413"))
+        // PROTOCOL.md's 413 past Lambda's payload is what AWS's documents imply, not what
+        // they state for REST: a stage answering otherwise is worth reporting.
+        Err(format!(
+            "{detail}, not 413 (PROTOCOL.md expects 413; a real stage answering otherwise \
+             disproves it)"
+        ))
     }
 }
 
@@ -179,7 +247,7 @@ async fn local_model_calls(smoke: &Smoke) -> Option<u64> {
     status["bedrock"]["calls"].as_u64()
 }
 
-async fn run(base: String, skip_long: bool) -> Result<bool, String> {
+async fn run(base: String, skip_long: bool, direct: Option<PathBuf>) -> Result<bool, String> {
     // One TLS provider for the clients (reqwest and the WebSocket client share it).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let http = reqwest::Client::builder()
@@ -213,7 +281,11 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         if !names.contains(&name.as_str()) {
             smoke.record(
                 format!("{name} answers"),
-                Outcome::Skip("the stage serves it; this project has no service for it".into()),
+                Outcome::Fail(
+                    "the stage serves it but this project has no service for it: check the \
+                     stage this project deployed (or genai-scaffold add it)"
+                        .into(),
+                ),
             );
         }
     }
@@ -249,7 +321,13 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             Transport::WebSocketFrames => "frames",
             Transport::JsonResponse => "POST",
         };
-        smoke.record(format!("{} answers, {how}", endpoint.0), outcome);
+        let check = format!("{} answers, {how}", endpoint.0);
+        if endpoint.1 == Transport::ServerSentEvents {
+            // The Function URL's signature of the body (CloudFront's origin access control).
+            smoke.record_aws(check, outcome);
+        } else {
+            smoke.record(check, outcome);
+        }
         if endpoint.1 == Transport::ServerSentEvents {
             let outcome = match sse_get(&smoke, &endpoint.2).await {
                 Ok(detail) => Outcome::Pass(detail),
@@ -259,41 +337,33 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         }
     }
 
-    match endpoints.iter().find(|e| e.1 == Transport::WebSocketFrames) {
-        None => smoke.record(
-            "WebSocket past 29 s",
-            Outcome::Skip("no WebSocket strategy".into()),
-        ),
-        Some(_) if skip_long => {
-            smoke.record("WebSocket past 29 s", Outcome::Skip("--skip-long".into()))
+    // A project without a WebSocket strategy has no answer that must outlive 29 s: no row.
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| e.1 == Transport::WebSocketFrames)
+    {
+        let check = format!("{} answers past 29 s", endpoint.0);
+        if skip_long {
+            smoke.record(check, Outcome::Skip(Why::Asked, "--skip-long".into()));
+            continue;
         }
-        Some(endpoint) => {
-            // The bracketed words pace the fake Bedrock of `make dev` past 29 s; a real model
-            // reads them as text and is asked for the stage's most tokens.
-            let long = Prompt {
-                text: "Write a long, detailed history of lighthouses. [tokens=1900] [tps=60]"
-                    .into(),
-                max_tokens: config["limits"]["maxTokens"].as_u64().unwrap_or(4096) as u32,
-            };
-            let outcome = match answer(&smoke, endpoint, &long, LONG_TIMEOUT).await {
-                Ok(s) if s.total_ms >= INTEGRATION_TIMEOUT.as_millis() as f64 => {
-                    Outcome::Pass(format!(
-                        "{} tokens in {:.1} s, whole",
-                        s.completion_tokens.unwrap_or(0),
-                        s.total_ms / 1000.0
-                    ))
-                }
-                Ok(s) => Outcome::Skip(format!(
-                    "the model answered in {:.1} s, under 29 s: the limit was not exercised",
+        let max_tokens = config["limits"]["maxTokens"].as_u64().unwrap_or(4096);
+        let outcome = match answer(&smoke, endpoint, &long_prompt(max_tokens), LONG_TIMEOUT).await {
+            Ok(s) if s.total_ms >= INTEGRATION_TIMEOUT.as_millis() as f64 => {
+                Outcome::Pass(format!(
+                    "{} tokens in {:.1} s, whole",
+                    s.completion_tokens.unwrap_or(0),
                     s.total_ms / 1000.0
-                )),
-                Err(e) => Outcome::Fail(e),
-            };
-            smoke.record("WebSocket past 29 s", outcome);
-        }
+                ))
+            }
+            // Not exercised is not passed: say what the stage needs for the check to run.
+            Ok(s) => Outcome::Fail(too_fast(&s, max_tokens)),
+            Err(e) => Outcome::Fail(e),
+        };
+        smoke.record_aws(check, outcome);
     }
 
-    if smoke.base.starts_with("https://") {
+    if !smoke.local() {
         let outcome = match smoke.get("/").await {
             Ok(response) => {
                 let missing: Vec<&str> = SECURITY_HEADERS
@@ -308,13 +378,17 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             }
             Err(e) => Outcome::Fail(e),
         };
-        smoke.record("security headers", outcome);
+        smoke.record_aws("security headers", outcome);
     } else {
-        smoke.record(
+        smoke.record_aws(
             "security headers",
-            Outcome::Skip("set by the CDN; this origin has none".into()),
+            Outcome::Skip(
+                Why::RealStageOnly,
+                "set by the CDN; this origin has none".into(),
+            ),
         );
     }
+    direct_calls(&mut smoke, direct, &services).await;
 
     // Any path that is neither a file nor a strategy's route is nobody's, on the CDN and on
     // `make dev` alike; the routes of the strategies a stage lacks are such paths.
@@ -326,7 +400,7 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
         Ok(r) => Outcome::Fail(format!("{nowhere} answered HTTP {}", r.status())),
         Err(e) => Outcome::Fail(e),
     };
-    smoke.record("a path no strategy has: 404", outcome);
+    smoke.record_aws("a path no strategy has: 404", outcome);
 
     let calls_before = local_model_calls(&smoke).await;
     let empty = Prompt {
@@ -358,7 +432,7 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             Ok(detail) => Outcome::Pass(detail),
             Err(e) => Outcome::Fail(e),
         };
-        smoke.record(format!("{} refuses a 7 MB body", endpoint.0), outcome);
+        smoke.record_aws(format!("{} refuses a 7 MB body", endpoint.0), outcome);
     }
     match (calls_before, local_model_calls(&smoke).await) {
         (Some(before), Some(after)) if before == after => smoke.record(
@@ -369,33 +443,162 @@ async fn run(base: String, skip_long: bool) -> Result<bool, String> {
             "bad input costs nothing",
             Outcome::Fail(format!("{} model calls", after - before)),
         ),
+        (None, None) if !smoke.local() => smoke.record(
+            "bad input costs nothing",
+            Outcome::Skip(
+                Why::LocalOnly,
+                "only the local stack counts model calls".into(),
+            ),
+        ),
         _ => smoke.record(
             "bad input costs nothing",
-            Outcome::Skip("only the local stack counts model calls".into()),
+            Outcome::Fail("the local stack's /_local/status gave no model call count".into()),
         ),
     }
 
-    let failed = smoke
-        .rows
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Fail(_)))
-        .count();
-    let skipped = smoke
-        .rows
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Skip(_)))
-        .count();
+    let count = |f: &dyn Fn(&Outcome, Confirms) -> bool| {
+        smoke.rows.iter().filter(|(_, o, c)| f(o, *c)).count()
+    };
+    let failed = count(&|o, _| matches!(o, Outcome::Fail(_)));
+    let skipped = count(&|o, _| matches!(o, Outcome::Skip(..)));
+    let emulated = count(&|o, c| matches!(o, Outcome::Pass(_)) && c == Confirms::RealStage);
+    let emulated = if smoke.local() && emulated > 0 {
+        format!("; {emulated} of the passes emulated by make dev: only a real stage confirms them")
+    } else {
+        String::new()
+    };
     println!(
-        "smoke: {} passed, {failed} failed, {skipped} skipped",
+        "smoke: {} passed, {failed} failed, {skipped} skipped{emulated}",
         smoke.rows.len() - failed - skipped
     );
     Ok(failed == 0)
 }
 
+/// The long answer's prompt, sized to outlive [`INTEGRATION_TIMEOUT`]: a real model is asked
+/// for the stage's most tokens, in words (about 0.75 a token); the bracketed words, text to a
+/// real model, pace `make dev`'s fake Bedrock past 29 s with the margin.
+fn long_prompt(max_tokens: u64) -> Prompt {
+    let fake_tokens =
+        (INTEGRATION_TIMEOUT.as_secs_f64() * LONG_MARGIN * FAKE_TOKENS_PER_SECOND as f64).ceil()
+            as u64;
+    Prompt {
+        text: format!(
+            "Write a long, detailed history of lighthouses, at least {} words; do not stop \
+             early. [tokens={fake_tokens}] [tps={FAKE_TOKENS_PER_SECOND}]",
+            max_tokens * 3 / 4
+        ),
+        max_tokens: max_tokens as u32,
+    }
+}
+
+/// Why an answer that ended before 29 s proves nothing, and what would make it long enough.
+fn too_fast(sample: &bench::Sample, max_tokens: u64) -> String {
+    let tokens = sample.completion_tokens.unwrap_or(0);
+    let seconds = sample.total_ms / 1000.0;
+    let rate = tokens as f64 / seconds.max(0.001);
+    let needed = (rate * INTEGRATION_TIMEOUT.as_secs_f64() * LONG_MARGIN).ceil();
+    format!(
+        "{tokens} tokens in {seconds:.1} s, under 29 s: the limit was not exercised. At \
+         {rate:.0} tokens/s the answer needs about {needed} tokens; the stage allows \
+         {max_tokens} (raise its max-tokens, README \"Settings\"), or pass --skip-long"
+    )
+}
+
+/// The stage's APIs called past the CDN, at their own execute-api URLs (`--direct`, from the
+/// stacks' outputs): each must refuse with 403 before any model call (PROTOCOL.md, "Only
+/// through the app's origin"). Only a deployed stage has them.
+async fn direct_calls(
+    smoke: &mut Smoke,
+    direct: Option<PathBuf>,
+    services: &[local::discover::Service],
+) {
+    let check = "execute-api URLs refuse a direct call";
+    let file = match (smoke.local(), direct) {
+        (true, _) => {
+            let why = "make dev has no execute-api URLs".to_string();
+            return smoke.record_aws(check, Outcome::Skip(Why::RealStageOnly, why));
+        }
+        (false, None) => {
+            let why = "no --direct file: run it as make smoke URL=..., which reads the stage's \
+                       execute-api URLs (infra/frontend.py direct)";
+            return smoke.record_aws(check, Outcome::Fail(why.into()));
+        }
+        (false, Some(file)) => file,
+    };
+    let document: Value = match std::fs::read_to_string(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+    {
+        Ok(document) => document,
+        Err(e) => {
+            let why = format!("{}: {e}", file.display());
+            return smoke.record_aws(check, Outcome::Fail(why));
+        }
+    };
+    if document["url"].as_str() != Some(smoke.base.as_str()) {
+        let why = format!(
+            "{} is the stage at {}, not {}: give make smoke the STAGE of this URL",
+            file.display(),
+            document["url"],
+            smoke.base
+        );
+        return smoke.record_aws(check, Outcome::Fail(why));
+    }
+    for (strategy, url) in document["apis"].as_object().into_iter().flatten() {
+        let url = url.as_str().unwrap_or_default();
+        let transport = services
+            .iter()
+            .find(|s| &s.strategy == strategy)
+            .map(|s| s.transport);
+        let outcome = match transport {
+            Some(Transport::WebSocketFrames) => refused_handshake(url).await,
+            Some(_) => refused_post(&smoke.http, url).await,
+            None => Outcome::Fail(format!("this project has no service for {strategy}")),
+        };
+        smoke.record_aws(format!("{strategy} refuses a call past the CDN"), outcome);
+    }
+}
+
+/// A WebSocket handshake without the CDN's secret: `$connect` must refuse it with 403.
+async fn refused_handshake(url: &str) -> Outcome {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await {
+        Err(_) => Outcome::Fail(format!("{url}: no answer in {TIMEOUT:?}")),
+        Ok(Err(Error::Http(response))) if response.status() == 403 => {
+            Outcome::Pass(format!("{url}: handshake 403"))
+        }
+        Ok(Err(e)) => Outcome::Fail(format!("{url}: {e}, not 403")),
+        Ok(Ok(_)) => Outcome::Fail(format!(
+            "{url}: handshake accepted without the CDN's secret"
+        )),
+    }
+}
+
+/// A valid request without the CDN's secret: 403 `FORBIDDEN`, from the function (API Gateway
+/// answers 403 of its own to a path it lacks, without the protocol's code).
+async fn refused_post(http: &reqwest::Client, url: &str) -> Outcome {
+    let body = serde_json::json!({ "prompt": "Say hello in five words.", "maxTokens": 8 });
+    let request = http.post(url).json(&body).send();
+    let response = match tokio::time::timeout(TIMEOUT, request).await {
+        Err(_) => return Outcome::Fail(format!("{url}: no answer in {TIMEOUT:?}")),
+        Ok(Err(e)) => return Outcome::Fail(format!("{url}: {e}")),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or_default();
+    match (status, body["error"]["code"].as_str()) {
+        (403, Some("FORBIDDEN")) => Outcome::Pass(format!("{url}: 403 FORBIDDEN")),
+        (status, code) => Outcome::Fail(format!(
+            "{url}: HTTP {status} {}, not 403 FORBIDDEN",
+            code.unwrap_or("(no protocol error)")
+        )),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    match run(cli.url, cli.skip_long).await {
+    match run(cli.url, cli.skip_long, cli.direct).await {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(message) => {
@@ -407,10 +610,79 @@ async fn main() {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+
     use clap::CommandFactory;
+
+    use super::*;
 
     #[test]
     fn the_flags_are_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// An address that answers its first request with `response`, as an execute-api URL would.
+    fn answering(response: &'static str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(response.as_bytes());
+        });
+        address.to_string()
+    }
+
+    const FORBIDDEN: &str = "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n\
+        content-length: 62\r\nconnection: close\r\n\r\n\
+        {\"error\":{\"message\":\"no\",\"code\":\"FORBIDDEN\",\"statusCode\":403}}";
+    // What API Gateway answers for a path it does not have: a 403 that proves nothing.
+    const MISSING_TOKEN: &str = "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n\
+        content-length: 42\r\nconnection: close\r\n\r\n\
+        {\"message\":\"Missing Authentication Token\"}";
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+
+    #[tokio::test]
+    async fn a_direct_post_passes_only_on_the_protocols_403() {
+        let http = reqwest::Client::new();
+        let passed = |o: Outcome| matches!(o, Outcome::Pass(_));
+        let url = |a: String| format!("http://{a}/dev/generate");
+        assert!(passed(
+            refused_post(&http, &url(answering(FORBIDDEN))).await
+        ));
+        assert!(!passed(
+            refused_post(&http, &url(answering(MISSING_TOKEN))).await
+        ));
+        assert!(!passed(refused_post(&http, &url(answering(OK))).await));
+    }
+
+    #[tokio::test]
+    async fn a_direct_handshake_passes_only_when_refused_with_403() {
+        let passed = |o: Outcome| matches!(o, Outcome::Pass(_));
+        let url = |a: String| format!("ws://{a}/dev");
+        assert!(passed(refused_handshake(&url(answering(FORBIDDEN))).await));
+        assert!(!passed(refused_handshake(&url(answering(OK))).await));
+    }
+
+    #[test]
+    fn the_long_prompt_paces_the_fake_past_29_seconds_and_asks_a_model_for_all_it_may() {
+        let prompt = long_prompt(4096);
+        assert_eq!(prompt.max_tokens, 4096);
+        let tokens: f64 = prompt
+            .text
+            .split("[tokens=")
+            .nth(1)
+            .expect("tokens")
+            .split(']')
+            .next()
+            .expect("]")
+            .parse()
+            .expect("a number");
+        assert!(tokens / FAKE_TOKENS_PER_SECOND as f64 > INTEGRATION_TIMEOUT.as_secs_f64());
+        assert!(prompt.text.contains("at least 3072 words"));
     }
 }

@@ -10,33 +10,43 @@ pub mod answers;
 pub mod catalog;
 pub mod cli;
 pub mod error;
+pub mod git;
 pub mod lock;
 pub mod project;
 pub mod prompt;
 pub mod strategy;
 pub mod template;
+pub mod update;
 pub mod write;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use answers::{Answers, PartialAnswers, Strategy};
-use cli::{ChangeArgs, Cli, Command, NewArgs};
+use cli::{ChangeArgs, Cli, Command, NewArgs, UpdateArgs};
 use error::{Error, Result};
 use template::{RenderedFile, TemplateConfig};
 
-/// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs a parsed command line and returns the exit code: 0, or 1 from `update --check` on a
+/// project behind the template. Errors carry theirs ([`Error::exit_code`]).
+pub fn run(cli: Cli) -> Result<i32> {
     // Everything below reads the strategies the template declares; a template whose
     // declarations disagree stops here, before any answer is taken.
     strategy::table()?;
     match cli.command {
-        Command::New(args) => new_project(args),
-        Command::Add(args) => change_project(project::Change::Add, args, false),
-        Command::Remove { change, force } => change_project(project::Change::Remove, change, force),
+        Command::Update(args) => update_project(args),
+        Command::Adopt { path } => {
+            print!("{}", update::adopt(&path)?);
+            Ok(0)
+        }
+        Command::New(args) => new_project(args).map(|()| 0),
+        Command::Add(args) => change_project(project::Change::Add, args, false).map(|()| 0),
+        Command::Remove { change, force } => {
+            change_project(project::Change::Remove, change, force).map(|()| 0)
+        }
         Command::List => {
             print!("{}", list());
-            Ok(())
+            Ok(0)
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -46,9 +56,32 @@ pub fn run(cli: Cli) -> Result<()> {
                 "genai-scaffold",
                 &mut std::io::stdout(),
             );
-            Ok(())
+            Ok(0)
         }
     }
+}
+
+/// `update`: `--check` answers 1 when behind; otherwise the plan, applied unless
+/// `--dry-run`, and its report.
+fn update_project(args: UpdateArgs) -> Result<i32> {
+    if args.check {
+        let (text, behind) = update::check(&args.path)?;
+        print!("{text}");
+        return Ok(i32::from(behind));
+    }
+    let plan = update::plan(
+        &args.path,
+        update::Options {
+            force: args.force,
+            merge: true,
+            clean_tree: true,
+        },
+    )?;
+    if !args.dry_run {
+        update::apply_with(&args.path, &plan, |_| Ok(()))?;
+    }
+    print!("{}", update::describe(&args.path, &plan, args.dry_run));
+    Ok(0)
 }
 
 /// Renders the project for complete answers, in memory: the template's files, then the
@@ -113,9 +146,59 @@ fn new_project(args: NewArgs) -> Result<()> {
         print!("{}", write::describe_plan(&path, &files, &replaced));
         return Ok(());
     }
-    let written = write::write_project(&path, &files, args.force)?;
-    print!("{}", summary(&path, &answers, &written));
+    // The project's own repository, made in the staging folder (so a failure leaves none),
+    // unless asked not to or already inside one, whose history is the user's to shape.
+    let enclosing = (!args.no_git && git::available())
+        .then(|| git::repo_of(nearest_existing(&path)))
+        .map(|repo| repo.is_some());
+    let mut initialized = false;
+    let written = write::write_project_then(
+        &path,
+        &files,
+        args.force,
+        |_| Ok(()),
+        |staging| {
+            if enclosing == Some(false) {
+                git::init_with_first_commit(staging)?;
+                initialized = true;
+            }
+            Ok(())
+        },
+    )?;
+    let git_note = if initialized {
+        Some("a git repository with the first commit".to_string())
+    } else if enclosing == Some(true) {
+        // The files are the user's to commit; the base is recorded in their repository.
+        match project::BaseRecord::prepare(&path, &files).and_then(|base| match base {
+            Some(base) => base.record().map(|()| true),
+            None => Ok(false),
+        }) {
+            Ok(true) => Some("the generation recorded for `genai-scaffold update` in the enclosing git repository (commit the files yourself)".to_string()),
+            Ok(false) => None,
+            Err(e) => {
+                eprintln!(
+                    "warning: the project is written, but its generation could not be recorded \
+                     for `genai-scaffold update` ({e}); run `genai-scaffold adopt` once it is \
+                     committed."
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    print!(
+        "{}",
+        summary(&path, &answers, &written, git_note.as_deref())
+    );
     Ok(())
+}
+
+/// `path` or its nearest ancestor that exists (`.` for a relative path none of whose parts do).
+fn nearest_existing(path: &Path) -> &Path {
+    path.ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.is_dir())
+        .unwrap_or(Path::new("."))
 }
 
 /// Where to write and which name to use: `--name` wins, then the folder's name, then the
@@ -164,7 +247,12 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn summary(path: &Path, answers: &Answers, written: &write::Written) -> String {
+fn summary(
+    path: &Path,
+    answers: &Answers,
+    written: &write::Written,
+    git_note: Option<&str>,
+) -> String {
     let strategies: Vec<&str> = answers.strategies.iter().map(|s| s.key()).collect();
     let services: Vec<String> = answers
         .strategies
@@ -194,6 +282,9 @@ fn summary(path: &Path, answers: &Answers, written: &write::Written) -> String {
         answers.iac.key(),
         answers.arch.key(),
     ));
+    if let Some(note) = git_note {
+        out.push_str(&format!("  git         {note}\n"));
+    }
     out.push_str(&format!(
         "\n{}\n  cd {}\n  make dev      run the app on loopback (fake Bedrock, no AWS account)\n  make test     build and test the workspace\n  make lint     rustfmt and clippy, warnings are errors\n  make deploy-all OWNER=you@example.com   deploy to AWS (README: Deploy)\n  make help     every target and the strategies present\n",
         console::style("Next steps").bold(),

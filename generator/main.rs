@@ -1,5 +1,5 @@
 //! The `genai-scaffold` binary: parses the command line and maps errors to exit codes
-//! (0 ok, 1 I/O failure, 2 usage).
+//! (0 ok, 1 I/O failure or `update --check` behind, 2 usage).
 
 use clap::Parser;
 
@@ -9,8 +9,12 @@ fn main() {
         console::set_colors_enabled_stderr(false);
     }
     let cli = genai_scaffold::cli::Cli::parse();
-    if let Err(err) = genai_scaffold::run(cli) {
-        eprintln!("{} {err}", console::style("error:").red().bold());
-        std::process::exit(err.exit_code());
+    match genai_scaffold::run(cli) {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("{} {err}", console::style("error:").red().bold());
+            std::process::exit(err.exit_code());
+        }
     }
 }

@@ -48,6 +48,8 @@ pub struct Plan {
     /// deletes them; left there, a service folder without its `Cargo.toml` would stop the
     /// workspace from loading).
     pub foreign: Vec<PathBuf>,
+    /// Every file of the generation after the change: the new base ([`crate::git`]).
+    pub generation: Vec<RenderedFile>,
 }
 
 impl Plan {
@@ -60,7 +62,7 @@ impl Plan {
 /// Works out what changing `strategies` does to the project at `root`. `force` lets
 /// `remove` delete files the user changed or added in the strategy's folders.
 pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -> Result<Plan> {
-    let (answers, recorded) = read_record(root)?;
+    let (answers, recorded) = read_record(root, Version::Same)?;
     let mut after = answers.clone();
     for s in strategies {
         let present = answers.strategies.contains(s);
@@ -109,8 +111,10 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
             })?;
     }
     let config = TemplateConfig::embedded()?;
+    let mut plan = Plan::default();
     let before = render(&config, &answers, &recorded)?;
     let after_files = render(&config, &after, &recorded)?;
+    plan.generation = after_files.clone();
     // What generation gave each file: the lock's record, else the template rendered again.
     let generated = match lock::read(root)? {
         Some(hashes) => hashes,
@@ -140,7 +144,6 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
         .iter()
         .map(|f| (f.path.as_path(), f.contents.as_slice()))
         .collect();
-    let mut plan = Plan::default();
     for path in old.keys() {
         if after_files.iter().any(|f| f.path == *path) {
             continue;
@@ -211,11 +214,11 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
 }
 
 /// The workspace's lock, which the template ships resolved for every strategy.
-const CARGO_LOCK: &str = "Cargo.lock";
+pub(crate) const CARGO_LOCK: &str = "Cargo.lock";
 
 /// Whether the lock `on_disk` holds only packages (name and version) that `shipped` has, as
 /// when cargo pruned it.
-fn pruned_from(on_disk: &[u8], shipped: &[u8]) -> bool {
+pub(crate) fn pruned_from(on_disk: &[u8], shipped: &[u8]) -> bool {
     let packages = |bytes: &[u8]| -> Option<BTreeSet<(String, String)>> {
         let table: toml::Table = std::str::from_utf8(bytes).ok()?.parse().ok()?;
         table
@@ -304,7 +307,53 @@ pub fn apply_with(
         }
         return Err(Error::usage(message));
     }
-    write::change_project_with(root, &plan.writes, &plan.deletes, before)
+    let base = BaseRecord::prepare(root, &plan.generation)?;
+    let mut finish = base.as_ref().map(|b| move || b.record());
+    write::change_project_then(
+        root,
+        &plan.writes,
+        &plan.deletes,
+        before,
+        finish.as_mut().map(|f| f as &mut dyn FnMut() -> Result<()>),
+    )
+}
+
+/// A new base for a project in a git repository: its commit, stored ahead (objects alone
+/// change neither the work tree nor a ref), and the ref to point at it last.
+pub(crate) struct BaseRecord {
+    repo: crate::git::Repo,
+    name: String,
+    old: Option<String>,
+    new: String,
+}
+
+impl BaseRecord {
+    /// Stores `generation` as the commit that follows the project's base (or the first one);
+    /// `None` outside a repository, or where git cannot be run.
+    pub(crate) fn prepare(root: &Path, generation: &[RenderedFile]) -> Result<Option<Self>> {
+        let Some(repo) = crate::git::repo_of(root) else {
+            return Ok(None);
+        };
+        let name = repo.base_ref();
+        let old = repo.resolve(&name);
+        let new = repo.write_commit(
+            generation,
+            old.as_deref(),
+            &format!("genai-scaffold {} generation", env!("CARGO_PKG_VERSION")),
+        )?;
+        Ok(Some(BaseRecord {
+            repo,
+            name,
+            old,
+            new,
+        }))
+    }
+
+    /// Points the base ref at the new commit, only if no one moved it meanwhile.
+    pub(crate) fn record(&self) -> Result<()> {
+        self.repo
+            .update_ref(&self.name, &self.new, self.old.as_deref())
+    }
 }
 
 /// The text `add`/`remove` print: what changed and what to run next.
@@ -363,9 +412,21 @@ pub fn describe(
     out
 }
 
+/// Which generator versions may have written a record that is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// This one only (`add`, `remove`: they render this version's template as the before).
+    Same,
+    /// This one or an older one (`update`, `adopt`), whose name is returned.
+    UpToThis,
+}
+
 /// The answers a project records, and the model id and regions it recorded (kept as they
 /// are: the catalog may derive others today, and the project's files hold these).
-fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Value>)> {
+pub(crate) fn read_record(
+    root: &Path,
+    versions: Version,
+) -> Result<(Answers, BTreeMap<String, serde_json::Value>)> {
     let path = root.join(RECORD_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::usage(format!(
@@ -387,11 +448,26 @@ fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Val
         .get("generator")
         .and_then(|g| g.get("version"))
         .and_then(|v| v.as_str());
-    if version != Some(env!("CARGO_PKG_VERSION")) {
+    let accepted = match (versions, version) {
+        (Version::Same, Some(v)) => v == env!("CARGO_PKG_VERSION"),
+        (Version::UpToThis, Some(v)) => !newer(v, env!("CARGO_PKG_VERSION")),
+        (_, None) => false,
+    };
+    if let (Version::UpToThis, Some(_), false) = (versions, version, accepted) {
+        return Err(Error::usage(format!(
+            "{} was generated by genai-scaffold {}, newer than this one ({}); install that \
+             version or a later one (cargo install genai-scaffold).",
+            path.display(),
+            version.unwrap_or("(none recorded)"),
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    if !accepted {
         let how = match version {
             Some(v) => format!(
-                "was generated by genai-scaffold {v}; this is {}. Run the version that \
-                 generated it (cargo install genai-scaffold --version {v})",
+                "was generated by genai-scaffold {v}; this is {}. Bring it up to this \
+                 version first (genai-scaffold update), or run the version that generated \
+                 it (cargo install genai-scaffold --version {v})",
                 env!("CARGO_PKG_VERSION")
             ),
             None => "records no [generator] version; restore it from git".to_string(),
@@ -400,8 +476,10 @@ fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Val
     }
     // The day the catalog was reviewed, not today: the project's files already hold the
     // model id it recorded, so a model retired since stops no change of strategies.
-    let answers =
-        answers::parse_answers(&text, &path.display().to_string())?.resolve(catalog::REVIEWED)?;
+    // An answer a later template added takes its default (what `--yes` gives).
+    let answers = answers::parse_answers(&text, &path.display().to_string())?
+        .or(answers::PartialAnswers::defaults())
+        .resolve(catalog::REVIEWED)?;
     let mut recorded = BTreeMap::new();
     for key in ["model_id", "model_regions"] {
         let value = table.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
@@ -415,8 +493,18 @@ fn read_record(root: &Path) -> Result<(Answers, BTreeMap<String, serde_json::Val
     Ok((answers, recorded))
 }
 
+/// Whether version `a` (`1.2.3`) is later than `b`.
+fn newer(a: &str, b: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .map_while(|p| p.parse().ok())
+            .collect()
+    };
+    parts(a) > parts(b)
+}
+
 /// The project `answers` give, with the recorded values, and its lock file.
-fn render(
+pub(crate) fn render(
     config: &TemplateConfig,
     answers: &Answers,
     recorded: &BTreeMap<String, serde_json::Value>,

@@ -123,6 +123,8 @@ pub enum Step<'a> {
     Move(&'a Path),
     /// Taking a file (relative path) out of the target, by `remove`.
     Delete(&'a Path),
+    /// Recording the new generation (the base ref), once every file is in place.
+    Finish,
 }
 
 /// [`write_project`], calling `before` ahead of each step; an error it returns fails that
@@ -131,7 +133,20 @@ pub fn write_project_with(
     target: &Path,
     files: &[RenderedFile],
     force: bool,
+    before: impl FnMut(Step) -> io::Result<()>,
+) -> Result<Written> {
+    write_project_then(target, files, force, before, |_| Ok(()))
+}
+
+/// [`write_project_with`], calling `staged` with the staging folder once every file is in it,
+/// before it becomes the project, when the target is new or an empty folder (`new` makes the
+/// project's git repository there, so a failure leaves no repository either).
+pub fn write_project_then(
+    target: &Path,
+    files: &[RenderedFile],
+    force: bool,
     mut before: impl FnMut(Step) -> io::Result<()>,
+    staged: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<Written> {
     let replaced = check_target(target, files, force)?;
     let parent = match target.parent() {
@@ -141,10 +156,12 @@ pub fn write_project_with(
     fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
     let staging = stage(&parent, target, files, &mut before)?;
     let moved = if dir_has_entries(target) {
-        move_files_into(&parent, &staging, target, files, &[], &mut before)
+        move_files_into(&parent, &staging, target, files, &[], &mut before, None)
     } else {
         // A new target, or an empty folder: rename(2) replaces an empty directory.
-        fs::rename(&staging, target).map_err(|e| Error::io("moving the project to", target, e))
+        staged(&staging).and_then(|()| {
+            fs::rename(&staging, target).map_err(|e| Error::io("moving the project to", target, e))
+        })
     };
     let _ = fs::remove_dir_all(&staging);
     moved?;
@@ -162,13 +179,34 @@ pub fn change_project_with(
     target: &Path,
     files: &[RenderedFile],
     deletes: &[PathBuf],
+    before: impl FnMut(Step) -> io::Result<()>,
+) -> Result<()> {
+    change_project_then(target, files, deletes, before, None)
+}
+
+/// [`change_project_with`], then `finish` (pointing the base ref at the new generation) once
+/// every file is in place, ahead of it a [`Step::Finish`]; a failure of either undoes the
+/// files too.
+pub fn change_project_then(
+    target: &Path,
+    files: &[RenderedFile],
+    deletes: &[PathBuf],
     mut before: impl FnMut(Step) -> io::Result<()>,
+    finish: Option<&mut dyn FnMut() -> Result<()>>,
 ) -> Result<()> {
     // Staging inside the project keeps every move a rename on one file system, even where the
     // project folder is a mount of its own (a dev container's workspace).
     let target = &fs::canonicalize(target).map_err(|e| Error::io("reading", target, e))?;
     let staging = stage(target, target, files, &mut before)?;
-    let moved = move_files_into(target, &staging, target, files, deletes, &mut before);
+    let moved = move_files_into(
+        target,
+        &staging,
+        target,
+        files,
+        deletes,
+        &mut before,
+        finish,
+    );
     let _ = fs::remove_dir_all(&staging);
     moved?;
     for path in deletes {
@@ -269,6 +307,7 @@ fn move_files_into(
     files: &[RenderedFile],
     deletes: &[PathBuf],
     before: &mut impl FnMut(Step) -> io::Result<()>,
+    finish: Option<&mut dyn FnMut() -> Result<()>>,
 ) -> Result<()> {
     let backup = staging_dir(parent, target)?;
     let mut journal = Journal::default();
@@ -300,6 +339,11 @@ fn move_files_into(
             // Recorded before the rename: undoing a move that did not happen only restores.
             journal.moved.push((file.path.clone(), replaces));
             fs::rename(staging.join(&file.path), &to).map_err(|e| Error::io("writing", &to, e))?;
+        }
+        if let Some(finish) = finish {
+            before(Step::Finish)
+                .map_err(|e| Error::io("recording the generation of", target, e))?;
+            finish()?;
         }
         Ok(())
     })();

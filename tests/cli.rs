@@ -395,7 +395,7 @@ fn a_failure_while_force_moves_files_in_leaves_the_folder_exactly_as_it_was() {
                     moves += 1;
                     Ok(())
                 }
-                Step::Stage(_) | Step::Delete(_) => Ok(()),
+                Step::Stage(_) | Step::Delete(_) | Step::Finish => Ok(()),
             });
         let err = result.expect_err("the fault surfaces");
         assert!(err.to_string().contains("injected fault"), "{err}");

@@ -30,11 +30,15 @@ pub fn text(output: &Output) -> (String, String) {
     )
 }
 
-/// Every file below `root`, relative, sorted, with `/` separators.
+/// Every file below `root`, relative, sorted, with `/` separators; a `.git` folder (`new`
+/// makes the project a repository) is left out.
 pub fn files_below(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("readable") {
             let path = entry.expect("entry").path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
@@ -50,11 +54,15 @@ pub fn files_below(root: &Path) -> Vec<String> {
 }
 
 /// Every entry below `root`, folders (with a trailing `/`) and files alike, with the files'
-/// contents: what "left exactly as it was" compares.
+/// contents: what "left exactly as it was" compares. A `.git` folder is left out: its index
+/// and logs differ between two generations of the same files (`refs_of` compares refs).
 pub fn tree_below(root: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for entry in std::fs::read_dir(dir).expect("readable") {
             let path = entry.expect("entry").path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
             let rel = path
                 .strip_prefix(root)
                 .expect("below root")
@@ -72,6 +80,28 @@ pub fn tree_below(root: &Path) -> Vec<(String, Vec<u8>)> {
     walk(root, root, &mut out);
     out.sort();
     out
+}
+
+/// Every ref of the repository holding `dir`, with the commit it names, and `HEAD`: what a
+/// command that must leave "the refs as they were" is checked against.
+pub fn refs_of(dir: &Path) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["for-each-ref", "--format=%(refname) %(objectname)"])
+        .output()
+        .expect("git runs");
+    let head = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .expect("git runs");
+    format!(
+        "{}HEAD {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&head.stdout)
+    )
 }
 
 /// The repository root (where `template/` and `examples/` are): the folder `cargo test` runs

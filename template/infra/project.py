@@ -50,7 +50,9 @@ PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
 # What a service's declaration must say, and what its optional tables must.
 DECLARED = ("strategy", "trigger", "transport", "route", "timeout-seconds", "memory-mb", "origin-secret")
 DECLARED_TABLES = {
-    "worker": ("function", "env", "timeout-seconds", "memory-mb", "retries", "max-event-age-seconds"),
+    # `ledger-env`: the variable naming the worker's ledger table (each stack makes the table),
+    # where it records every event it runs, as Lambda may deliver an event twice.
+    "worker": ("function", "env", "ledger-env", "timeout-seconds", "memory-mb", "retries", "max-event-age-seconds"),
     "cdn": ("prefix", "origin-path", "exact"),
 }
 # The settings a stage remembers: Make variable, key in the model, SSM name below settings/.

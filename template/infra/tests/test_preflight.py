@@ -160,7 +160,7 @@ class Preflight(unittest.TestCase):
                 )
             with open(root / "services" / SERVICES[0] / "Cargo.toml", "a") as manifest:
                 manifest.write(
-                    f'[package.metadata.genai-scaffold.worker]\nfunction = "{worker}"\nenv = "WORKER"\n'
+                    f'[package.metadata.genai-scaffold.worker]\nfunction = "{worker}"\nenv = "WORKER"\nledger-env = "LEDGER"\n'
                     "timeout-seconds = 300\nmemory-mb = 256\nretries = 0\nmax-event-age-seconds = 60\n"
                 )
         return root

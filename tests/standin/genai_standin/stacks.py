@@ -1,5 +1,6 @@
 """What a rehearsal left on the stand-in: the stacks of PROJECT-STAGE that still exist, the web
-app's bucket, any SSM parameter under /PROJECT/STAGE and the web ACL, one per line; exits 1 when there are
+app's bucket, any SSM parameter under /PROJECT/STAGE, the web ACL and any DynamoDB table (a
+worker's ledger), one per line; exits 1 when there are
 any. Run after `make destroy`.
 
     python -m genai_standin.stacks PROJECT STAGE
@@ -24,6 +25,9 @@ def main():
     # The web ACL of WAF=on, made by infra/waf.py in us-east-1.
     acls = boto3.client("wafv2", region_name="us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
     left += [f"web ACL {a['Name']}" for a in acls if a["Name"].startswith(prefix)]
+    # A worker's ledger, named by CloudFormation after its stack.
+    tables = boto3.client("dynamodb").list_tables()["TableNames"]
+    left += [f"table {t}" for t in tables if t.startswith(prefix)]
     print("\n".join(left) or f"nothing of {prefix}* is left")
     sys.exit(1 if left else 0)
 

@@ -224,6 +224,7 @@ async fn a_given_url_is_measured_through_its_config() {
         cold_start: std::time::Duration::ZERO,
         max_instances: 4,
         log_level: Some("error".into()),
+        deliver_events_twice: false,
     })
     .await
     .expect("stack");

@@ -87,6 +87,9 @@ pub struct Worker {
     pub retries: u32,
     /// Longest an event may wait in Lambda's queue (`MaximumEventAgeInSeconds`).
     pub max_event_age: Duration,
+    /// The variable that names the worker's ledger table, where it records the events it has
+    /// run so a copy runs nothing (`ledger-env`), if it keeps one.
+    pub ledger_env: Option<String>,
 }
 
 /// The services under `root/services`, sorted by name.
@@ -198,6 +201,10 @@ fn read_worker(table: &toml::Value) -> Result<Worker, String> {
         timeout: seconds(table, "timeout-seconds")?,
         retries: number(table, "retries")?,
         max_event_age: seconds(table, "max-event-age-seconds")?,
+        ledger_env: match table.get("ledger-env") {
+            None => None,
+            Some(_) => Some(text("ledger-env")?),
+        },
     })
 }
 

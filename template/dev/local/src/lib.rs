@@ -78,6 +78,8 @@ pub struct Options {
     /// The functions' log level (`off`, `error`, … `trace`); `None` leaves it to the
     /// environment (`RUST_LOG`, else INFO).
     pub log_level: Option<String>,
+    /// Queue every asynchronous invocation twice, as Lambda may deliver an event twice.
+    pub deliver_events_twice: bool,
 }
 
 /// A running stack. [`Stack::stop`] ends every process it started.
@@ -172,8 +174,15 @@ impl Stack {
             let function = Function::new(spec(&service.name, service.timeout, service_env));
             functions.push(function.clone());
             if let Some(worker) = &service.worker {
+                let mut worker_env = env.clone();
+                if let Some(ledger_env) = &worker.ledger_env {
+                    // Its ledger is this origin's in-memory DynamoDB, reached with the real
+                    // SDK client; one table per worker, named after it.
+                    worker_env.push((ledger_env.clone(), format!("{}-ledger", worker.function)));
+                    worker_env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), url.clone()));
+                }
                 let worker_function =
-                    Function::new(spec(&worker.function, worker.timeout, env.clone()));
+                    Function::new(spec(&worker.function, worker.timeout, worker_env));
                 functions.push(worker_function.clone());
                 workers.push(WorkerFunction {
                     spec: worker.clone(),
@@ -214,6 +223,7 @@ impl Stack {
             }),
             web_root: Some(options.root.join("client/web/dist")).filter(|d| d.is_dir()),
             bedrock,
+            deliver_events_twice: options.deliver_events_twice,
         };
         let app = gateway::router(gateway).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {

@@ -25,6 +25,10 @@ struct Cli {
         value_parser = clap::value_parser!(u64).range(0..=60_000),
     )]
     cold_start_ms: u64,
+    /// Deliver every asynchronous invocation of a worker twice, as Lambda occasionally does,
+    /// to see the worker run it once.
+    #[arg(long)]
+    deliver_events_twice: bool,
     #[command(flatten)]
     stack: StackFlags<DevDefaults>,
 }
@@ -59,6 +63,7 @@ async fn main() {
             Backend::Aws => Bedrock::Aws,
         },
         cold_start: Duration::from_millis(cli.cold_start_ms),
+        deliver_events_twice: cli.deliver_events_twice,
         ..defaults
     };
     let backend = match options.bedrock {

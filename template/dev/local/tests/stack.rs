@@ -1101,3 +1101,37 @@ async fn a_web_page_cannot_invoke_a_worker() {
     let calls = stack.status().await["bedrock"]["calls"].clone();
     assert_eq!(calls, 0, "nothing reached the model");
 }
+
+/// Lambda may deliver an asynchronous event twice with no error
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>); `--deliver-events-twice`
+/// does so for every one. A worker with a ledger still gives one answer from one model call,
+/// and its second copy posts nothing after the first's last frame.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_delivered_twice_gives_one_answer_and_one_model_call() {
+    let Some(service) = present(Trigger::WebSocket)
+        .filter(|s| s.worker.as_ref().is_some_and(|w| w.ledger_env.is_some()))
+    else {
+        return;
+    };
+    let worker = service.worker.clone().expect("a worker");
+    let stack = Stack::start(&["--deliver-events-twice"]);
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+        .await
+        .expect("connect");
+    let prompt = "Tell me a story about a lighthouse";
+    let frames = ws_generate(&mut socket, "twice", prompt).await;
+    check_ws(&frames, "twice", prompt).unwrap_or_else(|e| panic!("{e}: {frames:?}"));
+    // Both copies ran: one wrote the ledger's record, the other found it, and neither is busy.
+    let status = stack
+        .wait_for("both copies ran and ended", |s| {
+            s["dynamodb"]["puts"] == 1
+                && s["dynamodb"]["refused"] == 1
+                && s["functions"][&worker.function]["busy"] == 0
+        })
+        .await;
+    assert_eq!(status["bedrock"]["calls"], 1, "one model call: {status}");
+    // Nothing after the first copy's last frame (the socket stays open, so silence is the
+    // answer; the copy has ended, so a frame would have come by now).
+    let late = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
+    assert!(late.is_err(), "a frame after the answer: {late:?}");
+}

@@ -27,6 +27,8 @@ export interface Declaration {
     function: string;
     /** The variable that gives the service's function the worker's name. */
     env: string;
+    /** The variable that gives the worker its ledger table, where it records each event it runs. */
+    'ledger-env': string;
     'timeout-seconds': number;
     'memory-mb': number;
     /** Lambda's retries of a failed asynchronous invocation. */

@@ -63,6 +63,28 @@ class RealtimeWs(unittest.TestCase):
             ],
         )
 
+    def test_a_ledger_table_the_generation_function_may_only_put_to(self):
+        template = self.template
+        worker = transform.PROJECT["services"][SERVICE]["worker"]
+        generations = function(template, worker["function"])
+        tables = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+        self.assertEqual(len(tables), 1)
+        ((ledger_id, ledger),) = tables.items()
+        # On-demand, records expire, deleted with the stack (the data is a day's ids).
+        self.assertEqual(ledger["Properties"]["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(ledger["Properties"]["KeySchema"], [{"AttributeName": "generationId", "KeyType": "HASH"}])
+        self.assertEqual(ledger["Properties"]["TimeToLiveSpecification"], {"AttributeName": "expiresAt", "Enabled": True})
+        self.assertEqual([ledger.get("DeletionPolicy"), ledger.get("UpdateReplacePolicy")], ["Delete", "Delete"])
+        self.assertEqual(generations["Properties"]["Environment"]["Variables"][worker["ledger-env"]], {"Ref": ledger_id})
+        # Only the generation function's role reaches the table, with PutItem on it alone.
+        grants = {
+            role_id: [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"] if "dynamodb:" in json.dumps(s.get("Action"))]
+            for role_id, role in template["Resources"].items()
+            if role["Type"] == "AWS::IAM::Role"
+        }
+        generations_role = generations["Properties"]["Role"]["Fn::GetAtt"][0]
+        self.assertEqual({r: g for r, g in grants.items() if g}, {generations_role: [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": [ledger_id, "Arn"]}}]})
+
     def test_api_errors_alarm(self):
         self.assertEqual(gateway_alarm(self.template), "ExecutionError")
 

@@ -356,6 +356,10 @@ class Templates(unittest.TestCase):
             self.assertEqual([int(value(runs["Timeout"])), int(value(runs["MemorySize"]))], [worker["timeout-seconds"], worker["memory-mb"]], service)
             # The service's function names its worker in the variable the service reads.
             self.assertEqual(value(own["Environment"]["Variables"].get(worker["env"])), f"{name}-test-{worker['function']}", service)
+            # The worker names its ledger table in the variable the service reads.
+            tables = {table_id for table_id, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+            ledger = runs["Environment"]["Variables"].get(worker["ledger-env"], {}).get("Ref")
+            self.assertIn(ledger, tables, service)
             (config,) = [c["Properties"] for c in resources(template, "AWS::Lambda::EventInvokeConfig")]
             self.assertEqual(
                 [int(value(config["MaximumRetryAttempts"])), int(value(config["MaximumEventAgeInSeconds"]))],

@@ -17,7 +17,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::config::Config;
 use genai::{Event, GenAi, ValidRequest};
-use realtime_ws::{App, Connections, Generation, Generations, Invocation};
+use realtime_ws::{App, Connections, Generation, Generations, Invocation, Ledger};
 
 const POST_LATENCY: Duration = Duration::from_millis(20);
 const TOKENS: u32 = 300;
@@ -62,9 +62,11 @@ async fn main() {
         genai: genai.clone(),
         connections: Connections::new(support::client_base(), Some(url.clone())),
         generations: Generations::new(support::lambda_client(&url), None),
+        ledger: Ledger::new(support::dynamodb_client(&url), Some("ledger".into())),
     };
     let run = |connection: &'static str, tail_in_success: bool| {
         let generation = Generation {
+            generation_id: connection.into(),
             endpoint: url.clone(),
             connection_id: connection.into(),
             request_id: Some("r".into()),

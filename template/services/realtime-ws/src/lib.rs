@@ -21,6 +21,16 @@
 //!   (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
 //!   A record without that copy names no connection: it is logged, and the client's own
 //!   deadline ends its wait.
+//! - A generation runs once. Lambda may deliver an asynchronous event more than once even when
+//!   nothing failed ("your function may receive the same event multiple times, even if no
+//!   error occurs": <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>; and
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>), and
+//!   a second copy would post a new answer from `seq` 0 and bill the model twice. So the
+//!   connection function names every generation it starts ([`Generation::generation_id`]),
+//!   and the generation function first records that name in a DynamoDB table with a
+//!   conditional write ([`Ledger`]); a copy whose write finds the name taken posts nothing and
+//!   calls no model. This is the pattern of Powertools for AWS Lambda's idempotency utility
+//!   (<https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/>).
 //!
 //! Streaming is adaptive: at most one post is in flight per request; text that arrives while
 //! a post is under way goes out together in the next frame. With a fast gateway every delta
@@ -31,6 +41,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -39,6 +50,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::types::InvocationType;
 use genai::config::ORIGIN_SECRET_HEADER;
@@ -63,6 +76,8 @@ pub struct App {
     pub connections: Connections,
     /// Where the connection function hands generations to.
     pub generations: Generations,
+    /// Where the generation function records the generations it runs.
+    pub ledger: Ledger,
 }
 
 /// What invoked the function; each shape belongs to one of the two roles (module docs).
@@ -90,6 +105,10 @@ pub enum Invocation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Generation {
+    /// The generation's name, made by the connection function (API Gateway's id of the
+    /// message: `requestContext.requestId`), so every copy Lambda delivers carries the same
+    /// one. The client's `requestId` cannot serve: it is optional and the client's to choose.
+    pub generation_id: String,
     /// The Management API endpoint of the connection's stage, `https://{domain}/{stage}`.
     pub endpoint: String,
     /// The connection the frames go to.
@@ -254,6 +273,131 @@ impl Generations {
     }
 }
 
+/// The table where the generation function records each generation before it runs it, so a
+/// second copy of the same event runs nothing (module docs).
+pub struct Ledger {
+    client: aws_sdk_dynamodb::Client,
+    table: Option<String>,
+}
+
+/// How long a generation's record is kept: longer than any copy of its event can arrive.
+/// Lambda discards an event older than the function's maximum event age, at most 6 hours
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html>), and a
+/// generation runs at most its function's timeout (15 minutes at most) after that. DynamoDB
+/// deletes an expired record within days, free of charge, and until then it still blocks a
+/// copy (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html>): names
+/// are never reused, so an expired record has no other use.
+pub const LEDGER_KEEP: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The table's key: the generation's name (a string).
+pub const LEDGER_KEY: &str = "generationId";
+
+/// The record's expiry, seconds since the Unix epoch: the table's time-to-live attribute.
+pub const LEDGER_EXPIRES: &str = "expiresAt";
+
+/// Which attempt wrote the record: an SDK retry of our own write that had in fact succeeded
+/// finds the record taken, and must not take its own generation for a copy.
+const LEDGER_ATTEMPT: &str = "attempt";
+
+/// What the ledger says of a generation.
+#[derive(Debug, PartialEq, Eq)]
+enum Claim {
+    /// This copy recorded it first: run it.
+    First,
+    /// Another copy recorded it: run nothing.
+    Duplicate,
+}
+
+impl Ledger {
+    /// Records generations in `table` (the worker's `ledger-env` variable, set on the
+    /// generation function only) with `client`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: Option<String>) -> Self {
+        Ledger { client, table }
+    }
+
+    /// Records `generation_id` unless a record of it exists: one conditional `PutItem`,
+    /// atomic in DynamoDB, so of concurrent copies on any instances exactly one is first
+    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>).
+    async fn claim(&self, generation_id: &str) -> Result<Claim, ApiError> {
+        let Some(table) = &self.table else {
+            return Err(ApiError::new(
+                ErrorCode::InternalError,
+                "the generation function has no ledger table set, so it cannot tell a \
+                 duplicate event: deploy with the project's infrastructure (or run make dev), \
+                 which sets it",
+            ));
+        };
+        let attempt = unique_token();
+        let expires = (SystemTime::now() + LEDGER_KEEP)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let put = self
+            .client
+            .put_item()
+            .table_name(table)
+            .item(LEDGER_KEY, AttributeValue::S(generation_id.to_string()))
+            .item(LEDGER_EXPIRES, AttributeValue::N(expires.to_string()))
+            .item(LEDGER_ATTEMPT, AttributeValue::S(attempt.clone()))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", LEDGER_KEY)
+            // The record that stopped the write comes back with the error, so a retry of our
+            // own write is told from a copy without a second call
+            // (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html>).
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::First),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                PutItemError::ConditionalCheckFailedException(taken) => {
+                    let ours = taken
+                        .item()
+                        .and_then(|item| item.get(LEDGER_ATTEMPT))
+                        .and_then(|value| value.as_s().ok())
+                        .is_some_and(|written| *written == attempt);
+                    Ok(if ours { Claim::First } else { Claim::Duplicate })
+                }
+                PutItemError::ProvisionedThroughputExceededException(_)
+                | PutItemError::RequestLimitExceeded(_)
+                | PutItemError::ThrottlingException(_) => Err(ApiError::new(
+                    ErrorCode::Throttled,
+                    "too many answers are starting at once; try again in a moment",
+                )),
+                _ => Err(ledger_failed(&SdkError::ServiceError(e))),
+            },
+            Err(e) => Err(ledger_failed(&e)),
+        }
+    }
+}
+
+/// The protocol's error for a ledger that could not answer, the whole error logged for the
+/// operator (it names the table and the account).
+fn ledger_failed<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: &SdkError<E, R>,
+) -> ApiError {
+    lambda_runtime::tracing::error!(
+        error = %aws_sdk_dynamodb::error::DisplayErrorContext(error),
+        "the ledger of generations did not answer"
+    );
+    ApiError::new(
+        ErrorCode::InternalError,
+        "could not start the answer; try again",
+    )
+}
+
+/// A name no other call gives: 64 random bits from the standard library's random hash keys
+/// (seeded by the operating system), mixed with the clock. It names one attempt to record a
+/// generation, which only has to differ between the copies of one event.
+fn unique_token() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", hasher.finish())
+}
+
 /// A client message: `{ "action": "generate", "requestId": "...", "payload": { ... } }`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -325,6 +469,13 @@ async fn route(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayP
         Err(error) => Err(error),
         Ok(_) => {
             let generation = Generation {
+                // API Gateway gives every message one; should it not, a name of our own.
+                generation_id: event
+                    .request_context
+                    .request_id
+                    .clone()
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(unique_token),
                 endpoint: endpoint.clone(),
                 connection_id: connection_id.clone(),
                 request_id: heard.request_id.clone(),
@@ -347,9 +498,22 @@ async fn route(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayP
     respond(200)
 }
 
-/// The generation function: one answer, every frame posted to the connection.
+/// The generation function: one answer, every frame posted to the connection; nothing for a
+/// copy of an event whose generation another copy has begun.
 async fn generate(app: &App, generation: Generation) {
     let received = instant_of(generation.received_at_ms);
+    // Before anything is posted or the model called. A ledger that cannot answer fails
+    // closed, as Powertools' idempotency utility does: running anyway could post a second
+    // answer and bill the model twice, and the error frame lets the client try again.
+    let claimed = app.ledger.claim(&generation.generation_id).await;
+    if claimed == Ok(Claim::Duplicate) {
+        lambda_runtime::tracing::warn!(
+            strategy = "websocket",
+            generation_id = %generation.generation_id,
+            "a copy of a generation event another copy has begun: nothing posted"
+        );
+        return;
+    }
     let connection = app
         .connections
         .connection(&generation.endpoint, generation.connection_id);
@@ -357,9 +521,12 @@ async fn generate(app: &App, generation: Generation) {
         request_id: generation.request_id,
         seq: 0,
     };
-    let outcome = match check_payload(generation.payload, &app.genai.config().limits) {
+    let outcome = match claimed {
         Err(error) => Err(error),
-        Ok(valid) => app.genai.generate(&valid).await,
+        Ok(_) => match check_payload(generation.payload, &app.genai.config().limits) {
+            Err(error) => Err(error),
+            Ok(valid) => app.genai.generate(&valid).await,
+        },
     };
     match outcome {
         Err(error) => {

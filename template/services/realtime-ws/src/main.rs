@@ -3,7 +3,7 @@
 
 use genai::GenAi;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use realtime_ws::{App, Connections, Generations, Invocation};
+use realtime_ws::{App, Connections, Generations, Invocation, Ledger};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -29,6 +29,20 @@ async fn main() -> Result<(), Error> {
                     .build(),
             ),
             std::env::var("GENERATE_FUNCTION").ok(),
+        ),
+        // Bounded like the Invoke above: a ledger that does not answer ends in the protocol's
+        // error frame, not in a generation that never starts.
+        ledger: Ledger::new(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&shared)
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_timeout(std::time::Duration::from_secs(5))
+                            .build(),
+                    )
+                    .build(),
+            ),
+            std::env::var("GENERATIONS_TABLE").ok(),
         ),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Invocation>| async {

@@ -14,7 +14,7 @@ use fake_bedrock::{FakeBedrock, Settings};
 use genai::GenAi;
 use genai::config::Config;
 use genai::log::Captured;
-use realtime_ws::{App, Connections, Generations, Invocation};
+use realtime_ws::{App, Connections, Generations, Invocation, Ledger};
 use serde_json::{Value, json};
 use support::Gateway;
 
@@ -40,6 +40,7 @@ async fn harness(settings: Settings, latency: Duration) -> Harness {
     let app = App {
         genai: GenAi::from_config(config).await,
         generations: Generations::new(support::lambda_client(&url), Some(GENERATE.into())),
+        ledger: Ledger::new(support::dynamodb_client(&url), Some(LEDGER.into())),
         connections: Connections::new(support::client_base(), Some(url.clone())),
     };
     Harness {
@@ -53,6 +54,14 @@ async fn harness(settings: Settings, latency: Duration) -> Harness {
 /// The generation function's name, as `GENERATE_FUNCTION` gives it.
 const GENERATE: &str = "my-app-dev-realtime-ws-generate";
 
+/// The ledger table's name, as the worker's `ledger-env` variable gives it.
+const LEDGER: &str = "my-app-dev-realtime-ws-generations";
+
+/// The connection function's `App` for tests that never run a generation: no ledger table.
+fn no_ledger() -> Ledger {
+    Ledger::new(support::dynamodb_client("http://127.0.0.1:9"), None)
+}
+
 fn fast() -> Settings {
     Settings {
         time_to_first_token_ms: 5,
@@ -65,6 +74,10 @@ fn event(route: &str, connection: &str, body: Option<&str>) -> ApiGatewayWebsock
     let mut event = ApiGatewayWebsocketProxyRequest::default();
     event.request_context.route_key = Some(route.into());
     event.request_context.connection_id = Some(connection.into());
+    // API Gateway's id of each message, unique as AWS makes it.
+    static MESSAGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let message = MESSAGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    event.request_context.request_id = Some(format!("message-{message}"));
     event.request_context.domain_name = Some("example.execute-api.us-east-1.amazonaws.com".into());
     event.request_context.stage = Some("dev".into());
     event.body = body.map(str::to_string);
@@ -98,15 +111,31 @@ impl Harness {
     }
 
     async fn run_generations(&self) {
+        self.run_generations_delivered(false).await;
+    }
+
+    /// Runs each handed-over generation as Lambda does; `twice`: as Lambda does when it
+    /// delivers the event twice, both copies at once, as on two instances.
+    async fn run_generations_delivered(&self, twice: bool) {
         for invoked in self.gateway.take_invocations() {
             assert_eq!(
                 (invoked.function.as_str(), invoked.invocation_type.as_str()),
                 (GENERATE, "Event")
             );
             let generation: Invocation =
-                serde_json::from_value(invoked.payload).expect("a generation event");
+                serde_json::from_value(invoked.payload.clone()).expect("a generation event");
             assert!(matches!(generation, Invocation::Generation { .. }));
-            assert!(realtime_ws::handle(&self.app, generation).await.is_none());
+            if twice {
+                let copy: Invocation =
+                    serde_json::from_value(invoked.payload).expect("a generation event");
+                let (first, second) = tokio::join!(
+                    realtime_ws::handle(&self.app, generation),
+                    realtime_ws::handle(&self.app, copy)
+                );
+                assert!(first.is_none() && second.is_none());
+            } else {
+                assert!(realtime_ws::handle(&self.app, generation).await.is_none());
+            }
         }
     }
 
@@ -372,6 +401,7 @@ async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
         genai: GenAi::from_config(config).await,
         connections: Connections::new(support::client_base(), None),
         generations: Generations::new(support::lambda_client("http://127.0.0.1:9"), None),
+        ledger: no_ledger(),
     };
     for (secret, origin, expected) in [
         (Some("n3w-secret"), Some("https://app.example.com"), 200),
@@ -518,6 +548,7 @@ async fn an_answer_that_cannot_start_gets_one_error_frame() {
     let app = App {
         genai: GenAi::from_config(Config::from_lookup(|_| None)).await,
         generations: Generations::new(support::lambda_client(&url), None),
+        ledger: no_ledger(),
         connections: Connections::new(support::client_base(), Some(url)),
     };
     let body = generate("r", json!({ "prompt": "x" }));
@@ -537,6 +568,7 @@ const PROMPT: &str = "Tell me a secret";
 /// The event the connection function handed to the generation function for `connection`.
 fn handed_over(connection: &str, url: &str) -> Value {
     json!({ "generation": {
+        "generationId": format!("g-{connection}"),
         "endpoint": url, "connectionId": connection, "requestId": "r",
         "tailInSuccess": true, "payload": { "prompt": PROMPT }, "receivedAtMs": 0
     } })
@@ -748,4 +780,70 @@ async fn the_first_answer_of_a_new_instance_is_marked_cold_and_the_next_warm() {
         let (_, last) = check_frames(&h.frames(connection), "r");
         assert_eq!(last["payload"]["metrics"]["coldStart"], cold, "{last}");
     }
+}
+
+/// Lambda may deliver an asynchronous event twice with no error
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>): both copies run at once,
+/// and the client still gets one answer, from one model call.
+#[tokio::test]
+async fn a_generation_delivered_twice_runs_once() {
+    let logs = genai::log::capture();
+    let h = harness(fast(), Duration::from_millis(2)).await;
+    let body = generate(
+        "r1",
+        json!({ "prompt": "Tell me a story", "maxTokens": 100 }),
+    );
+    assert_eq!(
+        status(&h.app, event("generate", "c1", Some(&body))).await,
+        200
+    );
+    h.run_generations_delivered(true).await;
+    let frames = h.frames("c1");
+    let (text, last) = check_frames(&frames, "r1");
+    assert_eq!(last["type"], "success", "{frames:?}");
+    assert_eq!(text, last["payload"]["text"].as_str().expect("text"));
+    assert_eq!(h.fake.stats().calls, 1, "one model call");
+    assert_eq!(
+        *h.gateway.puts.lock().expect("lock"),
+        (2, 1),
+        "two writes, one refused"
+    );
+    assert_eq!(logs.finished("websocket").len(), 1, "{}", logs.text());
+    assert!(logs.text().contains("nothing posted"), "{}", logs.text());
+}
+
+/// A write that DynamoDB made but whose answer was lost is retried by the SDK, and the retry
+/// finds the record taken: the record names the attempt that wrote it, so the generation
+/// still runs (once).
+#[tokio::test]
+async fn a_retried_write_of_our_own_is_not_a_duplicate() {
+    let h = harness(fast(), Duration::ZERO).await;
+    *h.gateway.lose_next_put_answer.lock().expect("lock") = true;
+    h.send("c1", &generate("r1", json!({ "prompt": "x" })))
+        .await;
+    let frames = h.frames("c1");
+    let (_, last) = check_frames(&frames, "r1");
+    assert_eq!(last["type"], "success", "{frames:?}");
+    assert_eq!(
+        *h.gateway.puts.lock().expect("lock"),
+        (2, 1),
+        "the write, and its retry"
+    );
+    assert_eq!(h.fake.stats().calls, 1);
+}
+
+/// A ledger that does not answer fails closed: the client gets the protocol's error frame
+/// and the model is not called, as a generation that cannot tell a copy must not run.
+#[tokio::test]
+async fn a_ledger_that_fails_ends_the_request_without_the_model() {
+    let h = harness(fast(), Duration::ZERO).await;
+    *h.gateway.fail_ledger.lock().expect("lock") = true;
+    h.send("c1", &generate("r1", json!({ "prompt": "x" })))
+        .await;
+    let frames = h.frames("c1");
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "error");
+    assert_eq!(frames[0]["seq"], 0);
+    assert_eq!(frames[0]["payload"]["code"], "INTERNAL_ERROR");
+    assert_eq!(h.fake.stats().calls, 0);
 }

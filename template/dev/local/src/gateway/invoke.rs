@@ -61,13 +61,20 @@ pub(super) async fn lambda_invoke(
         .unwrap_or("RequestResponse");
     match invocation_type {
         "Event" => {
-            let queued = Queued {
-                spec: worker.spec.clone(),
-                function: worker.function.clone(),
-                on_failure: worker.on_failure.clone(),
-                latency: shared.gateway.latencies.invoke,
+            let copies = if shared.gateway.deliver_events_twice {
+                2
+            } else {
+                1
             };
-            tokio::spawn(queued.run(body));
+            for _ in 0..copies {
+                let queued = Queued {
+                    spec: worker.spec.clone(),
+                    function: worker.function.clone(),
+                    on_failure: worker.on_failure.clone(),
+                    latency: shared.gateway.latencies.invoke,
+                };
+                tokio::spawn(queued.run(body.clone()));
+            }
             StatusCode::ACCEPTED.into_response()
         }
         "RequestResponse" => {

@@ -9,7 +9,10 @@
 //! - `POST /2015-03-31/functions/{name}/invocations`: Lambda's Invoke API, for the services'
 //!   workers (`discover::Worker`). An `Event` invocation is queued as Lambda queues it: it
 //!   waits for a free instance up to the maximum event age, is retried as declared, and a
-//!   failure's record goes to the on-failure destination, the service's own function.
+//!   failure's record goes to the on-failure destination, the service's own function. With
+//!   `--deliver-events-twice` every event is queued twice, as Lambda may deliver one.
+//! - `POST /` with `X-Amz-Target`: DynamoDB's `PutItem`, in memory, for a worker's ledger
+//!   (`discover::Worker::ledger_env`).
 //! - SSE (`/sse`): a Function URL event (payload 2.0), streamed response with its HTTP
 //!   integration prelude.
 //! - REST (`/api/generate`): an API Gateway REST proxy event; 29 s integration timeout.
@@ -22,6 +25,7 @@
 //! This file holds the router, the state every route shares and the helpers several of them
 //! use; each trigger has its own module.
 
+mod dynamodb;
 mod function_url;
 mod invoke;
 mod origin;
@@ -103,12 +107,16 @@ pub struct Gateway {
     pub web_root: Option<PathBuf>,
     /// The fake Bedrock, when the stack runs one (for `/_local/status`).
     pub bedrock: Option<Arc<fake_bedrock::FakeBedrock>>,
+    /// Queue every `Event` invocation twice, as Lambda occasionally delivers an event twice
+    /// (<https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>).
+    pub deliver_events_twice: bool,
 }
 
 struct Shared {
     gateway: Gateway,
     connections: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     ids: AtomicU64,
+    tables: Mutex<dynamodb::Tables>,
 }
 
 impl Shared {
@@ -140,6 +148,7 @@ pub fn router(gateway: Gateway) -> Router {
         gateway,
         connections: Mutex::new(HashMap::new()),
         ids: AtomicU64::new(1),
+        tables: Mutex::default(),
     });
     let mut router = Router::new()
         .route("/config.json", get(origin::config))
@@ -151,7 +160,9 @@ pub fn router(gateway: Gateway) -> Router {
         .route(
             "/2015-03-31/functions/{function_name}/invocations",
             post(invoke::lambda_invoke),
-        );
+        )
+        // DynamoDB's endpoint is the root; a GET of it is still the web app.
+        .route("/", post(dynamodb::dynamodb).fallback(origin::static_file));
     for (index, (route, trigger)) in routes.into_iter().enumerate() {
         let serve = match trigger {
             Trigger::WebSocket => get(websocket::websocket),

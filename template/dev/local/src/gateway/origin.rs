@@ -46,7 +46,10 @@ pub(super) async fn status(State(shared): State<Arc<Shared>>) -> Response {
         json!({ "calls": stats.calls, "completed": stats.completed, "hangups": stats.hangups })
     });
     let connections = lock(&shared.connections).len();
-    axum::Json(json!({ "functions": functions, "bedrock": bedrock, "connections": connections }))
+    let tables = lock(&shared.tables);
+    let dynamodb = json!({ "puts": tables.puts, "refused": tables.refused });
+    drop(tables);
+    axum::Json(json!({ "functions": functions, "bedrock": bedrock, "connections": connections, "dynamodb": dynamodb }))
         .into_response()
 }
 

@@ -10,16 +10,17 @@
 // @connections itself. The generation function carries the concurrency cap; the connection
 // function does not, so ten running answers never throttle a new connection (the stage's
 // throttle bounds it instead).
-import { App, ArnFormat, Aws, CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { App, ArnFormat, Aws, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { acknowledgeNag } from '../acknowledge.js';
+import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
@@ -76,6 +77,28 @@ class RealtimeWsStack extends Stack {
       onFailure: { bind: () => ({ destination: fn.functionArn }) },
     });
     generator.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+
+    // The generation function's ledger: it records each generation (its key, `generationId`,
+    // and an expiry, `expiresAt`: services/realtime-ws/src/lib.rs, Ledger) before running it,
+    // so a copy of an event Lambda delivers twice runs nothing
+    // (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). One write per answer,
+    // billed per request; records expire after a day (TTL deletes are free) and nothing in it
+    // outlives the stage.
+    const ledger = new dynamodb.Table(this, 'GenerationsLedger', {
+      partitionKey: { name: 'generationId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const ephemeral = 'Records live a day and only stop a duplicate event from running twice; a backup would restore nothing anyone needs.';
+    acknowledgeNag(ledger, [{ id: 'AwsSolutions-DDB3', reason: ephemeral }]);
+    acknowledgeCheckov(ledger, [
+      { id: 'CKV_AWS_28', reason: ephemeral },
+      { id: 'CKV_AWS_119', reason: 'Records hold generation ids and expiry times, no prompt or answer; DynamoDB encrypts them at rest with an AWS-owned key.' },
+    ]);
+    generator.addEnvironment(worker['ledger-env'], ledger.tableName);
+    // The conditional write, on this table only: the function never reads or deletes.
+    generator.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [ledger.tableArn] }));
 
     const integration = new WebSocketLambdaIntegration('Routes', fn);
     const api = new apigwv2.WebSocketApi(this, 'Api', {

@@ -64,6 +64,31 @@ describe('websocket', () => {
     expect(fromGenerations?.statement.Resource).toEqual({ 'Fn::GetAtt': [routes.id, 'Arn'] });
   });
 
+  it('a ledger table the generation function may only put to, named in its declared variable', () => {
+    const ws = synth.template(service);
+    const worker = synth.project.services[service].worker!;
+    const generations = synth.lambda(service, worker.function);
+    const tables = Object.entries(ws.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(1);
+    const [id, table] = tables[0];
+    // On-demand, records expire, deleted with the stack.
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.Properties.KeySchema).toEqual([{ AttributeName: 'generationId', KeyType: 'HASH' }]);
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(generations.properties.Environment?.Variables[worker['ledger-env']]).toEqual({ Ref: id });
+    // Only the generation function's role reaches the table, with PutItem on it alone.
+    const grants = Object.values(ws.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => ({ roles: JSON.stringify(policy.Properties.Roles), statement: s })),
+    );
+    expect(grants).toHaveLength(1);
+    expect(grants[0].roles).toContain(generations.properties.Role['Fn::GetAtt'][0]);
+    expect(grants[0].statement.Action).toBe('dynamodb:PutItem');
+    expect(grants[0].statement.Resource).toEqual({ 'Fn::GetAtt': [id, 'Arn'] });
+  });
+
   it('alarms when the API fails to call its function', () => {
     synth.template(service).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionError', AlarmActions: [alertsTopic] });
   });

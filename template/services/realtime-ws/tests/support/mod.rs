@@ -2,7 +2,8 @@
 //! the benchmark: records the frames of each connection, answers each post after a set
 //! latency, and answers 410 `GoneException` for a connection that left. Beside it, Lambda's
 //! Invoke API (`POST /2015-03-31/functions/{name}/invocations`), which records what the
-//! connection function hands over, for the test to run as Lambda would.
+//! connection function hands over, for the test to run as Lambda would. And DynamoDB's
+//! `PutItem` (AWS JSON 1.0 at `POST /`), in memory, for the generation function's ledger.
 
 #![allow(dead_code)] // the tests and the benchmark each use their own part
 
@@ -33,6 +34,14 @@ pub struct Gateway {
     pub invocations: Mutex<Vec<Invoked>>,
     /// Answer every Invoke call with 429 `TooManyRequestsException`.
     pub throttle_invokes: Mutex<bool>,
+    /// The ledger's records, by the key its conditions name.
+    pub records: Mutex<HashMap<String, Value>>,
+    /// `PutItem` calls received, and those refused by their condition.
+    pub puts: Mutex<(usize, usize)>,
+    /// Answer every `PutItem` with DynamoDB's 500 `InternalServerError`.
+    pub fail_ledger: Mutex<bool>,
+    /// Make the next `PutItem`'s write, then answer it 500 as if the answer were lost.
+    pub lose_next_put_answer: Mutex<bool>,
     latency: Duration,
 }
 
@@ -91,6 +100,85 @@ async fn invoke(
         StatusCode::ACCEPTED,
         [("content-type", "application/json")],
         String::new(),
+    )
+}
+
+/// DynamoDB's `PutItem`, with the one condition the ledger writes, `attribute_not_exists` of
+/// the key; a refused write answers as DynamoDB does, 400 with the type in `__type` and, when
+/// asked (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), the record that stopped it
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html>).
+async fn dynamodb(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    let error = |status: StatusCode, kind: &str, extra: Value| {
+        let mut body = serde_json::json!({ "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"), "message": kind });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        (
+            status,
+            [("content-type", "application/x-amz-json-1.0")],
+            body.to_string(),
+        )
+    };
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    assert_eq!(
+        target,
+        Some("DynamoDB_20120810.PutItem"),
+        "the ledger only puts"
+    );
+    if *gw.fail_ledger.lock().expect("lock") {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            Value::Null,
+        );
+    }
+    let request: Value = serde_json::from_str(&body).expect("requests are JSON");
+    let condition = request["ConditionExpression"]
+        .as_str()
+        .expect("a conditional put");
+    let name = condition
+        .strip_prefix("attribute_not_exists(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .expect("attribute_not_exists(#key)");
+    let key_name = request["ExpressionAttributeNames"][name]
+        .as_str()
+        .unwrap_or(name);
+    let key = request["Item"][key_name]["S"]
+        .as_str()
+        .expect("a string key")
+        .to_string();
+    let mut records = gw.records.lock().expect("lock");
+    let mut puts = gw.puts.lock().expect("lock");
+    puts.0 += 1;
+    if let Some(old) = records.get(&key) {
+        puts.1 += 1;
+        let item = if request["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD" {
+            serde_json::json!({ "Item": old, "message": "The conditional request failed" })
+        } else {
+            serde_json::json!({ "message": "The conditional request failed" })
+        };
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ConditionalCheckFailedException",
+            item,
+        );
+    }
+    records.insert(key, request["Item"].clone());
+    if std::mem::take(&mut *gw.lose_next_put_answer.lock().expect("lock")) {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            Value::Null,
+        );
+    }
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-amz-json-1.0")],
+        "{}".to_string(),
     )
 }
 
@@ -154,6 +242,7 @@ pub async fn start(latency: Duration) -> (Arc<Gateway>, String) {
     let router = Router::new()
         .route("/dev/@connections/{id}", post(post_to_connection))
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .route("/", post(dynamodb))
         .with_state(gateway.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     (gateway, url)
@@ -178,4 +267,17 @@ pub fn lambda_client(stage_url: &str) -> aws_sdk_lambda::Client {
         .endpoint_url(stage_url.trim_end_matches("/dev"))
         .build();
     aws_sdk_lambda::Client::from_conf(config)
+}
+
+/// A DynamoDB client whose calls reach the gateway at `stage_url` (from [`start`]).
+pub fn dynamodb_client(stage_url: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(stage_url.trim_end_matches("/dev"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -17,7 +17,9 @@ import project as deploy_model  # noqa: E402
 NAME = deploy_model.record()["name"]
 # A service this project does not have (any removed strategy's stack is named so).
 GONE = "gone-service"
-TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+# One resource of any kind: the script deletes stacks by name, whatever they hold.
+RESOURCES = {"Topic": {"Type": "AWS::SNS::Topic"}}
+TEMPLATE = json.dumps({"Resources": RESOURCES})
 
 
 class Removed(unittest.TestCase):

@@ -62,6 +62,8 @@ async fn main() {
         genai: genai.clone(),
         connections: Connections::new(support::client_base(), Some(url.clone())),
         generations: Generations::new(support::lambda_client(&url), None),
+        // No floor: this measures coalescing alone, against posting once per delta.
+        min_frame: std::time::Duration::ZERO,
         ledger: Ledger::new(support::dynamodb_client(&url), Some("ledger".into())),
     };
     let run = |connection: &'static str, tail_in_success: bool| {

@@ -38,6 +38,13 @@
 //! to one post is still in flight; a client that sent `"tailInSuccess": true` then gets the
 //! rest of the text inside the success frame, so its answer is complete at most two posts
 //! after the model's; other clients (the original sample's) get it as a last chunk first.
+//!
+//! Chunk frames also keep a floor between them ([`App::min_frame`]: declared in Cargo.toml,
+//! `WS_MIN_FRAME_MS` overrides it): API Gateway bills every frame as a message
+//! (<https://aws.amazon.com/api-gateway/pricing/>), so with posts faster than the floor, text
+//! waits for it and goes out together. The first chunk goes at once and the answer's end never
+//! waits, so an answer of S seconds posts at most S / floor + 2 frames (+1 for a client without
+//! the tail), its first text is not delayed, and it ends as it would without the floor.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -61,6 +68,23 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+include!(concat!(env!("OUT_DIR"), "/frames.rs"));
+
+/// The least time between two chunk frames: `value` (the variable [`MIN_FRAME_ENV`]), in
+/// milliseconds, 0 for none; without it, the declared [`DEFAULT_MIN_FRAME_MS`]. A floor over a
+/// minute could only be a typo (no answer's text should wait that long), so it is refused.
+pub fn min_frame(value: Option<&str>) -> Result<Duration, String> {
+    let Some(value) = value else {
+        return Ok(Duration::from_millis(DEFAULT_MIN_FRAME_MS));
+    };
+    match value.trim().parse::<u64>() {
+        Ok(ms) if ms <= 60_000 => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "{MIN_FRAME_ENV}={value:?}: give whole milliseconds from 0 (no floor) to 60000"
+        )),
+    }
+}
+
 /// API Gateway's WebSocket frame limit; no frame we post is larger.
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 
@@ -76,6 +100,8 @@ pub struct App {
     pub connections: Connections,
     /// Where the connection function hands generations to.
     pub generations: Generations,
+    /// The least time between two chunk frames of an answer ([`min_frame`]).
+    pub min_frame: Duration,
     /// Where the generation function records the generations it runs.
     pub ledger: Ledger,
 }
@@ -536,7 +562,8 @@ async fn generate(app: &App, generation: Generation) {
         Ok(answer) => {
             let events = answer.into_events();
             let tail = generation.tail_in_success;
-            stream(&connection, events, &mut frames, received, tail).await
+            let floor = app.min_frame;
+            stream(&connection, events, &mut frames, received, tail, floor).await
         }
     }
 }
@@ -788,19 +815,23 @@ impl Connection {
     }
 }
 
-/// Streams one generation to the connection with adaptive coalescing (see the module docs).
-/// Returning drops `events`, which stops the model: that is what a 410 does.
+/// Streams one generation to the connection with adaptive coalescing and the frame floor (see
+/// the module docs). Returning drops `events`, which stops the model: that is what a 410 does.
 async fn stream(
     connection: &Connection,
     mut events: Events,
     frames: &mut Frames,
     received: Instant,
     tail_in_success: bool,
+    floor: Duration,
 ) {
     let mut pending = String::new();
     let mut full = String::new();
     let mut ended: Option<Result<Completion, ApiError>> = None;
     let mut in_flight: Option<Post> = None;
+    // When the last chunk was posted, and, while text waits for the floor, when it may go.
+    let mut last_chunk: Option<Instant> = None;
+    let mut held_until: Option<Instant> = None;
     loop {
         if in_flight.is_none() {
             let last = match &ended {
@@ -838,7 +869,18 @@ async fn stream(
                 return;
             }
             if !pending.is_empty() {
-                in_flight = Some(connection.post(frames.chunk(&mut pending)));
+                // The first chunk, and text left when the model has ended, go at once.
+                let due = match last_chunk {
+                    Some(at) if ended.is_none() => at + floor,
+                    _ => Instant::now(),
+                };
+                if due <= Instant::now() {
+                    last_chunk = Some(Instant::now());
+                    held_until = None;
+                    in_flight = Some(connection.post(frames.chunk(&mut pending)));
+                } else {
+                    held_until = Some(due);
+                }
             }
         }
         tokio::select! {
@@ -858,6 +900,9 @@ async fn stream(
                     }
                 }
             }
+            // The floor has passed: the loop posts what waited for it.
+            () = tokio::time::sleep_until(tokio::time::Instant::from_std(held_until.unwrap_or_else(Instant::now))),
+                if held_until.is_some() && in_flight.is_none() => held_until = None,
             event = events.recv(), if ended.is_none() => match event {
                 Some(Ok(Event::Delta(text))) => {
                     pending.push_str(&text);

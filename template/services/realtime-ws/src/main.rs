@@ -30,6 +30,9 @@ async fn main() -> Result<(), Error> {
             ),
             std::env::var("GENERATE_FUNCTION").ok(),
         ),
+        min_frame: realtime_ws::min_frame(
+            std::env::var(realtime_ws::MIN_FRAME_ENV).ok().as_deref(),
+        )?,
         // Bounded like the Invoke above: a ledger that does not answer ends in the protocol's
         // error frame, not in a generation that never starts.
         ledger: Ledger::new(

@@ -26,7 +26,13 @@ struct Harness {
     app: App,
 }
 
+/// The handler as deployed: the declared frame floor.
 async fn harness(settings: Settings, latency: Duration) -> Harness {
+    let floor = realtime_ws::min_frame(None).expect("the declared floor");
+    harness_with_floor(settings, latency, floor).await
+}
+
+async fn harness_with_floor(settings: Settings, latency: Duration, floor: Duration) -> Harness {
     let fake = FakeBedrock::start(settings).await.expect("fake bedrock");
     let (gateway, url) = support::start(latency).await;
     let endpoint = fake.endpoint();
@@ -42,6 +48,7 @@ async fn harness(settings: Settings, latency: Duration) -> Harness {
         generations: Generations::new(support::lambda_client(&url), Some(GENERATE.into())),
         ledger: Ledger::new(support::dynamodb_client(&url), Some(LEDGER.into())),
         connections: Connections::new(support::client_base(), Some(url.clone())),
+        min_frame: floor,
     };
     Harness {
         fake,
@@ -401,6 +408,7 @@ async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
         genai: GenAi::from_config(config).await,
         connections: Connections::new(support::client_base(), None),
         generations: Generations::new(support::lambda_client("http://127.0.0.1:9"), None),
+        min_frame: Duration::ZERO,
         ledger: no_ledger(),
     };
     for (secret, origin, expected) in [
@@ -550,6 +558,7 @@ async fn an_answer_that_cannot_start_gets_one_error_frame() {
         generations: Generations::new(support::lambda_client(&url), None),
         ledger: no_ledger(),
         connections: Connections::new(support::client_base(), Some(url)),
+        min_frame: Duration::ZERO,
     };
     let body = generate("r", json!({ "prompt": "x" }));
     assert_eq!(status(&app, event("generate", "c", Some(&body))).await, 200);
@@ -779,6 +788,92 @@ async fn the_first_answer_of_a_new_instance_is_marked_cold_and_the_next_warm() {
             .await;
         let (_, last) = check_frames(&h.frames(connection), "r");
         assert_eq!(last["payload"]["metrics"]["coldStart"], cold, "{last}");
+    }
+}
+
+/// A paced answer of about 1.5 s (300 tokens at 200/s) against a fast gateway (5 ms a post),
+/// at `floor`: its frames, the time the handler took, and when the first frame was delivered,
+/// both from the moment the message was sent.
+async fn paced(floor: Duration, tail: bool) -> (Vec<Value>, Duration, Duration) {
+    let h = harness_with_floor(steady(), Duration::from_millis(5), floor).await;
+    let payload = json!({ "prompt": "paced", "maxTokens": 1000 });
+    let body = if tail {
+        generate_with_tail("r", payload)
+    } else {
+        generate("r", payload)
+    };
+    let start = std::time::Instant::now();
+    h.send("c", &body).await;
+    let total = start.elapsed();
+    let first = h.gateway.delivered_at.lock().expect("lock")["c"][0] - start;
+    let frames = h.frames("c");
+    let (chunks, last) = check_frames(&frames, "r");
+    let tail_text = last["payload"]["tail"].as_str().unwrap_or_default();
+    let expected = fake_bedrock::expected_text("paced", 1000, &steady());
+    assert_eq!(format!("{chunks}{tail_text}"), expected, "no text lost");
+    assert_eq!(last["type"], "success");
+    (frames, total, first)
+}
+
+/// The bound the floor is for: an answer of S seconds gets at most S / floor + 2 frames (+1
+/// without the tail); the first text is not held back, and the end does not wait for the floor.
+#[tokio::test]
+async fn the_frame_floor_bounds_the_frames_without_delaying_the_first_or_the_end() {
+    // 180 ms does not divide the answer: the model ends well inside a floor, so an end that
+    // waited for the floor would show.
+    for (floor_ms, tail) in [(100, true), (250, true), (180, false)] {
+        let floor = Duration::from_millis(floor_ms);
+        let (frames, total, first) = paced(floor, tail).await;
+        let model_ms = frames.last().expect("frames")["payload"]["metrics"]["modelLatencyMs"]
+            .as_u64()
+            .expect("the model's latency");
+        let answer_ms = model_ms.max(u64::try_from(total.as_millis()).unwrap_or(u64::MAX));
+        let bound = answer_ms / floor_ms + if tail { 2 } else { 3 };
+        assert!(
+            frames.len() as u64 <= bound,
+            "floor {floor_ms} ms, tail {tail}: {} frames for a {answer_ms} ms answer, over {bound}",
+            frames.len()
+        );
+        // The first chunk waits for nothing but the model's first token (5 ms) and one post.
+        assert!(
+            first < Duration::from_millis(100),
+            "floor {floor_ms} ms: the first frame came after {first:?}"
+        );
+        // The end: at most the post in flight and the last posts (5 ms each) after the model's
+        // own time, never the rest of a floor.
+        assert!(
+            total <= Duration::from_millis(model_ms + 100).min(Duration::from_millis(model_ms) + floor),
+            "floor {floor_ms} ms: {total:?} for a model of {model_ms} ms"
+        );
+    }
+}
+
+/// Floor 0 is the adaptive coalescing alone: a frame whenever the post before is delivered, so
+/// many more frames than any floor allows for the same answer.
+#[tokio::test]
+async fn no_floor_posts_whenever_the_gateway_is_ready() {
+    let (frames, _, _) = paced(Duration::ZERO, true).await;
+    assert!(
+        frames.len() > 60,
+        "{} frames: with 5 ms posts and a token every 5 ms, most tokens get their own",
+        frames.len()
+    );
+}
+
+#[test]
+fn the_floor_is_the_declared_one_unless_the_variable_says_otherwise() {
+    assert_eq!(
+        realtime_ws::min_frame(None),
+        Ok(Duration::from_millis(realtime_ws::DEFAULT_MIN_FRAME_MS))
+    );
+    assert_eq!(realtime_ws::min_frame(Some("0")), Ok(Duration::ZERO));
+    assert_eq!(
+        realtime_ws::min_frame(Some("250")),
+        Ok(Duration::from_millis(250))
+    );
+    for refused in ["", "fast", "-1", "60001"] {
+        let error = realtime_ws::min_frame(Some(refused)).expect_err(refused);
+        assert!(error.contains(realtime_ws::MIN_FRAME_ENV), "{error}");
     }
 }
 

@@ -5,7 +5,11 @@ Runs each benchmark in turn, shows its full output, and ends with every target l
 in one table: generation time beside cargo-generate; per-function release binary size, zipped
 size, start-up and RSS (and the arm64 zips `make build` deploys, where the aarch64 target is
 installed); what the local stack adds to time to first chunk; WebSocket total time
-with 20 ms posts, ours beside one post per delta; peak RSS with 200 concurrent streams.
+with 20 ms posts, ours beside one post per delta; answers of about 6 s one by one, each
+strategy's frames per answer and cost per million answers (the project's price table), a
+service that declares a frame floor measured without it and at a few, its frames against the
+floor's bound and its first chunk against the run without; peak RSS with 200 concurrent
+streams.
 Every figure comes from this run. Exits 1 if a target line is missing (a benchmark broke),
 not when a target is missed: the report says which are.
 
@@ -143,6 +147,25 @@ def main():
     lines = target_lines(out)
     sections.append(("local stack", [line for line in lines if "through the stack" in line]))
     sections.append(("coalescing", [line for line in lines if "through the stack" not in line]))
+
+    # Answers of about 6 s (300 ms, then 456 tokens at 80 a second), one by one: what each
+    # strategy's answer costs, and the frame floors side by side, each on a stack of its own.
+    out = run(
+        "6 s answers one by one: frames and cost per answer, frame floors",
+        [
+            os.path.join(target, "release", "bench"),
+            "--bin-dir", os.path.join(target, "release"),
+            "--modes", "sequential", "--requests", "10", "--tokens", "456",
+            "--frame-floors", "off,50,default,250", "--max-seconds", "1200",
+            "--out", os.path.join(target, "bench-floors"),
+        ],
+        cwd=project,
+        env=dict(env, RUST_LOG="warn"),
+    )
+    sections.append(("frame floor", target_lines(out)))
+    # The bench's cost table: a row per strategy (and floor), frames, p50s and dollars.
+    rows = re.findall(r"^\S+\s+\d+\s+\d+\s+\d+\s+\$.*$", out.split("cost per million answers", 1)[-1], re.M)
+    sections.append(("cost", ["strategy  frames  first ms  total ms  API Gateway  Lambda  CloudFront  DynamoDB  total (USD per million answers)"] + rows if rows else []))
 
     out = run(
         "200 concurrent streams per strategy through the local stack",

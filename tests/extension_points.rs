@@ -22,8 +22,10 @@ use std::path::Path;
 use genai_scaffold::strategy;
 use genai_scaffold::template::TemplateConfig;
 
-/// Written by cargo and npm, not by hand: they list the workspace's packages.
-const TOOL_WRITTEN: &[&str] = &["Cargo.lock", "package-lock.json"];
+/// Written by cargo and npm, not by hand: they list the workspace's packages; and by the
+/// bench, the run README.md's measured section is rendered from (`dev/bench/reference.json`,
+/// `make bench-readme`), whose rows are the strategies it measured.
+const TOOL_WRITTEN: &[&str] = &["Cargo.lock", "package-lock.json", "reference.json"];
 
 fn files(root: &Path, dir: &Path, out: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).expect("readable folder") {

@@ -72,6 +72,7 @@ struct Timing {
     start: Instant,
     first: Option<f64>,
     chunks: usize,
+    frames: usize,
     usage: Value,
 }
 
@@ -81,6 +82,7 @@ impl Timing {
             start: Instant::now(),
             first: None,
             chunks: 0,
+            frames: 0,
             usage: Value::Null,
         }
     }
@@ -110,6 +112,7 @@ impl Timing {
                 .filter(|_| total_ms > 0.0)
                 .map(|t| t as f64 * 1000.0 / total_ms),
             chunks: self.chunks,
+            frames: self.frames,
         }
     }
 }
@@ -192,6 +195,7 @@ async fn sse(
     let mut events = response.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
         let event = event.map_err(|_| "CONNECTION".to_string())?;
+        timing.frames += 1;
         let data: Value = serde_json::from_str(&event.data).unwrap_or_default();
         match event.event.as_str() {
             "chunk" => {
@@ -227,6 +231,7 @@ async fn rest(
         return Err(code_of(&body));
     }
     // One answer: the first text arrives with the last.
+    timing.frames = 1;
     timing.chunk();
     timing.usage = body["data"]["usage"].clone();
     Ok(())
@@ -254,6 +259,8 @@ async fn websocket(url: &str, prompt: &Prompt, timing: &mut Timing) -> Result<()
         if frame["requestId"] != request_id {
             continue;
         }
+        // Each is a message API Gateway bills.
+        timing.frames += 1;
         if frame["type"] == "error" {
             return Err(code_of(&frame["payload"]));
         }

@@ -6,6 +6,8 @@
 //! a JSON file and an SVG chart.
 
 pub mod client;
+pub mod cost;
+pub mod readme;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,6 +47,9 @@ pub struct Sample {
     pub tokens_per_second: Option<f64>,
     /// Frames or events that carried text.
     pub chunks: usize,
+    /// Messages received for the answer: WebSocket frames (each one API Gateway bills), SSE
+    /// events, or the one REST response.
+    pub frames: usize,
 }
 
 /// Percentiles of one metric.
@@ -94,6 +99,8 @@ pub struct Summary {
     pub total_ms: Option<Percentiles>,
     /// Tokens per second of the answers that completed.
     pub tokens_per_second: Option<Percentiles>,
+    /// Messages per answer of the answers that completed.
+    pub frames: Option<Percentiles>,
 }
 
 /// Rows per (strategy, mode), in name order.
@@ -127,6 +134,7 @@ pub fn summarize(samples: &[Sample]) -> Vec<Summary> {
                 first_chunk_ms: percentiles(&values(|s| s.first_chunk_ms)),
                 total_ms: percentiles(&values(|s| Some(s.total_ms))),
                 tokens_per_second: percentiles(&values(|s| s.tokens_per_second)),
+                frames: percentiles(&values(|s| Some(s.frames as f64))),
             }
         })
         .collect()
@@ -177,12 +185,12 @@ pub fn table(summaries: &[Summary]) -> String {
         })
     };
     let mut out = format!(
-        "{:<10} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}\n",
-        "strategy", "mode", "n", "errors", "first chunk ms", "total ms", "tokens/s"
+        "{:<16} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}  {:>12}\n",
+        "strategy", "mode", "n", "errors", "first chunk ms", "total ms", "tokens/s", "frames"
     );
     out.push_str(&format!(
-        "{:<10} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}\n",
-        "", "", "", "", "p50/p95/p99", "p50/p95/p99", "p50/p95/p99"
+        "{:<16} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}  {:>12}\n",
+        "", "", "", "", "p50/p95/p99", "p50/p95/p99", "p50/p95/p99", "p50/p95/p99"
     ));
     for s in summaries {
         let mode = match s.mode {
@@ -190,7 +198,7 @@ pub fn table(summaries: &[Summary]) -> String {
             Mode::Concurrent => "concurrent",
         };
         out.push_str(&format!(
-            "{:<10} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}\n",
+            "{:<16} {:<10} {:>4} {:>6}  {:>20}  {:>20}  {:>16}  {:>12}\n",
             s.strategy,
             mode,
             s.requests,
@@ -198,6 +206,7 @@ pub fn table(summaries: &[Summary]) -> String {
             fmt(s.first_chunk_ms),
             fmt(s.total_ms),
             fmt(s.tokens_per_second),
+            fmt(s.frames),
         ));
     }
     for mode in [Mode::Sequential, Mode::Concurrent] {
@@ -308,6 +317,7 @@ mod tests {
             prompt_tokens: Some(3),
             tokens_per_second: Some(10_000.0 / total),
             chunks: 10,
+            frames: 11,
         }
     }
 

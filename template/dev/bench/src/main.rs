@@ -1,17 +1,19 @@
 //! `bench`: measures every strategy of a stage (`make bench`, or `make bench URL=https://…`).
 //! Flags: `bench --help`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bench::client::{self, Prompt, endpoints};
+use bench::client::{self, Prompt};
+use bench::cost::{Cost, Usage};
 use bench::{Mode, Sample};
 use clap::Parser;
 use clap::builder::RangedU64ValueParser;
 use fake_bedrock::Settings;
 use fake_bedrock::flags::PacingDefaults;
 use futures_util::StreamExt;
+use local::discover::Service;
 use local::flags::{StackDefaults, StackFlags};
 use serde_json::{Value, json};
 
@@ -97,6 +99,26 @@ struct Cli {
         help_heading = LOCAL_STACK,
     )]
     log_level: String,
+    /// Frame floors to measure, comma separated: `default` (each service's declared one),
+    /// `off` (none) or milliseconds. The first measures every strategy, each other only the
+    /// strategies that declare a floor, each on a stack of its own.
+    #[arg(
+        long,
+        value_name = "FLOORS",
+        value_delimiter = ',',
+        default_value = "default",
+        value_parser = floor,
+        help_heading = LOCAL_STACK,
+    )]
+    frame_floors: Vec<Floor>,
+    /// Also write the run (one-by-one p50s, usage per answer) to FILE, the form README.md's
+    /// measured section is rendered from (`make bench-readme` keeps dev/bench/reference.json).
+    #[arg(long, value_name = "FILE", help_heading = LOCAL_STACK)]
+    reference: Option<PathBuf>,
+    /// Measure nothing: render README.md's measured section from dev/bench/reference.json and
+    /// dev/bench/prices.toml.
+    #[arg(long)]
+    render_readme: bool,
     #[command(flatten, next_help_heading = LOCAL_STACK)]
     stack: StackFlags<Simulated>,
 }
@@ -154,23 +176,54 @@ fn shown(path: &std::path::Path, root: &std::path::Path) -> String {
         .to_string()
 }
 
-async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
-    // One TLS provider for the clients (reqwest and the WebSocket client share it).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+/// The frame floor a run gives the services that declare one (`--frame-floors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Floor {
+    /// The floor each service declares (no variable set).
+    Declared,
+    /// This many milliseconds (0: none).
+    Ms(u64),
+}
+
+fn floor(value: &str) -> Result<Floor, String> {
+    match value {
+        "default" => Ok(Floor::Declared),
+        "off" => Ok(Floor::Ms(0)),
+        ms => match ms.parse::<u64>() {
+            Ok(ms) if ms <= 60_000 => Ok(Floor::Ms(ms)),
+            _ => Err("default, off, or whole milliseconds up to 60000".into()),
+        },
+    }
+}
+
+/// A row of the run: what was measured under `label`.
+struct Measured {
+    label: String,
+    service: Service,
+    /// The floor it ran with, for a service that declares one.
+    floor_ms: Option<u64>,
+}
+
+/// Starts the stage of one floor (a local stack with that floor's variables, or `--url`) and
+/// reads its `/config.json`.
+async fn stage(
+    cli: &Cli,
+    root: &Path,
+    function_env: Vec<(String, String)>,
+    http: &reqwest::Client,
+) -> Result<(String, Option<local::Stack>, Value), String> {
     let (base, stack) = match &cli.url {
         Some(url) => (url.clone(), None),
         None => {
             let stack = local::Stack::start(local::Options {
                 log_level: Some(cli.log_level.clone()),
-                ..cli.stack.options(root.clone())
+                function_env,
+                ..cli.stack.options(root.to_path_buf())
             })
             .await?;
             (stack.url.clone(), Some(stack))
         }
     };
-    let http = reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
     let config: Value = http
         .get(format!("{base}/config.json"))
         .send()
@@ -180,17 +233,32 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
         .json()
         .await
         .map_err(|e| format!("{base}/config.json is not JSON: {e}"))?;
-    let services = local::discover::services(&root)?;
-    let endpoints = endpoints(&config, &base, &services);
-    if endpoints.is_empty() {
-        return Err(format!("{base}/config.json lists no strategy"));
-    }
+    Ok((base, stack, config))
+}
 
-    let total = (endpoints.len() * cli.requests * cli.modes.len()) as u64;
-    let progress = indicatif::ProgressBar::new(total).with_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} requests, {elapsed} {msg}")
-            .map_err(|e| e.to_string())?,
-    );
+async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
+    if cli.render_readme {
+        return render_readme(&root);
+    }
+    // One TLS provider for the clients (reqwest and the WebSocket client share it).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let services = local::discover::services(&root)?;
+    let prices = bench::cost::Prices::read(&root)?;
+    if cli.url.is_some() && cli.frame_floors != [Floor::Declared] {
+        return Err(
+            "--frame-floors sets the local stack's functions; a deployed stage posts at the \
+             floor it was deployed with"
+                .into(),
+        );
+    }
+    if cli.url.is_some() && cli.reference.is_some() {
+        return Err("--reference is a run of the local stack, not of a deployed stage".into());
+    }
+    // With floors asked for, each row of a service that posts frames names its floor.
+    let named = cli.frame_floors != [Floor::Declared];
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(cli.max_seconds);
     let prompt = Arc::new(Prompt {
         text: cli.prompt.clone(),
@@ -198,42 +266,101 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
     });
     let timeout = Duration::from_secs(cli.timeout_seconds);
     let mut samples: Vec<Sample> = Vec::new();
-    for &mode in &cli.modes {
-        let concurrency = match mode {
-            Mode::Sequential => 1,
-            Mode::Concurrent => cli.concurrency,
+    let mut measured: Vec<Measured> = Vec::new();
+    let mut expected = 0;
+    let mut own = None;
+    let mut functions: Vec<f64> = Vec::new();
+    let mut shown_stage = (String::new(), Value::Null);
+    for (index, floor) in cli.frame_floors.iter().enumerate() {
+        let function_env = match floor {
+            Floor::Declared => Vec::new(),
+            Floor::Ms(ms) => services
+                .iter()
+                .filter_map(|s| s.frames.as_ref())
+                .map(|f| (f.env.clone(), ms.to_string()))
+                .collect(),
         };
-        for (name, transport, url) in &endpoints {
-            progress.set_message(format!("{name}, {mode:?}"));
-            let measured: Vec<Sample> = futures_util::stream::iter(0..cli.requests)
-                .take_while(|_| std::future::ready(Instant::now() < deadline))
-                .map(|_| {
-                    let (http, prompt, progress) = (&http, prompt.clone(), &progress);
-                    async move {
-                        let sample =
-                            client::measure(http, *transport, url, &prompt, name, mode, timeout)
-                                .await;
-                        progress.inc(1);
-                        sample
-                    }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
-            samples.extend(measured);
+        let (base, stack, config) = stage(&cli, &root, function_env, &http).await?;
+        // The first floor measures every strategy; the others only those it changes.
+        let mut endpoints = Vec::new();
+        for (name, transport, url) in client::endpoints(&config, &base, &services) {
+            let Some(service) = services.iter().find(|s| s.strategy == name) else {
+                continue;
+            };
+            if index > 0 && service.frames.is_none() {
+                continue;
+            }
+            let floor_ms = service.frames.as_ref().map(|f| match floor {
+                Floor::Declared => u64::try_from(f.default.as_millis()).unwrap_or(u64::MAX),
+                Floor::Ms(ms) => *ms,
+            });
+            let label = match floor_ms {
+                Some(0) if named => format!("{name}@off"),
+                Some(ms) if named => format!("{name}@{ms}"),
+                _ => name.clone(),
+            };
+            measured.push(Measured {
+                label: label.clone(),
+                service: service.clone(),
+                floor_ms,
+            });
+            endpoints.push((label, transport, url));
         }
+        if index == 0 && endpoints.is_empty() {
+            return Err(format!("{base}/config.json lists no strategy"));
+        }
+        let total = (endpoints.len() * cli.requests * cli.modes.len()) as u64;
+        expected += total as usize;
+        let progress = indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} requests, {elapsed} {msg}",
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        for &mode in &cli.modes {
+            let concurrency = match mode {
+                Mode::Sequential => 1,
+                Mode::Concurrent => cli.concurrency,
+            };
+            for (name, transport, url) in &endpoints {
+                progress.set_message(format!("{name}, {mode:?}"));
+                let batch: Vec<Sample> = futures_util::stream::iter(0..cli.requests)
+                    .take_while(|_| std::future::ready(Instant::now() < deadline))
+                    .map(|_| {
+                        let (http, prompt, progress) = (&http, prompt.clone(), &progress);
+                        async move {
+                            let sample = client::measure(
+                                http, *transport, url, &prompt, name, mode, timeout,
+                            )
+                            .await;
+                            progress.inc(1);
+                            sample
+                        }
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
+                samples.extend(batch);
+            }
+        }
+        progress.finish_and_clear();
+        // The whole local stack's memory: this process (gateway, fake Bedrock, clients) and
+        // each function instance, read before the instances stop; of several stacks (one per
+        // floor), the one whose instances peaked highest.
+        own = peak_rss_mib("self");
+        let instances: Vec<f64> = child_pids()
+            .iter()
+            .filter_map(|pid| peak_rss_mib(pid))
+            .collect();
+        if instances.iter().sum::<f64>() >= functions.iter().sum::<f64>() {
+            functions = instances;
+        }
+        if let Some(stack) = stack {
+            stack.stop().await;
+        }
+        shown_stage = (base, config);
     }
-    progress.finish_and_clear();
-    // The whole local stack's memory: this process (gateway, fake Bedrock, clients) and each
-    // function instance, read before the instances stop.
-    let own = peak_rss_mib("self");
-    let functions: Vec<f64> = child_pids()
-        .iter()
-        .filter_map(|pid| peak_rss_mib(pid))
-        .collect();
-    if let Some(stack) = stack {
-        stack.stop().await;
-    }
+    let (base, config) = shown_stage;
 
     let summaries = bench::summarize(&samples);
     println!(
@@ -258,12 +385,38 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
             functions.len()
         );
     }
-    if samples.len() < total as usize {
+    if samples.len() < expected {
         println!(
-            "stopped at --max-seconds {}: {} of {total} requests sent",
+            "stopped at --max-seconds {}: {} of {expected} requests sent",
             cli.max_seconds,
             samples.len()
         );
+    }
+    let rows = rows(&summaries, &measured, &prices);
+    print!("{}", cost_table(&rows, &prices));
+    print!("{}", floor_targets(&rows));
+    if let Some(path) = &cli.reference {
+        let options = cli.stack.options(root.clone());
+        let local::Bedrock::Fake(pacing) = options.bedrock else {
+            return Err("--reference measures the local stack's fake Bedrock".into());
+        };
+        let reference = bench::readme::Reference {
+            run: bench::readme::Run {
+                requests: cli.requests,
+                ttft_ms: pacing.time_to_first_token_ms,
+                tokens_per_second: pacing.tokens_per_second,
+                tokens: pacing.tokens,
+                post_latency_ms: u64::try_from(options.latencies.post.as_millis())
+                    .unwrap_or(u64::MAX),
+                invoke_latency_ms: u64::try_from(options.latencies.invoke.as_millis())
+                    .unwrap_or(u64::MAX),
+            },
+            rows: rows.iter().map(|row| row.reference.clone()).collect(),
+        };
+        let text = serde_json::to_string_pretty(&reference).map_err(|e| e.to_string())?;
+        std::fs::write(path, format!("{text}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("reference run: {}", shown(path, &root));
     }
     let out = cli
         .out
@@ -282,6 +435,12 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
             "sequential": bench::winners(&summaries, Mode::Sequential),
             "concurrent": bench::winners(&summaries, Mode::Concurrent),
         },
+        "costPerMillionAnswers": rows.iter().map(|row| json!({
+            "strategy": row.label,
+            "usage": row.reference.usage,
+            "cost": row.cost,
+            "total": row.cost.total(),
+        })).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, text)
@@ -292,6 +451,148 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
         "samples: {}\nchart:   {}",
         shown(&json_path, &root),
         shown(&svg_path, &root)
+    );
+    Ok(())
+}
+
+/// A priced row: a label's one-by-one p50s (the concurrent ones without a one-by-one run).
+struct Row {
+    label: String,
+    reference: bench::readme::Row,
+    cost: Cost,
+    declared_floor_ms: Option<u64>,
+}
+
+fn rows(
+    summaries: &[bench::Summary],
+    measured: &[Measured],
+    prices: &bench::cost::Prices,
+) -> Vec<Row> {
+    let p50s = |label: &str| {
+        [Mode::Sequential, Mode::Concurrent]
+            .into_iter()
+            .find_map(|mode| {
+                summaries
+                    .iter()
+                    .find(|s| s.strategy == label && s.mode == mode)
+                    .and_then(|s| Some((s.first_chunk_ms?.p50, s.total_ms?.p50, s.frames?.p50)))
+            })
+    };
+    measured
+        .iter()
+        .filter_map(|m| {
+            let (first, total, frames) = p50s(&m.label)?;
+            let usage = Usage::of(&m.service, total, frames);
+            let declared_floor_ms = m
+                .service
+                .frames
+                .as_ref()
+                .map(|f| u64::try_from(f.default.as_millis()).unwrap_or(u64::MAX));
+            Some(Row {
+                label: m.label.clone(),
+                reference: bench::readme::Row {
+                    strategy: m.service.strategy.clone(),
+                    floor_ms: m.floor_ms,
+                    default_floor: m.floor_ms.is_some() && m.floor_ms == declared_floor_ms,
+                    first_chunk_ms: first,
+                    total_ms: total,
+                    frames,
+                    usage,
+                },
+                cost: Cost::of(&usage, prices),
+                declared_floor_ms,
+            })
+        })
+        .collect()
+}
+
+/// Frames per answer and USD per million answers, per row.
+fn cost_table(rows: &[Row], prices: &bench::cost::Prices) -> String {
+    let mut out = format!(
+        "\ncost per million answers, {} list prices ({}), p50 answers:\n{:<16} {:>7} {:>9} {:>9} {:>11} {:>9} {:>10} {:>9} {:>10}\n",
+        prices.region,
+        bench::cost::PRICES,
+        "strategy",
+        "frames",
+        "first ms",
+        "total ms",
+        "API Gateway",
+        "Lambda",
+        "CloudFront",
+        "DynamoDB",
+        "total"
+    );
+    let usd = |value: f64| format!("${value:.2}");
+    for row in rows {
+        let r = &row.reference;
+        out.push_str(&format!(
+            "{:<16} {:>7.0} {:>9.0} {:>9.0} {:>11} {:>9} {:>10} {:>9} {:>10}\n",
+            row.label,
+            r.frames,
+            r.first_chunk_ms,
+            r.total_ms,
+            usd(row.cost.api_gateway),
+            usd(row.cost.lambda),
+            usd(row.cost.cloudfront),
+            usd(row.cost.dynamodb),
+            usd(row.cost.total()),
+        ));
+    }
+    out
+}
+
+/// For each strategy measured both without a floor and at its declared one: the bound the
+/// floor is for (frames <= answer / floor + 2) and the first chunk it must not delay (p50
+/// within 5% of the run without a floor).
+fn floor_targets(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.reference.default_floor && r.declared_floor_ms > Some(0))
+    {
+        let r = &row.reference;
+        let Some(off) = rows
+            .iter()
+            .find(|o| o.reference.strategy == r.strategy && o.reference.floor_ms == Some(0))
+        else {
+            continue;
+        };
+        let floor = row.declared_floor_ms.unwrap_or(1) as f64;
+        let bound = r.total_ms / floor + 2.0;
+        let change = (r.first_chunk_ms / off.reference.first_chunk_ms - 1.0) * 100.0;
+        let met = r.frames <= bound && change.abs() <= 5.0;
+        out.push_str(&format!(
+            "{}: {:.0} frames per {:.1} s answer at the declared {floor:.0} ms floor ({:.0} without), \
+             first chunk p50 {:.0} ms ({change:+.1}% of {:.0} ms without), total p50 {:.0} ms \
+             ({:.0} ms without)   target frames <= answer / floor + 2 = {bound:.0}, first chunk \
+             within 5%   {}\n",
+            r.strategy,
+            r.frames,
+            r.total_ms / 1000.0,
+            off.reference.frames,
+            r.first_chunk_ms,
+            off.reference.first_chunk_ms,
+            r.total_ms,
+            off.reference.total_ms,
+            if met { "met" } else { "NOT MET" }
+        ));
+    }
+    out
+}
+
+/// `--render-readme`: README.md's measured section from the kept run and the price table.
+fn render_readme(root: &Path) -> Result<(), String> {
+    let reference = bench::readme::Reference::read(root)?;
+    let prices = bench::cost::Prices::read(root)?;
+    let path = root.join("README.md");
+    let readme = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let rendered = bench::readme::replace(&readme, &bench::readme::render(&reference, &prices))?;
+    std::fs::write(&path, rendered).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "README.md: its measured section rendered from {} and {}",
+        bench::readme::REFERENCE,
+        bench::cost::PRICES
     );
     Ok(())
 }

@@ -111,6 +111,69 @@ fn a_small_bench_prints_the_table_and_writes_samples_and_a_chart() {
     std::fs::remove_dir_all(&out).expect("cleanup");
 }
 
+/// `--frame-floors` runs each service that declares a floor once per floor, on a stack of its
+/// own, beside the others once; `--reference` keeps the rows README.md is rendered from, each
+/// with its frames per answer and usage, and the frames fall with the floor.
+#[test]
+fn frame_floors_are_measured_side_by_side_and_kept_for_the_readme() {
+    let out = std::env::temp_dir().join(format!("bench-floors-{}", std::process::id()));
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let reference = out.join("reference.json");
+    // 60 tokens at 300/s: a 0.2 s answer, a token every 3 ms against 2 ms posts.
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--requests", "2", "--modes", "sequential", "--tokens", "60"])
+        .args(["--ttft-ms", "20", "--tokens-per-second", "300"])
+        .args(["--post-latency-ms", "2", "--invoke-latency-ms", "1"])
+        .args(["--frame-floors", "off,100"])
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .arg("--out")
+        .arg(&out)
+        .arg("--reference")
+        .arg(&reference)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("cost per million answers"), "{stdout}");
+    let kept: bench::readme::Reference =
+        serde_json::from_str(&std::fs::read_to_string(&reference).expect("kept")).expect("JSON");
+    assert_eq!((kept.run.tokens, kept.run.requests), (60, 2));
+    for service in local::discover::services(&root()).expect("services") {
+        let rows: Vec<&bench::readme::Row> = kept
+            .rows
+            .iter()
+            .filter(|r| r.strategy == service.strategy)
+            .collect();
+        for row in &rows {
+            assert!(row.frames >= 1.0 && row.total_ms > 0.0, "{row:?}");
+            assert!(row.usage.lambda_gb_seconds > 0.0, "{row:?}");
+        }
+        if service.frames.is_none() {
+            assert_eq!(rows.len(), 1, "{}: measured once", service.strategy);
+            continue;
+        }
+        let floors: Vec<Option<u64>> = rows.iter().map(|r| r.floor_ms).collect();
+        assert_eq!(floors, [Some(0), Some(100)], "{}", service.strategy);
+        let (off, floored) = (rows[0], rows[1]);
+        assert!(
+            floored.frames <= floored.total_ms / 100.0 + 2.0,
+            "{floored:?}: over the floor's bound"
+        );
+        assert!(floored.frames < off.frames, "{off:?} against {floored:?}");
+        assert!(
+            stdout.contains(&format!("{}@100 ", service.strategy)),
+            "{stdout}"
+        );
+    }
+    std::fs::remove_dir_all(&out).expect("cleanup");
+}
+
 #[test]
 fn help_lists_each_flag_with_its_default() {
     for (binary, flags) in [
@@ -135,6 +198,9 @@ fn help_lists_each_flag_with_its_default() {
                 ("--ttft-ms <MS>", Some("300")),
                 ("--tokens-per-second <N>", Some("80")),
                 ("--tokens <N>", Some("64")),
+                ("--frame-floors <FLOORS>", Some("default")),
+                ("--reference <FILE>", None),
+                ("--render-readme", None),
             ][..],
         ),
         (
@@ -186,6 +252,8 @@ fn a_value_out_of_bounds_is_a_usage_error_naming_its_flag() {
         (bench, "--ttft-ms", "60001"),
         (bench, "--tokens-per-second", "0"),
         (bench, "--tokens", "0"),
+        (bench, "--frame-floors", "60001"),
+        (bench, "--frame-floors", "fast"),
         (smoke, "--url", "ftp://x"),
     ] {
         let stderr = refused(binary, &[flag, value]);
@@ -224,6 +292,7 @@ async fn a_given_url_is_measured_through_its_config() {
         cold_start: std::time::Duration::ZERO,
         max_instances: 4,
         log_level: Some("error".into()),
+        function_env: Vec::new(),
         deliver_events_twice: false,
     })
     .await

@@ -113,6 +113,7 @@ async fn main() {
         max_instances: 4,
         // The functions' INFO lines would land among the printed figures.
         log_level: Some("error".into()),
+        function_env: Vec::new(),
         deliver_events_twice: false,
     })
     .await

@@ -68,8 +68,26 @@ pub struct Service {
     /// Longest an invocation of the service's own function may run (`timeout-seconds`), as
     /// deployed.
     pub timeout: Duration,
+    /// The function's memory (`memory-mb`), as deployed; the bench prices its duration.
+    pub memory_mb: u32,
     /// The second function the service's binary runs as, if it declares one.
     pub worker: Option<Worker>,
+    /// The floor between the frames it posts, if it declares one.
+    pub frames: Option<FrameFloor>,
+    /// DynamoDB writes each answer makes (`dynamodb-writes-per-answer`, else none); the bench
+    /// prices them.
+    pub dynamodb_writes_per_answer: u32,
+}
+
+/// The least time between two frames a service posts, and the variable that overrides it
+/// (`[package.metadata.genai-scaffold.frames]`); the service compiles the default in, so the
+/// local stack sets the variable only when asked (the bench, to measure other floors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameFloor {
+    /// The declared floor (`min-frame-ms`).
+    pub default: Duration,
+    /// The variable that overrides it, in milliseconds (`env`).
+    pub env: String,
 }
 
 /// A second function made from a service's binary, which the service's own function invokes
@@ -83,6 +101,8 @@ pub struct Worker {
     pub env: String,
     /// Longest an invocation may run.
     pub timeout: Duration,
+    /// Its memory (`memory-mb`), as deployed.
+    pub memory_mb: u32,
     /// Lambda's retries of a failed asynchronous invocation (`MaximumRetryAttempts`).
     pub retries: u32,
     /// Longest an event may wait in Lambda's queue (`MaximumEventAgeInSeconds`).
@@ -141,6 +161,20 @@ fn read(manifest: &Path) -> Result<Service, String> {
     let transport = field("transport")?;
     let timeout = seconds(meta, "timeout-seconds")
         .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold] {e}"))?;
+    let memory_mb = number(meta, "memory-mb")
+        .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold] {e}"))?;
+    let frames = match meta.get("frames") {
+        None => None,
+        Some(frames) => Some(
+            read_frames(frames)
+                .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold.frames] {e}"))?,
+        ),
+    };
+    let dynamodb_writes_per_answer = match meta.get("dynamodb-writes-per-answer") {
+        None => 0,
+        Some(_) => number(meta, "dynamodb-writes-per-answer")
+            .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold] {e}"))?,
+    };
     let worker = match meta.get("worker") {
         None => None,
         Some(worker) => Some(
@@ -169,7 +203,21 @@ fn read(manifest: &Path) -> Result<Service, String> {
             })
             .unwrap_or_default(),
         timeout,
+        memory_mb,
         worker,
+        frames,
+        dynamodb_writes_per_answer,
+    })
+}
+
+fn read_frames(table: &toml::Value) -> Result<FrameFloor, String> {
+    Ok(FrameFloor {
+        default: Duration::from_millis(number(table, "min-frame-ms")?.into()),
+        env: table
+            .get("env")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| "needs `env`, a string".to_string())?,
     })
 }
 
@@ -199,6 +247,7 @@ fn read_worker(table: &toml::Value) -> Result<Worker, String> {
         function: text("function")?,
         env: text("env")?,
         timeout: seconds(table, "timeout-seconds")?,
+        memory_mb: number(table, "memory-mb")?,
         retries: number(table, "retries")?,
         max_event_age: seconds(table, "max-event-age-seconds")?,
         ledger_env: match table.get("ledger-env") {

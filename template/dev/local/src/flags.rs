@@ -95,6 +95,7 @@ impl<D: StackDefaults> StackFlags<D> {
             cold_start: Duration::ZERO,
             max_instances: self.max_instances,
             log_level: None,
+            function_env: Vec::new(),
             deliver_events_twice: false,
         }
     }

@@ -78,6 +78,9 @@ pub struct Options {
     /// The functions' log level (`off`, `error`, … `trace`); `None` leaves it to the
     /// environment (`RUST_LOG`, else INFO).
     pub log_level: Option<String>,
+    /// Variables every function gets besides the stack's own (the bench sets a service's
+    /// declared frame floor variable with it); empty for the declared settings.
+    pub function_env: Vec<(String, String)>,
     /// Queue every asynchronous invocation twice, as Lambda may deliver an event twice.
     pub deliver_events_twice: bool,
 }
@@ -119,6 +122,7 @@ impl Stack {
             ),
             ("AWS_REGION".to_string(), config.region.clone()),
         ];
+        env.extend(options.function_env.iter().cloned());
         if let Some(level) = &options.log_level {
             // The Lambda runtime reads AWS_LAMBDA_LOG_LEVEL first; its filter also RUST_LOG.
             for key in ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"] {

@@ -66,6 +66,11 @@ struct Env {
     target: PathBuf,
     cache: PathBuf,
     venv: PathBuf,
+    /// Node.js 22, which `make install-test-deps` installs (`MATRIX_NODE22`): the AWS SDK for
+    /// JavaScript, under the CDK CLI, needs it from January 2027, and the projects say they run
+    /// on 20.19+ and 22. The all-strategies project's web tests and CDK checks run on it
+    /// ([`Env::on_node22`]); every other Node check runs on the machine's.
+    node22: PathBuf,
     path: std::ffi::OsString,
     /// Build `--release` without optimisation or LTO (see [`release_checks`]).
     quick_release: bool,
@@ -79,6 +84,12 @@ impl Env {
                 .unwrap_or_else(|| panic!("{name} is not set (make matrix sets it)"))
         };
         let venv = var("MATRIX_INFRA_VENV");
+        let node22 = var("MATRIX_NODE22").join("bin");
+        assert!(
+            node22.join("node").exists(),
+            "no Node.js 22 at {}: make install-test-deps installs it",
+            node22.display()
+        );
         let path = std::env::join_paths(std::iter::once(venv.join("bin")).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))
@@ -87,8 +98,21 @@ impl Env {
             target: var("MATRIX_TARGET_DIR"),
             cache: var("MATRIX_CACHE"),
             venv,
+            node22,
             path,
             quick_release: false,
+        }
+    }
+
+    /// This environment with Node.js 22 first on PATH.
+    fn on_node22(&self) -> Env {
+        let path = std::env::join_paths(
+            std::iter::once(self.node22.clone()).chain(std::env::split_paths(&self.path)),
+        )
+        .expect("PATH entries join");
+        Env {
+            path,
+            ..self.clone()
         }
     }
 
@@ -603,10 +627,17 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
         ));
     }
     cells.push(lock_check(project, &common::repo().join("template")));
-    cells.push(install_node_modules(env, "npm", &[web.clone()]));
+    cells.push(install_node_modules(env, "npm", std::slice::from_ref(&web)));
     cells.push(make(env, "web", project, 10 * MINUTE, &["web"]));
     if full {
-        cells.push(make(env, "web-test", project, 15 * MINUTE, &["web-test"]));
+        // On Node.js 22 in the all-strategies project; the one-strategy ones keep the
+        // machine's Node.js (20 here), so both versions run the web app's tests.
+        let node = if count == 1 {
+            env.clone()
+        } else {
+            env.on_node22()
+        };
+        cells.push(make(&node, "web-test", project, 15 * MINUTE, &["web-test"]));
     } else {
         let mut lint = env.command("npm", &web);
         lint.args(["run", "lint"]);
@@ -681,7 +712,11 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
     let infra = project.join("infra").join(iac);
     let mut cells = Vec::new();
     if infra.join("package-lock.json").exists() {
-        cells.push(install_node_modules(env, "npm", &[infra.clone()]));
+        cells.push(install_node_modules(
+            env,
+            "npm",
+            std::slice::from_ref(&infra),
+        ));
     }
     cells.push(make(env, "synth", &infra, 15 * MINUTE, &["check-synth"]));
     cells.push(make(
@@ -857,6 +892,14 @@ fn table(title: &str, columns: &[&str], rows: &[(String, Vec<Cell>)]) {
 
 fn main() {
     let env = Env::new();
+    let node22 = Command::new(env.node22.join("node"))
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "matrix: the all-strategies projects' web tests and infrastructure checks run on Node.js {node22}"
+    );
     // In the cache's file system, so node_modules can be hard-linked; a failed run's projects
     // stay for a look until the next run generates them again.
     let projects = env.cache.join("projects");
@@ -943,7 +986,13 @@ fn main() {
             for strategies in &subsets {
                 for iac in common::FLAVORS {
                     let project = generate(&projects, &name("i", strategies, iac), strategies, iac);
-                    let mut cells = infra_checks(&env, &project, iac);
+                    // The all-strategies projects' checks on Node.js 22 (see Env).
+                    let node = if all(strategies) {
+                        env.on_node22()
+                    } else {
+                        env.clone()
+                    };
+                    let mut cells = infra_checks(&node, &project, iac);
                     if all(strategies) {
                         let project =
                             generate(&projects, &name("r", strategies, iac), strategies, iac);
@@ -997,10 +1046,10 @@ fn main() {
         let (infra, release) = infra.join().expect("the infrastructure checks ran");
         (code, infra, release)
     });
-    if let Some((strategies, cells)) = release {
-        if let Some((_, row)) = code_rows.iter_mut().find(|(s, _)| *s == strategies) {
-            row.extend(cells);
-        }
+    if let Some((strategies, cells)) = release
+        && let Some((_, row)) = code_rows.iter_mut().find(|(s, _)| *s == strategies)
+    {
+        row.extend(cells);
     }
     table(
         "Rust and web, once per strategy subset (seconds)",

@@ -471,7 +471,7 @@ impl Scratch {
                 Some("test result: ok. 1 passed"),
             ),
             lock_check(project, &self.template),
-            install_node_modules(env, "npm", &[web.clone()]),
+            install_node_modules(env, "npm", std::slice::from_ref(&web)),
             cell("web", project, 10 * MINUTE, vec![build]),
             cell("web-lint", project, 10 * MINUTE, vec![lint]),
         ]

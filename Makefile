@@ -16,7 +16,7 @@ MATRIX_INFRA_VENV ?= $(CACHE)/infra-venv
 MATRIX_NODE22 ?= $(CACHE)/node22
 export MATRIX_CACHE MATRIX_TARGET_DIR MATRIX_INFRA_VENV MATRIX_NODE22
 
-.PHONY: demo test install-test-deps check matrix bench
+.PHONY: demo test install-test-deps check matrix update-builds bench
 
 demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C stops)
 	cargo build --release
@@ -25,7 +25,7 @@ demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C sto
 	./target/release/genai-scaffold new $(DEMO_DIR)/demo-app --yes
 	$(MAKE) -C $(DEMO_DIR)/demo-app dev
 
-test: install-test-deps check matrix ## Install test tools, then run every test
+test: install-test-deps check matrix update-builds ## Install test tools, then run every test
 
 install-test-deps:
 	NODE22_DIR=$(MATRIX_NODE22) bash scripts/install-test-deps.sh
@@ -64,6 +64,15 @@ matrix: ## Generate all 14 combinations; check each at the dimension it depends 
 		rm -rf $(MATRIX_TARGET_DIR); \
 	fi
 	cargo test --test matrix
+
+# tests/update.rs also builds the project it updated and resolved, and runs the tests of the
+# crate its user changed, on the matrix's target folder: after the matrix, whose builds of the
+# same dependencies (same profile settings) make that a matter of seconds, not minutes.
+update-builds: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+update-builds: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
+update-builds: ## Build and test a project genai-scaffold update brought up to date
+	UPDATE_BUILD_TARGET=$(MATRIX_TARGET_DIR) timeout 15m cargo test --test update -- \
+		--exact update_takes_the_templates_changes_keeps_the_users_and_marks_each_conflict_inline
 
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 

@@ -842,7 +842,9 @@ async fn the_frame_floor_bounds_the_frames_without_delaying_the_first_or_the_end
         // The end: at most the post in flight and the last posts (5 ms each) after the model's
         // own time, never the rest of a floor.
         assert!(
-            total <= Duration::from_millis(model_ms + 100).min(Duration::from_millis(model_ms) + floor),
+            total
+                <= Duration::from_millis(model_ms + 100)
+                    .min(Duration::from_millis(model_ms) + floor),
             "floor {floor_ms} ms: {total:?} for a model of {model_ms} ms"
         );
     }

@@ -14,12 +14,11 @@
 //!     a strategy's own tests do not change with what else is present. The two-strategy
 //!     projects run the one test whose answer depends on the mix: the local stack's
 //!     discovery test (config.json lists exactly the strategies present, absent ones 404).
-//!   - The all-strategies project also gets the release build, `make smoke` against `make dev`
-//!     as the README shows, Playwright (`make e2e`) and `make infra-test-frontend`; a
-//!     one-strategy project (websocket) gets Playwright and infra-test-frontend too. These run
-//!     in copies of the projects sharing one release target folder, built with the release
-//!     profile's `panic = "abort"` but without its optimisation and LTO (`release_checks` says
-//!     why).
+//!   - The all-strategies project also gets `make smoke` against `make dev` as the README
+//!     shows, Playwright (`make e2e`) and `make infra-test-frontend`; a one-strategy project
+//!     (websocket) gets Playwright and infra-test-frontend too. These run in copies of the
+//!     projects sharing one target folder, built by `make dev` with the projects' own
+//!     `dev-local` profile (`release_checks` says why).
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
@@ -72,8 +71,6 @@ struct Env {
     /// ([`Env::on_node22`]); every other Node check runs on the machine's.
     node22: PathBuf,
     path: std::ffi::OsString,
-    /// Build `--release` without optimisation or LTO (see [`release_checks`]).
-    quick_release: bool,
 }
 
 impl Env {
@@ -100,7 +97,6 @@ impl Env {
             venv,
             node22,
             path,
-            quick_release: false,
         }
     }
 
@@ -130,11 +126,6 @@ impl Env {
             .env("CI", "true")
             .env("INFRA_VENV", &self.venv)
             .env("PATH", &self.path);
-        if self.quick_release {
-            cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
-                .env("CARGO_PROFILE_RELEASE_LTO", "false")
-                .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256");
-        }
         cmd
     }
 }
@@ -646,24 +637,22 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     cells
 }
 
-/// The release build and what runs on it, in the projects that have them: the
-/// all-strategies one (release, `make dev` asked with `curl`, Playwright, deploy-frontend) and
-/// a one-strategy one (Playwright alone: no winners, one panel; deploy-frontend).
+/// What runs on `make dev`, in the projects that have them: the all-strategies one (`make
+/// dev` checked with `make smoke`, Playwright, deploy-frontend) and a one-strategy one
+/// (Playwright alone: no winners, one panel; deploy-frontend).
 ///
-/// These checks drive the running services and the page, so they build `--release` as
-/// `make dev` does, keeping the profile's `panic = "abort"` (a panic kills the function, as
-/// in Lambda), but without `opt-level = "z"`, fat LTO and one codegen unit: those made the
-/// release build the longest cell of a cold run (555 s of 1,771) and relinked every binary
-/// on each template change, to build the same code smaller. The deployed binaries are
-/// cross-built by `make build` (cargo-lambda), which no check here runs (the rehearsal
-/// deploys stand-in zips). The projects share one release target folder (sound for the
-/// reason `generate_kept` gives): the one-strategy project, built second, compiles its own
+/// These checks drive the running services and the page, built as `make dev` builds them (the
+/// project's `dev-local` profile: `panic = "abort"` as in Lambda, no size optimisation), by
+/// `make dev` itself, so the first cell of each project includes that build. The deployed
+/// binaries are cross-built by `make build` (cargo-lambda), which no check here runs (the
+/// rehearsal deploys stand-in zips). The projects share a target folder of their own (sound
+/// for the reason `generate_kept` gives), apart from the debug builds' so that neither thread
+/// waits for the other's cargo lock: the one-strategy project, built second, compiles its own
 /// workspace crates and no dependency, and switching back and forth rebuilds nothing.
 fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let all = strategies.split(',').count() == common::strategies().len();
     let env = Env {
-        target: env.cache.join("kept/release.target"),
-        quick_release: true,
+        target: env.cache.join("kept/dev-local.target"),
         ..env.clone()
     };
     let mut cells = vec![install_node_modules(
@@ -672,13 +661,6 @@ fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
         &[project.join("client/web")],
     )];
     if all {
-        cells.push(cargo(
-            &env,
-            "release",
-            project,
-            30 * MINUTE,
-            &["build", "--workspace", "--release"],
-        ));
         cells.push(dev_check(&env, project));
     }
     // The two release projects' checks run at the same time (one per thread of `main`), so
@@ -737,7 +719,7 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 /// real Makefile with its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`,
 /// against moto's server patched where it lacks what the stacks use (tests/standin), in a
 /// region other than the project's. Only the Lambda zips are stand-ins (`LAMBDA_BUILD`): the
-/// cross build is the release cell's business. Afterwards nothing of the stage may be left.
+/// cross build (`make build`) runs in no check yet. Afterwards nothing of the stage may be left.
 /// Not the region the projects record (us-east-1), so that nothing of the deploy may take the
 /// record's region for the stage's; one of the model's regions, as a user would choose.
 const REHEARSAL_REGION: &str = "us-west-2";
@@ -944,8 +926,8 @@ fn main() {
     };
     // Two threads, each about half of a cold run: the Rust and web checks (one target folder,
     // so one at a time), and beside them the infrastructure checks, which mostly wait on one
-    // core (node, python, the stand-in), followed by the all-strategies release checks. The
-    // one-strategy release checks, short once that release build is there, end the first.
+    // core (node, python, the stand-in), followed by the all-strategies `make dev` checks. The
+    // one-strategy ones, short once that build is there, end the first.
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
     let all = |strategies: &str| strategies.split(',').count() == common::strategies().len();
@@ -1014,7 +996,7 @@ fn main() {
             let release = subsets.iter().find(|s| all(s)).map(|strategies| {
                 let project = release_project_of(strategies).expect("generated above");
                 let cells = release_checks(&env, project, strategies);
-                report(&format!("{strategies} (release)"), &cells);
+                report(&format!("{strategies} (make dev)"), &cells);
                 (strategies.clone(), cells)
             });
             (rows, release)
@@ -1040,7 +1022,7 @@ fn main() {
             release_project_of("websocket"),
         ) {
             let cells = release_checks(&env, project, "websocket");
-            report("websocket (release)", &cells);
+            report("websocket (make dev)", &cells);
             row.extend(cells);
         }
         let (infra, release) = infra.join().expect("the infrastructure checks ran");
@@ -1068,7 +1050,6 @@ fn main() {
             "web-test",
             "web-lint",
             "npm-e2e",
-            "release",
             "smoke",
             "e2e",
             "deploy-fe",

@@ -20,7 +20,7 @@ export default defineConfig({
   webServer: {
     command: `make -C ../.. dev PORT=${port}`,
     url: `${baseURL}/config.json`,
-    // The first `make dev` compiles the release binaries.
+    // The first `make dev` compiles the services and the local stack (minutes on 2 cores).
     timeout: 900_000,
     reuseExistingServer: !process.env.CI,
     stdout: 'ignore',

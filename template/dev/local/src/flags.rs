@@ -2,7 +2,7 @@
 //! `bench`): each flattens [`StackFlags`] into its own flags and picks the defaults it
 //! documents with a [`StackDefaults`] type.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
@@ -41,8 +41,8 @@ impl StackDefaults for DevDefaults {
 /// invocation, so a larger value could only be a typo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StackFlags<D: StackDefaults> {
-    /// Folder of the service binaries [default: release/ in $CARGO_TARGET_DIR, else in the
-    /// project's target/]
+    /// Folder of the service binaries [default: this program's own folder, where cargo put
+    /// the services it built with the same profile]
     #[arg(long, value_name = "DIR")]
     bin_dir: Option<PathBuf>,
     /// Instances each function may run at once; further requests wait for one (Lambda would
@@ -75,16 +75,24 @@ pub struct StackFlags<D: StackDefaults> {
     pacing: Pacing<D>,
 }
 
+/// The folder of the running program: `make dev` and `make bench` build the services and
+/// this program in one cargo command, so the services are next to it whatever the profile
+/// (`target/dev-local`, `target/release`). Without it (a deleted executable), the project's
+/// release folder, which the error for a missing service then names.
+fn own_folder(root: &Path) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| crate::target_dir(root).join("release"))
+}
+
 impl<D: StackDefaults> StackFlags<D> {
     /// The options these flags give for the project at `root`: the fake Bedrock, a free port,
     /// no cold start, the functions' log level left to the environment. A binary with flags
     /// for those sets them over these.
     pub fn options(&self, root: PathBuf) -> Options {
         Options {
-            bin_dir: self
-                .bin_dir
-                .clone()
-                .unwrap_or_else(|| crate::target_dir(&root).join("release")),
+            bin_dir: self.bin_dir.clone().unwrap_or_else(|| own_folder(&root)),
             root,
             listen: ([127, 0, 0, 1], 0).into(),
             bedrock: Bedrock::Fake(self.pacing.settings()),
@@ -103,8 +111,6 @@ impl<D: StackDefaults> StackFlags<D> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use clap::Parser;
 
     use super::*;
@@ -126,7 +132,8 @@ mod tests {
         assert_eq!(options.bedrock, Bedrock::Fake(Settings::DEFAULT));
         assert_eq!(options.latencies, Latencies::default());
         assert_eq!(options.max_instances, 32);
-        assert!(options.bin_dir.ends_with("release"), "{options:?}");
+        let exe = std::env::current_exe().expect("the test's own path");
+        assert_eq!(Some(options.bin_dir.as_path()), exe.parent(), "{options:?}");
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub enum Bedrock {
 pub struct Options {
     /// The project root (holds `services/`).
     pub root: PathBuf,
-    /// Where the service binaries are (`target/release` after `make dev`'s build).
+    /// Where the service binaries are (`target/dev-local` after `make dev`'s build).
     pub bin_dir: PathBuf,
     /// Address of the gateway; port 0 picks a free one.
     pub listen: SocketAddr,
@@ -156,7 +156,8 @@ impl Stack {
             let binary = options.bin_dir.join(&service.name);
             if !binary.is_file() {
                 return Err(format!(
-                    "{} is missing; build the services first: cargo build --release (make dev does)",
+                    "{} is missing: build the services with this program's profile (make dev and make \
+                     bench do), or name their folder with --bin-dir",
                     binary.display()
                 ));
             }

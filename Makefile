@@ -16,7 +16,7 @@ MATRIX_INFRA_VENV ?= $(CACHE)/infra-venv
 MATRIX_NODE22 ?= $(CACHE)/node22
 export MATRIX_CACHE MATRIX_TARGET_DIR MATRIX_INFRA_VENV MATRIX_NODE22
 
-.PHONY: demo test install-test-deps check matrix update-builds bench
+.PHONY: demo test install-test-deps check matrix update-builds labs bench
 
 demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C stops)
 	cargo build --release
@@ -25,7 +25,7 @@ demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C sto
 	./target/release/genai-scaffold new $(DEMO_DIR)/demo-app --yes
 	$(MAKE) -C $(DEMO_DIR)/demo-app dev
 
-test: install-test-deps check matrix update-builds ## Install test tools, then run every test
+test: install-test-deps check matrix update-builds labs ## Install test tools, then run every test
 
 install-test-deps:
 	NODE22_DIR=$(MATRIX_NODE22) bash scripts/install-test-deps.sh
@@ -45,6 +45,7 @@ check: ## The generator's own lints and tests
 	cargo clippy --all-targets -- -D warnings
 	# --all-targets leaves out the matrix (test = false in Cargo.toml): linted by name.
 	cargo clippy --test matrix -- -D warnings
+	cargo clippy --test labs -- -D warnings
 	PYTHONPATH=tests/standin timeout 5m $(MATRIX_INFRA_VENV)/bin/python -m unittest discover -s tests/standin
 	timeout $(CHECK_TIMEOUT) cargo test || { status=$$?; [ $$status -ne 124 ] || \
 		echo "error: cargo test ran past $(CHECK_TIMEOUT); the tests it names above as running long are the ones to look at" >&2; \
@@ -73,6 +74,16 @@ update-builds: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
 update-builds: ## Build and test a project genai-scaffold update brought up to date
 	UPDATE_BUILD_TARGET=$(MATRIX_TARGET_DIR) timeout 15m cargo test --test update -- \
 		--exact update_takes_the_templates_changes_keeps_the_users_and_marks_each_conflict_inline
+
+# tests/labs.rs runs the workshop's lab guide (template/docs/workshop) step by step with each
+# make lab-check, on a project generated from examples/workshop.toml: after the matrix, on the
+# target folder of its make dev check and its node_modules installs, so that make dev and make
+# smoke build in seconds (make bench's release build is the runner's own, kept there too).
+labs: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+labs: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
+labs: ## Run every lab of the generated workshop guide and its checkpoint, in order, on the local stack
+	LABS_TARGET=$(MATRIX_CACHE)/kept/dev-local.target LABS_NODE_CACHE=$(MATRIX_CACHE)/node_modules \
+		timeout 30m cargo test --test labs -- --nocapture
 
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 

@@ -713,11 +713,12 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 }
 
 /// The deploy rehearsal: the README's deploy commands, each as a user types it (`make
-/// bootstrap`, `make deploy-all`, `make outputs`, `make rotate-origin-secret`, a change of
-/// strategies on the deployed stage as `genai-scaffold remove` and `add` say to deploy it,
-/// then `destroy-cdn`, `destroy-services` and `destroy-all`, which is `destroy`), through the
-/// real Makefile with its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`,
-/// against moto's server patched where it lacks what the stacks use (tests/standin), in a
+/// bootstrap`, `make deploy-all`, `make check-access`, `make outputs`, `make
+/// rotate-origin-secret`, a change of strategies on the deployed stage as `genai-scaffold
+/// remove` and `add` say to deploy it, then `make check-access` again, then `destroy-cdn`,
+/// `destroy-services` and `destroy-all`, which is `destroy`), through the real Makefile with
+/// its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`, against moto's
+/// server patched where it lacks what the stacks use (tests/standin), in a
 /// region other than the project's. Only the Lambda zips are stand-ins (`LAMBDA_BUILD`): the
 /// cross build (`make build`) runs in no check yet. Afterwards nothing of the stage may be left.
 /// Not the region the projects record (us-east-1), so that nothing of the deploy may take the
@@ -797,6 +798,8 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 make(&["bootstrap"]),
                 // The web ACL only here: the rotation, which does not say, must keep it.
                 make(&[&["deploy-all", "WAF=on"], &settings[..]].concat()),
+                // Every call between the stage's parts, against the policies it deployed.
+                make(&["check-access"]),
                 make(&["outputs"]),
                 standin("genai_standin.asynchronous", &[]),
                 make(&["rotate-origin-secret"]),
@@ -811,6 +814,7 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                     "deploy-cdn",
                     "deploy-frontend",
                 ]),
+                make(&["check-access"]),
                 standin("genai_standin.origins", &["http://localhost:5173"]),
                 make(&["destroy-cdn", "CONFIRM=yes"]),
                 make(&["destroy-services", "CONFIRM=yes"]),

@@ -37,6 +37,13 @@ What is patched, each against moto 5.2.x:
 10. Requests are served one at a time (the parallel deploys raced in moto's dicts).
 11. The preflight's Lambda GetAccountSettings and Bedrock GetFoundationModelAvailability,
     which moto lacks, answer as for a fresh account with model access.
+12. A role's inline policies from a template are answered as JSON (moto gave a Python repr).
+13. A role's update changes its inline policies and trust policy (moto's kept the old ones).
+
+What a stage's calls are authorized by is kept as AWS keeps it, for the project's `make
+check-access` (infra/access.py): topic policies, alarms with their actions, and function
+permissions in the shape of Lambda's GetPolicy (moto's own AWS::Lambda::Permission model is
+replaced: REPLACED below). tests/standin/test_policies.py checks them.
 """
 
 import argparse
@@ -60,10 +67,12 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.cloudfront.models import cloudfront_backends
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
-from moto.iam.models import iam_backends
+from moto.iam.models import Role, iam_backends
 from moto.s3.exceptions import BucketNotEmpty
 from moto.s3.models import FakeBucket, s3_backends
+from moto.sns.models import sns_backends
 from moto.ssm.models import Parameter as SsmParameter
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -244,6 +253,81 @@ def bucket_policy(p, c):
     document["Statement"] = [s for s in statements if not (s.get("Effect") == "Deny" and "Condition" in s)]
     backend.put_bucket_policy(p["Bucket"], json.dumps(document).encode())
     return p["Bucket"], {}, lambda: backend.delete_bucket_policy(p["Bucket"])
+
+
+def lambda_permission(p, c):
+    # The statement AddPermission writes, as Lambda's GetPolicy returns it (each property as
+    # the condition AWS makes of it), so that a deployed stage's function policies can be read
+    # back and evaluated (infra/access.py). moto's own model keeps the CloudFormation
+    # properties as statement keys (SourceArn, FunctionUrlAuthType, ...) and never removes
+    # the statement.
+    backend = lambda_backends[c.account][c.region]
+    function = backend.get_function(p["FunctionName"])
+    principal = p["Principal"]
+    if principal.endswith(".amazonaws.com"):
+        principal = {"Service": principal}
+    elif principal != "*":
+        principal = {"AWS": principal if principal.startswith("arn:") else f"arn:{c.partition}:iam::{principal}:root"}
+    condition = {}
+    conditions = (
+        ("SourceArn", "ArnLike", "AWS:SourceArn"),
+        ("SourceAccount", "StringEquals", "AWS:SourceAccount"),
+        ("PrincipalOrgID", "StringEquals", "aws:PrincipalOrgID"),
+        ("FunctionUrlAuthType", "StringEquals", "lambda:FunctionUrlAuthType"),
+    )
+    for prop, operator, key in conditions:
+        if p.get(prop):
+            condition.setdefault(operator, {})[key] = p[prop]
+    if str(p.get("InvokedViaFunctionUrl", "")).lower() == "true":
+        condition.setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = "true"
+    sid = f"{c.logical_id}-{_random_id(12)}"
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": p["Action"], "Resource": function.function_arn}
+    if condition:
+        statement["Condition"] = condition
+    function.policy.statements.append(statement)
+    function.policy.revision = str(uuid.uuid4())
+
+    def undo():
+        function.policy.statements[:] = [s for s in function.policy.statements if s.get("Sid") != sid]
+
+    return sid, {}, undo
+
+
+def topic_policy(p, c):
+    # moto has no AWS::SNS::TopicPolicy model (it skips the resource), so a topic kept SNS's
+    # default policy whatever the stack said. Deleting the policy gives the topic back the one
+    # it had, as AWS gives back the default.
+    backend = sns_backends[c.account][c.region]
+    before = {topic: backend.get_topic(topic).policy for topic in p["Topics"]}
+    for topic in p["Topics"]:
+        backend.set_topic_attribute(topic, "policy", json.dumps(p["PolicyDocument"]))
+
+    def undo():
+        for topic, policy in before.items():
+            if topic in backend.topics:
+                backend.set_topic_attribute(topic, "policy", policy)
+
+    return _random_id(), {}, undo
+
+
+def alarm(p, c):
+    # A real alarm in moto's CloudWatch, so DescribeAlarms shows its actions and ARN.
+    backend = cloudwatch_backends[c.account][c.region]
+    name = p.get("AlarmName") or c.name
+    made = _call(
+        backend.put_metric_alarm,
+        p,
+        name=name,
+        description=p.get("AlarmDescription"),
+        dimensions=p.get("Dimensions") or [],
+        alarm_actions=p.get("AlarmActions") or [],
+        ok_actions=p.get("OKActions") or [],
+        insufficient_data_actions=p.get("InsufficientDataActions") or [],
+        metric_data_queries=None,
+        actions_enabled=p.get("ActionsEnabled", True),
+        tags=None,
+    )
+    return name, {"Arn": made.alarm_arn}, lambda: backend.delete_alarms([name])
 
 
 def _moto_distribution_config(config, reference):
@@ -465,9 +549,17 @@ MODELS = {
     "AWS::ApiGateway::GatewayResponse": (("Id",), rest_gateway_response, ("RestApiId", "ResponseType"), _redo),
     "AWS::ApiGateway::Model": ((), rest_model, ("RestApiId", "Name", "ContentType"), _redo),
     "AWS::Budgets::Budget": ((), _stub(), ("NotificationsWithSubscribers",), _keep),
-    "AWS::CloudWatch::Alarm": (("Arn",), _stub("Arn", arn="arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{c.name}"), ("AlarmName",), _keep),
+    "AWS::CloudWatch::Alarm": (("Arn",), alarm, ("AlarmName",), _redo),
+    "AWS::SNS::TopicPolicy": ((), topic_policy, (), _redo),
+    # Every property of a permission is "Update requires: Replacement".
+    "AWS::Lambda::Permission": ((), lambda_permission, (), None),
     "AWS::CDK::Metadata": ((), _stub(), (), _keep),  # moto only warns; a model keeps the log readable
 }
+
+
+# Types moto has a model for that loses what a deployed stage's policies are read back for
+# (the stand-in's model, registered later, wins in moto's type map).
+REPLACED = ("AWS::Lambda::Permission",)
 
 
 def _register(cfn_type, attributes, create, replace_on, update):
@@ -541,9 +633,15 @@ def _sam_transform(owner, parameters, account_id, region_name):
             raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {error}") from error
 
 
+_INSTALLED = []
+
+
 def install():
-    """Registers the models and applies the patches (once, before the server starts)."""
-    missing = {t: spec for t, spec in MODELS.items() if t not in parsing.get_model_map()}
+    """Registers the models and applies the patches (once, before the server starts; a second
+    call, as from a second test module in the same process, changes nothing)."""
+    if _INSTALLED:
+        return _INSTALLED[0]
+    missing = {t: spec for t, spec in MODELS.items() if t not in parsing.get_model_map() or t in REPLACED}
     for cfn_type, spec in missing.items():
         _register(cfn_type, *spec)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
@@ -762,7 +860,39 @@ def install():
             return dispatch(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = dispatch_serialized
-    return sorted(missing)
+
+    # 12. A role's inline policies (AWS::IAM::Role Policies) are kept as the dict the template
+    # gave, and GetRolePolicy answered its Python repr, which no client reads as a policy
+    # (AWS answers the JSON document): kept as JSON.
+    put_policy = Role.put_policy
+
+    def put_policy_as_json(self, policy_name, policy_json):
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        return put_policy(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy_as_json
+
+    # 13. A role's update keeps what the template says of it: moto's
+    # Role.update_from_cloudformation_json changes only the description, so a redeploy that
+    # narrowed or widened an inline policy (Policies) or the trust policy left the old one.
+    update_role = Role.update_from_cloudformation_json.__func__
+
+    def update_role_with_policies(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        role = update_role(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        properties = cloudformation_json["Properties"]
+        wanted = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies", [])}
+        role.policies = {}
+        for name, document in wanted.items():
+            role.put_policy(name, document)
+        if "AssumeRolePolicyDocument" in properties:
+            trust = properties["AssumeRolePolicyDocument"]
+            role.assume_role_policy_document = trust if isinstance(trust, str) else json.dumps(trust)
+        return role
+
+    Role.update_from_cloudformation_json = classmethod(update_role_with_policies)
+    _INSTALLED.append(sorted(missing))
+    return _INSTALLED[0]
 
 
 def _preflight_answer(method, path):

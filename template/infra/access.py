@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""Every call between the parts of a deployed stage, checked against the policies it deployed.
+
+  python3 infra/access.py      (make check-access; PROJECT, STAGE and AWS_REGION from the Makefile)
+
+It reads the stage (its stacks <project>-<stage>-config, -cdn and -<service> for each service
+of the deploy model, and what they made) with your credentials, writes nothing, and asks
+infra/policy.py, as AWS would, whether each call the stage relies on is allowed:
+
+- each CloudWatch alarm → each SNS topic of its actions (sns:Publish by
+  cloudwatch.amazonaws.com, on behalf of the alarm): the topic's policy;
+- each API Gateway route (WebSocket) or method (REST) → its Lambda integration
+  (lambda:InvokeFunction by apigateway.amazonaws.com, on behalf of the route): the function's
+  policy;
+- CloudFront → each Lambda Function URL origin signed by origin access control
+  (lambda:InvokeFunctionUrl and lambda:InvokeFunction by cloudfront.amazonaws.com, on behalf
+  of the distribution): the function's policy;
+- each function's asynchronous destinations: its role, and the destination's policy;
+- each function that calls the model → Bedrock (bedrock:InvokeModelWithResponseStream on the
+  model its deployed configuration names), each function → its SSM configuration path, and a
+  service with a worker → the worker (lambda:InvokeFunction) and the worker → its ledger table
+  (dynamodb:PutItem): the function's role.
+
+Each allowed call prints one line; a refused one prints what AWS would answer (AccessDenied:
+<principal> is not authorized to perform <action> on <resource>) and which statement decided,
+and the command exits 1. What it cannot see: service control policies and permissions
+boundaries of the account (a stage makes none), and anything not deployed yet.
+"""
+
+import json
+import sys
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+import project as deploy_model
+from policy import Request, Unsupported, decide
+
+# Each call gives up rather than hang.
+CLIENT = Config(connect_timeout=10, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+# What `ConverseStream` needs (crates/genai/src/bedrock.rs calls converse_stream): "Actions,
+# resources, and condition keys for Amazon Bedrock"
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html:
+# ConverseStream is authorized as bedrock:InvokeModelWithResponseStream).
+CONVERSE_STREAM = "bedrock:InvokeModelWithResponseStream"
+# The action an asynchronous invocation's destination needs from the function's role, by the
+# destination's service: "Capturing records of Lambda asynchronous invocations"
+# (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+DESTINATION_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish", "events": "events:PutEvents", "s3": "s3:PutObject"}
+
+
+class Stage:
+    """The deployed stage, read once: clients, the account, its stacks' resources by type."""
+
+    def __init__(self, project, session):
+        self.project = project
+        self.region = project["region"]
+        self.partition = project["partition"]
+        client = lambda name, **kw: session.client(name, config=CLIENT, **kw)  # noqa: E731
+        self.cloudformation = client("cloudformation")
+        self.lambda_ = client("lambda")
+        self.iam = client("iam")
+        self.sns = client("sns")
+        self.ssm = client("ssm")
+        self.cloudwatch = client("cloudwatch")
+        self.apigateway = client("apigateway")
+        self.apigatewayv2 = client("apigatewayv2")
+        self.cloudfront = client("cloudfront")
+        self.bedrock = client("bedrock")
+        self.account = client("sts").get_caller_identity()["Account"]
+        self.resources = {}
+        self.stacks = []
+        prefix = f"{project['name']}-{project['stage']}-"
+        for part in ["config", *project["services"], "cdn"]:
+            stack = prefix + part
+            try:
+                pages = self.cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+                found = [r for page in pages for r in page["StackResourceSummaries"]]
+            except ClientError as error:
+                if "does not exist" not in str(error):
+                    raise
+                continue
+            self.stacks.append(stack)
+            for resource in found:
+                if resource.get("PhysicalResourceId"):
+                    self.resources.setdefault(resource["ResourceType"], []).append(resource["PhysicalResourceId"])
+        self._policies = {}
+
+    def of(self, kind):
+        return self.resources.get(kind, [])
+
+    def function_policy(self, function):
+        """A function's resource policy (Lambda GetPolicy), none if it has no statement."""
+        try:
+            return [(f"the resource policy of {function.split(':')[-1]}", json.loads(self.lambda_.get_policy(FunctionName=function)["Policy"]))]
+        except self.lambda_.exceptions.ResourceNotFoundException:
+            return []
+
+    def role_policies(self, role_arn):
+        """A role's identity policies: inline and attached managed ones, each as (name, document)."""
+        if role_arn not in self._policies:
+            name = role_arn.rsplit("/", 1)[-1]
+            found = []
+            for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=name):
+                for policy in page["PolicyNames"]:
+                    document = self.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                    found.append((f"role {name} inline policy {policy}", _document(document)))
+            for page in self.iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+                for attached in page["AttachedPolicies"]:
+                    arn = attached["PolicyArn"]
+                    version = self.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+                    document = self.iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+                    found.append((f"role {name} managed policy {attached['PolicyName']}", _document(document)))
+            self._policies[role_arn] = found
+        return self._policies[role_arn]
+
+    def functions(self):
+        """The stage's functions: name to configuration."""
+        return {name: self.lambda_.get_function_configuration(FunctionName=name) for name in self.of("AWS::Lambda::Function")}
+
+
+def _document(document):
+    # IAM returns policy documents URL-encoded in the raw API; boto3 decodes them to a dict,
+    # moto's server and some proxies leave a string.
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(document))
+    return document
+
+
+class Report:
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.allowed = 0
+        self.refused = 0
+
+    def check(self, request, edge, identity=(), resource=()):
+        try:
+            decision = decide(request, identity, resource)
+        except Unsupported as error:
+            print(f"CANNOT CHECK {edge}: {error}", file=self.out)
+            self.refused += 1
+            return
+        if decision.allowed:
+            self.allowed += 1
+            print(f"allowed: {edge}: {request.who()} may {request.action} on {request.resource} ({decision.because()})", file=self.out)
+            return
+        self.refused += 1
+        looked = ", ".join(name for name, _ in [*identity, *resource]) or "no policy at all"
+        print(
+            f"AccessDenied: {request.who()} is not authorized to perform {request.action} on {request.resource}\n"
+            f"  {edge}: {decision.because()} (read: {looked})",
+            file=self.out,
+        )
+
+
+def account_of(arn):
+    return arn.split(":")[4]
+
+
+def alarms_to_topics(stage, report):
+    """CloudWatch publishes an alarm's notification to each SNS topic of its actions as
+    cloudwatch.amazonaws.com, on behalf of the alarm (aws:SourceArn, aws:SourceAccount), over
+    TLS: "Why didn't I receive an SNS notification for my CloudWatch alarm trigger?"
+    (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger) and the SNS
+    Developer Guide's access policy cases
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html)."""
+    names = stage.of("AWS::CloudWatch::Alarm")
+    for start in range(0, len(names), 100):
+        for alarm in stage.cloudwatch.describe_alarms(AlarmNames=names[start : start + 100])["MetricAlarms"]:
+            actions = alarm.get("AlarmActions", []) + alarm.get("OKActions", []) + alarm.get("InsufficientDataActions", [])
+            for topic in sorted({a for a in actions if a.split(":")[2:3] == ["sns"]}):
+                try:
+                    attributes = stage.sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+                except stage.sns.exceptions.NotFoundException:
+                    print(f"MISSING: alarm {alarm['AlarmName']} notifies {topic}, which does not exist: deploy the config stack (make deploy-config)", file=report.out)
+                    report.refused += 1
+                    continue
+                policy = json.loads(attributes["Policy"]) if attributes.get("Policy") else {}
+                context = {"aws:SourceArn": alarm["AlarmArn"], "aws:SourceAccount": account_of(alarm["AlarmArn"]), "aws:SecureTransport": "true"}
+                request = Request({"Service": "cloudwatch.amazonaws.com"}, "sns:Publish", topic, context)
+                report.check(request, f"alarm {alarm['AlarmName']} → topic", resource=[(f"the policy of topic {topic.split(':')[-1]}", policy)])
+
+
+def lambda_target(uri):
+    """The function an API Gateway integration invokes, from its URI
+    (arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations),
+    or None for an integration of another kind."""
+    marker = ":lambda:path/2015-03-31/functions/"
+    if not uri or marker not in uri:
+        return None
+    return uri.split(marker, 1)[1].rsplit("/invocations", 1)[0]
+
+
+def invoked_by_api(stage, report, function, source_arn, edge):
+    """API Gateway invokes a Lambda integration as apigateway.amazonaws.com, on behalf of the
+    route's execute-api ARN: "Control access to a REST API with IAM permissions", "Lambda
+    resource-based policy" (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html)
+    and the execute-api ARN format
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html)."""
+    context = {"aws:SourceArn": source_arn, "aws:SourceAccount": account_of(function)}
+    request = Request({"Service": "apigateway.amazonaws.com"}, "lambda:InvokeFunction", function, context)
+    report.check(request, edge, resource=stage.function_policy(function))
+
+
+def apis_to_functions(stage, report):
+    for api in stage.of("AWS::ApiGatewayV2::Api"):
+        integrations = {i["IntegrationId"]: i for i in stage.apigatewayv2.get_integrations(ApiId=api)["Items"]}
+        stages = [s["StageName"] for s in stage.apigatewayv2.get_stages(ApiId=api)["Items"]]
+        for route in stage.apigatewayv2.get_routes(ApiId=api)["Items"]:
+            target = route.get("Target", "")
+            integration = integrations.get(target.split("/", 1)[-1]) if target.startswith("integrations/") else None
+            function = lambda_target((integration or {}).get("IntegrationUri"))
+            for name in stages if function else []:
+                source = f"arn:{stage.partition}:execute-api:{stage.region}:{account_of(function)}:{api}/{name}/{route['RouteKey']}"
+                invoked_by_api(stage, report, function, source, f"WebSocket route {route['RouteKey']} of {api}/{name} → function")
+    for api in stage.of("AWS::ApiGateway::RestApi"):
+        stages = [s["stageName"] for s in stage.apigateway.get_stages(restApiId=api)["item"]]
+        for page in stage.apigateway.get_paginator("get_resources").paginate(restApiId=api):
+            for resource in page["items"]:
+                for method in resource.get("resourceMethods", {}):
+                    integration = stage.apigateway.get_method(restApiId=api, resourceId=resource["id"], httpMethod=method).get("methodIntegration", {})
+                    function = lambda_target(integration.get("uri"))
+                    # ANY stands for every method: `*` in the ARN.
+                    verb = "*" if method == "ANY" else method
+                    for name in stages if function else []:
+                        source = f"arn:{stage.partition}:execute-api:{stage.region}:{account_of(function)}:{api}/{name}/{verb}{resource['path']}"
+                        invoked_by_api(stage, report, function, source, f"REST {method} {resource['path']} of {api}/{name} → function")
+
+
+def cdn_to_function_urls(stage, report):
+    """CloudFront signs requests to a Function URL origin with origin access control, as
+    cloudfront.amazonaws.com on behalf of the distribution; since October 2025 a new Function
+    URL needs both lambda:InvokeFunctionUrl and lambda:InvokeFunction ("Restrict access to an
+    AWS Lambda function URL origin",
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html,
+    and "Control access to Lambda function URLs",
+    https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). Lambda sets
+    lambda:FunctionUrlAuthType and lambda:InvokedViaFunctionUrl on such calls."""
+    urls = {}
+    for name in stage.of("AWS::Lambda::Function"):
+        try:
+            config = stage.lambda_.get_function_url_config(FunctionName=name)
+        except stage.lambda_.exceptions.ResourceNotFoundException:
+            continue
+        urls[config["FunctionUrl"].split("/")[2]] = config
+    for distribution in stage.of("AWS::CloudFront::Distribution"):
+        config = stage.cloudfront.get_distribution_config(Id=distribution)["DistributionConfig"]
+        for origin in config["Origins"].get("Items", []):
+            url = urls.get(origin["DomainName"])
+            if url is None or not origin.get("OriginAccessControlId"):
+                continue
+            function = url["FunctionArn"]
+            source = f"arn:{stage.partition}:cloudfront::{account_of(function)}:distribution/{distribution}"
+            context = {
+                "aws:SourceArn": source,
+                "aws:SourceAccount": account_of(function),
+                "lambda:FunctionUrlAuthType": url["AuthType"],
+                "lambda:InvokedViaFunctionUrl": "true",
+            }
+            for action in ("lambda:InvokeFunctionUrl", "lambda:InvokeFunction"):
+                request = Request({"Service": "cloudfront.amazonaws.com"}, action, function, context)
+                report.check(request, f"CloudFront {distribution} origin {origin['Id']} → function URL", resource=stage.function_policy(function))
+
+
+def role_request(config, action, resource, context=None):
+    role = config["Role"]
+    return Request({"AWS": role}, action, resource, context or {}, account=account_of(role))
+
+
+def destinations(stage, report, functions):
+    """Lambda sends an asynchronous invocation's record to its destinations with the function's
+    execution role (invocation-async-retain-records.html, above)."""
+    for name, config in functions.items():
+        try:
+            invoke = stage.lambda_.get_function_event_invoke_config(FunctionName=name)
+        except stage.lambda_.exceptions.ResourceNotFoundException:
+            continue
+        for when, destination in sorted((invoke.get("DestinationConfig") or {}).items()):
+            target = (destination or {}).get("Destination")
+            if not target:
+                continue
+            service = target.split(":")[2]
+            action = DESTINATION_ACTIONS.get(service)
+            if action is None:
+                print(f"CANNOT CHECK {name} {when} → {target}: not a destination kind this check knows", file=report.out)
+                report.refused += 1
+                continue
+            resource = stage.function_policy(target) if service == "lambda" else []
+            report.check(role_request(config, action, target), f"{name} {when} → destination", stage.role_policies(config["Role"]), resource)
+
+
+def model_calls(stage, report, functions):
+    """The calls every service makes with its role: its configuration from SSM
+    (crates/genai/src/config.rs load_parameters: ssm:GetParametersByPath on CONFIG_SSM_PATH),
+    and for each function that calls the model (a service's own function, or its declared
+    worker instead), ConverseStream (crates/genai/src/bedrock.rs) on the model its deployed
+    configuration names: MODEL_ID in its environment, else `model-id` under its SSM path, else
+    the project's model (config.rs). Through an inference profile, Bedrock authorizes the
+    profile and the foundation model in the region it routes to ("Prerequisites for inference
+    profiles", https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html)."""
+    project = stage.project
+    calls_model = set()
+    for service, declared in project["services"].items():
+        worker = declared.get("worker")
+        calls_model.add(f"{project['name']}-{project['stage']}-{worker['function'] if worker else service}")
+    for name, config in sorted(functions.items()):
+        env = (config.get("Environment") or {}).get("Variables", {})
+        identity = stage.role_policies(config["Role"])
+        path = env.get("CONFIG_SSM_PATH", "").strip("/")
+        parameters = {}
+        if path:
+            arn = f"arn:{stage.partition}:ssm:{stage.region}:{account_of(config['FunctionArn'])}:parameter/{path}"
+            report.check(role_request(config, "ssm:GetParametersByPath", arn), f"{name} → its configuration", identity)
+            pages = stage.ssm.get_paginator("get_parameters_by_path").paginate(Path=f"/{path}", Recursive=True)
+            parameters = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for page in pages for p in page["Parameters"]}
+        if name not in calls_model:
+            continue
+        model_id = env.get("MODEL_ID") or parameters.get("model-id") or deploy_model.record()["model_id"]
+        model = deploy_model.model(model_id, stage.region)
+        profile = model["arn"].replace(deploy_model.ACCOUNT_ID, account_of(config["FunctionArn"]))
+        resources = [profile]
+        if model["foundationModelArn"]:
+            resources += foundation_models(stage, model)
+        context = {"bedrock:InferenceProfileArn": profile} if model["foundationModelArn"] else {}
+        for resource in resources:
+            report.check(role_request(config, CONVERSE_STREAM, resource, context), f"{name} → model {model_id}", identity)
+
+
+def worker_calls(stage, report, functions):
+    """A service that declares a worker (services/<service>/Cargo.toml) starts it: its own
+    function invokes the function its `env` variable names (services/<service>/src/lib.rs,
+    `invoke()` with InvocationType Event), and the worker records each event in the table its
+    `ledger-env` variable names (the same file, `put_item()`, a conditional write)."""
+    project = stage.project
+    by_name = {config["FunctionName"]: config for config in functions.values()}
+    for service, declared in sorted(project["services"].items()):
+        worker = declared.get("worker")
+        caller = by_name.get(f"{project['name']}-{project['stage']}-{service}")
+        generations = by_name.get(f"{project['name']}-{project['stage']}-{worker['function']}") if worker else None
+        if not worker or not caller or not generations:
+            continue
+        env = lambda config: (config.get("Environment") or {}).get("Variables", {})  # noqa: E731
+        target = env(caller).get(worker["env"])
+        if not target:
+            print(f"MISSING: {caller['FunctionName']} has no {worker['env']} in its environment: it cannot start its worker; deploy {service} again (make deploy-{service})", file=report.out)
+            report.refused += 1
+        else:
+            arn = target if target.startswith("arn:") else f"arn:{stage.partition}:lambda:{stage.region}:{account_of(caller['FunctionArn'])}:function:{target}"
+            report.check(role_request(caller, "lambda:InvokeFunction", arn), f"{caller['FunctionName']} → its worker", stage.role_policies(caller["Role"]), stage.function_policy(arn))
+        table = env(generations).get(worker["ledger-env"])
+        if not table:
+            print(f"MISSING: {generations['FunctionName']} has no {worker['ledger-env']} in its environment: deploy {service} again (make deploy-{service})", file=report.out)
+            report.refused += 1
+        else:
+            arn = f"arn:{stage.partition}:dynamodb:{stage.region}:{account_of(generations['FunctionArn'])}:table/{table}"
+            report.check(role_request(generations, "dynamodb:PutItem", arn), f"{generations['FunctionName']} → its ledger", stage.role_policies(generations["Role"]))
+
+
+def foundation_models(stage, model):
+    """The foundation model in each region the profile routes to, as Bedrock lists them
+    (GetInferenceProfile), else in each of the project's `model_regions` (the generator's
+    catalog, recorded in .genai-scaffold.toml) where Bedrock cannot be asked."""
+    try:
+        found = stage.bedrock.get_inference_profile(inferenceProfileIdentifier=model["id"])
+        arns = [m["modelArn"] for m in found.get("models", [])]
+        if arns:
+            return arns
+    except (ClientError, BotoCoreError):
+        pass
+    # Recorded comma-separated (the generator's `destination_regions`).
+    regions = [r.strip() for r in deploy_model.record().get("model_regions", "").split(",") if r.strip()] or [stage.region]
+    return [f"arn:{stage.partition}:bedrock:{r}::foundation-model/{model['foundationModel']}" for r in regions]
+
+
+def main(out=sys.stdout):
+    try:
+        project = deploy_model.load()
+    except deploy_model.Invalid as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    where = f"stage {project['stage']} of {project['name']} in {project['region']}"
+    try:
+        stage = Stage(project, boto3.session.Session(region_name=project["region"]))
+        if not stage.stacks:
+            print(f"error: {where} has no stack: deploy it first (make deploy-all STAGE={project['stage']})", file=sys.stderr)
+            sys.exit(2)
+        print(f"Checking every call between the parts of {where} ({', '.join(stage.stacks)}); nothing is written.", file=out)
+        report = Report(out)
+        functions = stage.functions()
+        alarms_to_topics(stage, report)
+        apis_to_functions(stage, report)
+        cdn_to_function_urls(stage, report)
+        destinations(stage, report, functions)
+        model_calls(stage, report, functions)
+        worker_calls(stage, report, functions)
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks, functions, roles, topics, APIs and distribution.", file=sys.stderr)
+        sys.exit(1)
+    if report.refused:
+        print(f"{report.refused} call(s) refused, {report.allowed} allowed: the statements named above decide; fix the stack that deploys them and deploy it again.", file=out)
+        sys.exit(1)
+    print(f"all {report.allowed} calls allowed", file=out)
+
+
+if __name__ == "__main__":
+    main()

@@ -85,6 +85,13 @@ labs: ## Run every lab of the generated workshop guide and its checkpoint, in or
 	LABS_TARGET=$(MATRIX_CACHE)/kept/dev-local.target LABS_NODE_CACHE=$(MATRIX_CACHE)/node_modules \
 		timeout 30m cargo test --test labs -- --nocapture
 
+# The workshop's room without network, for real (scripts/workshop-offline-check.sh): root for
+# unshare, about 3 minutes cold, so not part of make test.
+workshop-offline-check: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
+workshop-offline-check: ## Bundle the workshop project, install it and answer in a namespace with no network
+	cargo build --quiet
+	GENERATOR=$(CARGO_TARGET_DIR)/debug/genai-scaffold bash scripts/workshop-offline-check.sh
+
 BENCH_PROJECT ?= $(CURDIR)/target/bench-project
 
 bench: ## One performance report: generation, functions, local stack, coalescing, load

@@ -87,3 +87,55 @@ fn doctor_lists_each_prerequisite_and_gives_the_fix_of_a_missing_one() {
         "{report}"
     );
 }
+
+/// A project unpacked from a workshop bundle: doctor reports the bundle, and one that lost a
+/// part (here its npm packages) fails with the fix.
+#[test]
+fn doctor_checks_a_workshop_bundle_when_the_project_came_from_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = common::run_in(dir.path(), &["new", "app", "--yes", "--no-git"]);
+    assert!(out.status.success(), "{:?}", common::text(&out));
+    let project = dir.path().join("app");
+    let path = std::env::var("PATH").expect("PATH is set");
+
+    let (_, report) = doctor(&project, &path);
+    assert!(
+        !report.contains("workshop bundle"),
+        "no bundle here:\n{report}"
+    );
+
+    // What make workshop-bundle writes, with two crates standing for the vendored ones.
+    for folder in [
+        ".workshop/vendor/a-1.0.0",
+        ".workshop/vendor/b-1.0.0",
+        ".workshop/npm-cache",
+        ".cargo",
+    ] {
+        std::fs::create_dir_all(project.join(folder)).expect("folder");
+    }
+    let platform = Command::new("uname")
+        .arg("-sm")
+        .output()
+        .expect("uname runs");
+    std::fs::write(project.join(".workshop/platform"), &platform.stdout).expect("platform");
+    std::fs::write(
+        project.join(".cargo/config.toml"),
+        "[source.crates-io]\nreplace-with = \"workshop-bundle\"\n\n[source.workshop-bundle]\ndirectory = \".workshop/vendor\"\n",
+    )
+    .expect("config");
+    let (_, report) = doctor(&project, &path);
+    assert!(
+        report.lines().any(|l| l.starts_with("ok")
+            && l.contains("workshop bundle")
+            && l.contains("2 crates")),
+        "no ok bundle line:\n{report}"
+    );
+
+    std::fs::remove_dir(project.join(".workshop/npm-cache")).expect("remove");
+    let (ok, report) = doctor(&project, &path);
+    assert!(!ok, "doctor passed with a broken bundle:\n{report}");
+    assert!(
+        report.contains("broken") && report.contains("fix: unpack the instructor's archive again"),
+        "{report}"
+    );
+}

@@ -94,6 +94,24 @@ else
     line optional "deploy tools" "not installed: deploys and make test's infrastructure part need them (SKIP=infra leaves that out)" "make infra-tools"
 fi
 
+# A workshop bundle (make workshop-bundle), when this project came from one: the crates, the
+# cargo setting that uses them, the npm packages, and the platform it was made on.
+if [ -d .workshop ]; then
+    if [ -d .workshop/vendor ] && grep -q 'directory = ".workshop/vendor"' .cargo/config.toml 2>/dev/null \
+        && [ -d .workshop/npm-cache ]; then
+        made=$(cat .workshop/platform 2>/dev/null || echo unknown)
+        if [ "$made" = "$(uname -s) $(uname -m)" ]; then
+            line ok "workshop bundle" "$(ls .workshop/vendor | wc -l | tr -d ' ') crates, npm packages, made on $made"
+        else
+            line optional "workshop bundle" "made on $made, this machine is $(uname -s) $(uname -m)" \
+                "install genai-scaffold yourself for the lab that adds a strategy; the crates work on any platform"
+        fi
+    else
+        need broken "workshop bundle" ".workshop/ lacks its vendor/, npm-cache/ or .cargo/config.toml" \
+            "unpack the instructor's archive again into an empty folder (tar -xzf <archive>)"
+    fi
+fi
+
 if [ "$failed" -ne 0 ]; then
     echo "make doctor: fix the lines above, then run make doctor again." >&2
     exit 1

@@ -16,7 +16,7 @@ MATRIX_INFRA_VENV ?= $(CACHE)/infra-venv
 MATRIX_NODE22 ?= $(CACHE)/node22
 export MATRIX_CACHE MATRIX_TARGET_DIR MATRIX_INFRA_VENV MATRIX_NODE22
 
-.PHONY: demo test install-test-deps check matrix update-builds labs bench
+.PHONY: demo test install-test-deps check matrix update-builds labs bench workshop-offline-check
 
 demo: ## Generate a project with the defaults and run it on loopback (Ctrl-C stops)
 	cargo build --release

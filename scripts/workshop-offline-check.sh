@@ -24,6 +24,7 @@ if [ "$inside" = --inside ]; then
     rm -rf "$work/attendee" && mkdir -p "$work/attendee"
     tar -C "$work/attendee" -xzf "$work/bundle.tar.gz"
     cd "$work/attendee/genai-workshop"
+    git rev-parse --verify -q HEAD >/dev/null || { echo "offline check: the bundle's project has no git history (lab 4 needs it)" >&2; exit 1; }
     export CARGO_HOME=$work/attendee/cargo-home CARGO_TARGET_DIR=$work/attendee/target
     port=18181
     start=$(date +%s)

@@ -2,7 +2,8 @@
 # make workshop-bundle: one archive with everything an attendee's `make dev` needs from the
 # network, for a room without Wi-Fi. Run it on the instructor's machine, in the project the
 # room will use; it changes nothing in it. The archive holds:
-#   - the project's files (what git tracks or would track: no target/, no node_modules/);
+#   - the project's files (what git tracks or would track: no target/, no node_modules/) and
+#     its .git (lab 4's checkpoint compares services/ with the first commit);
 #   - .workshop/vendor: the crates of every strategy (`cargo vendor`), so that the lab that
 #     adds a strategy builds offline too, and .cargo/config.toml, which makes cargo use them
 #     and never the network;
@@ -36,6 +37,7 @@ mkdir -p "$stage/.workshop/bin" "$stage/.cargo"
 
 echo "workshop-bundle: the project's files"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$stage"
+cp -a "$(git rev-parse --git-dir)" "$stage/.git"
 
 # A sibling project with every strategy, from this project's answers: `cargo vendor` takes its
 # manifest too, so the crates of a strategy added in the room are in the bundle.

@@ -133,58 +133,6 @@ impl Env {
     }
 }
 
-/// Runs `cmd` in a process group of its own, stdin closed, for at most `limit`; its output
-/// (stdout and stderr together), or why it failed with that output.
-fn run_limited(mut cmd: Command, limit: Duration) -> Result<String, String> {
-    let mut child = cmd
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
-    let output = Arc::new(Mutex::new(String::new()));
-    let readers: Vec<_> = [
-        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().expect("stderr")),
-    ]
-    .into_iter()
-    .map(|pipe| {
-        let output = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut out = output.lock().unwrap();
-                out.push_str(&line);
-                out.push('\n');
-            }
-        })
-    })
-    .collect();
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => break None,
-        }
-    };
-    // Whatever the step left behind goes with it, so the pipes close.
-    kill_group(child.id(), "KILL");
-    let _ = child.wait();
-    for reader in readers {
-        let _ = reader.join();
-    }
-    let output = output.lock().unwrap().clone();
-    match status {
-        Some(status) if status.success() => Ok(output),
-        Some(status) => Err(format!("exited with {status}; its output:\n{output}")),
-        None => Err(format!(
-            "still running after {}s (its limit), stopped; its output so far:\n{output}",
-            limit.as_secs()
-        )),
-    }
-}
-
 fn kill_group(pid: u32, signal: &str) -> bool {
     Command::new("kill")
         .args([&format!("-{signal}"), "--", &format!("-{pid}")])
@@ -375,7 +323,7 @@ fn every_lab_reaches_its_checkpoint_in_order() {
             match item {
                 Item::Step(script) => {
                     eprintln!("labs: {name}: $ {}", script.trim());
-                    if let Err(why) = run_limited(env.bash(script), STEP_LIMIT) {
+                    if let Err(why) = common::run_limited(&mut env.bash(script), STEP_LIMIT) {
                         fail(&format!("the step `{}`", script.trim()), why);
                     }
                 }
@@ -413,7 +361,7 @@ fn every_lab_reaches_its_checkpoint_in_order() {
             "lab-check",
             &format!("LAB={number}"),
         ]);
-        match run_limited(check, STEP_LIMIT) {
+        match common::run_limited(&mut check, STEP_LIMIT) {
             Ok(out) => eprintln!("{out}"),
             Err(why) => fail("its checkpoint was not reached (make lab-check)", why),
         }

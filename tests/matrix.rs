@@ -46,7 +46,6 @@
 mod common;
 mod scratch;
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -130,76 +129,6 @@ impl Env {
     }
 }
 
-/// Runs `cmd` in a process group of its own with stdin closed, for at most `limit`, and returns
-/// the tail of its stdout. On failure it returns what to print: the output's tail, or what the
-/// command was still doing when its time ran out (the whole group is killed then).
-fn run_limited(cmd: &mut Command, limit: Duration) -> Result<String, String> {
-    let mut child = cmd
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
-    let group = format!("-{}", child.id());
-    let readers: Vec<_> = [
-        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().expect("stderr")),
-    ]
-    .into_iter()
-    .map(|mut pipe| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = pipe.read_to_end(&mut out);
-            let _ = tx.send(out);
-        });
-        rx
-    })
-    .collect();
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => break None,
-        }
-    };
-    // Whatever the command left behind goes with it, so the pipes close and nothing outlives
-    // its cell.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stderr(Stdio::null())
-        .status();
-    let _ = child.wait();
-    let tail = |bytes: Vec<u8>| {
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(300)..].join("\n")
-    };
-    let output: Vec<String> = readers
-        .into_iter()
-        .map(|rx| {
-            rx.recv_timeout(Duration::from_secs(10))
-                .map(tail)
-                .unwrap_or_else(|_| "(a process outside the group kept the pipe open)".into())
-        })
-        .collect();
-    match status {
-        Some(status) if status.success() => Ok(output[0].clone()),
-        Some(status) => Err(format!(
-            "exited with {status}\n{}\n{}",
-            output[0], output[1]
-        )),
-        None => Err(format!(
-            "timed out after {}s, still running; its output so far:\n{}\n{}",
-            limit.as_secs(),
-            output[0],
-            output[1]
-        )),
-    }
-}
-
 /// One check: runs each command in turn (stopping at the first failure) and times them.
 fn cell(check: &'static str, dir: &Path, limit: Duration, commands: Vec<Command>) -> Cell {
     cell_expecting(check, dir, limit, commands, None)
@@ -216,7 +145,7 @@ fn cell_expecting(
     let start = Instant::now();
     let mut ok = true;
     for mut cmd in commands {
-        if let Err(why) = run_limited(&mut cmd, limit).and_then(|stdout| {
+        if let Err(why) = common::run_limited(&mut cmd, limit).and_then(|stdout| {
             // A test filter that matches nothing passes: the one that must run, ran.
             match expect {
                 Some(text) if !stdout.contains(text) => {
@@ -391,7 +320,7 @@ fn node_modules(env: &Env, dir: &Path) -> Result<(), String> {
         }
         let mut ci = env.command("npm", &staging);
         ci.args(["ci", "--no-audit", "--no-fund"]);
-        run_limited(&mut ci, 10 * MINUTE)?;
+        common::run_limited(&mut ci, 10 * MINUTE)?;
         let _ = std::fs::remove_dir_all(&shared);
         std::fs::rename(&staging, &shared).map_err(|e| e.to_string())?;
     }
@@ -401,7 +330,7 @@ fn node_modules(env: &Env, dir: &Path) -> Result<(), String> {
     link.arg("-al")
         .arg(shared.join("node_modules"))
         .arg(&target);
-    run_limited(&mut link, 5 * MINUTE)?;
+    common::run_limited(&mut link, 5 * MINUTE)?;
     let marker = target.join(".package-lock.json");
     std::fs::remove_file(&marker).map_err(|e| e.to_string())?;
     std::fs::copy(shared.join("node_modules/.package-lock.json"), &marker)
@@ -462,7 +391,7 @@ fn dev_check(env: &Env, project: &Path) -> Cell {
         Ok(url) => {
             let mut smoke = env.command("make", project);
             smoke.args(["smoke", &format!("URL={url}")]);
-            match run_limited(&mut smoke, 5 * MINUTE) {
+            match common::run_limited(&mut smoke, 5 * MINUTE) {
                 // A row skipped for any reason but needing a real stage (which smoke declares)
                 // fails the cell: no check may go missing quietly against make dev.
                 Ok(out) => {
@@ -532,7 +461,7 @@ fn properties(env: &Env, project: &Path) -> Cell {
         "--exact",
     ])
     .args(PROPERTY_TESTS.iter().map(|name| format!("tests::{name}")));
-    let ok = match run_limited(&mut cmd, 10 * MINUTE) {
+    let ok = match common::run_limited(&mut cmd, 10 * MINUTE) {
         Ok(stdout) => {
             let reports: Vec<&str> = stdout
                 .lines()

@@ -2,8 +2,11 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The built `genai-scaffold` binary.
 pub fn bin() -> Command {
@@ -204,3 +207,73 @@ pub const EXTENSION_POINTS: &[(&str, &str)] = &[
          to call it locally, its stack, its deploy target), in one file",
     ),
 ];
+
+/// Runs `cmd` in a process group of its own with stdin closed, for at most `limit`, and returns
+/// the tail of its stdout. On failure it returns what to print: the output's tail, or what the
+/// command was still doing when its time ran out (the whole group is killed then).
+pub fn run_limited(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let mut child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    let group = format!("-{}", child.id());
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ]
+    .into_iter()
+    .map(|mut pipe| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            let _ = tx.send(out);
+        });
+        rx
+    })
+    .collect();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => break None,
+        }
+    };
+    // Whatever the command left behind goes with it, so the pipes close and nothing outlives
+    // its cell.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.wait();
+    let tail = |bytes: Vec<u8>| {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(300)..].join("\n")
+    };
+    let output: Vec<String> = readers
+        .into_iter()
+        .map(|rx| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .map(tail)
+                .unwrap_or_else(|_| "(a process outside the group kept the pipe open)".into())
+        })
+        .collect();
+    match status {
+        Some(status) if status.success() => Ok(output[0].clone()),
+        Some(status) => Err(format!(
+            "exited with {status}\n{}\n{}",
+            output[0], output[1]
+        )),
+        None => Err(format!(
+            "timed out after {}s, still running; its output so far:\n{}\n{}",
+            limit.as_secs(),
+            output[0],
+            output[1]
+        )),
+    }
+}

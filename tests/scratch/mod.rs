@@ -298,7 +298,7 @@ impl Scratch {
         let first = generate(&self.template, dir, "s-all-cdk", &self.all, "cdk")?;
         let mut update = env.command(env!("CARGO"), &first);
         update.args(["update", "--workspace", "--offline"]);
-        super::run_limited(&mut update, 5 * MINUTE)?;
+        crate::common::run_limited(&mut update, 5 * MINUTE)?;
         std::fs::copy(first.join("Cargo.lock"), self.template.join("Cargo.lock"))
             .map_err(|e| e.to_string())?;
         for iac in common::FLAVORS {

@@ -16,6 +16,8 @@ infra/policy.py, as AWS would, whether each call the stage relies on is allowed:
   (lambda:InvokeFunctionUrl and lambda:InvokeFunction by cloudfront.amazonaws.com, on behalf
   of the distribution): the function's policy;
 - each function's asynchronous destinations: its role, and the destination's policy;
+- each WebSocket route's function and its worker → the API's connections
+  (execute-api:ManageConnections): the function's role;
 - each function that calls the model → Bedrock (bedrock:InvokeModelWithResponseStream on the
   model its deployed configuration names), each function → its SSM configuration path, and a
   service with a worker → the worker (lambda:InvokeFunction) and the worker → its ledger table
@@ -121,8 +123,8 @@ class Stage:
 
 
 def _document(document):
-    # IAM returns policy documents URL-encoded in the raw API; boto3 decodes them to a dict,
-    # moto's server and some proxies leave a string.
+    # IAM's API returns policy documents URL-encoded JSON, which boto3 decodes to a dict; a
+    # client that does not (an endpoint answering them otherwise) leaves the string.
     if isinstance(document, str):
         from urllib.parse import unquote
 
@@ -206,6 +208,9 @@ def invoked_by_api(stage, report, function, source_arn, edge):
 
 
 def apis_to_functions(stage, report):
+    """API Gateway → each integration's function; returns the WebSocket (API, stage, function)
+    triples, whose functions answer through the API's connections."""
+    websockets = []
     for api in stage.of("AWS::ApiGatewayV2::Api"):
         integrations = {i["IntegrationId"]: i for i in stage.apigatewayv2.get_integrations(ApiId=api)["Items"]}
         stages = [s["StageName"] for s in stage.apigatewayv2.get_stages(ApiId=api)["Items"]]
@@ -216,6 +221,8 @@ def apis_to_functions(stage, report):
             for name in stages if function else []:
                 source = f"arn:{stage.partition}:execute-api:{stage.region}:{account_of(function)}:{api}/{name}/{route['RouteKey']}"
                 invoked_by_api(stage, report, function, source, f"WebSocket route {route['RouteKey']} of {api}/{name} → function")
+                if (api, name, function) not in websockets:
+                    websockets.append((api, name, function))
     for api in stage.of("AWS::ApiGateway::RestApi"):
         stages = [s["stageName"] for s in stage.apigateway.get_stages(restApiId=api)["item"]]
         for page in stage.apigateway.get_paginator("get_resources").paginate(restApiId=api):
@@ -228,6 +235,30 @@ def apis_to_functions(stage, report):
                     for name in stages if function else []:
                         source = f"arn:{stage.partition}:execute-api:{stage.region}:{account_of(function)}:{api}/{name}/{verb}{resource['path']}"
                         invoked_by_api(stage, report, function, source, f"REST {method} {resource['path']} of {api}/{name} → function")
+    return websockets
+
+
+def connection_posts(stage, report, functions, websockets):
+    """A WebSocket route's function, and the worker its service declares, post the answer's
+    frames to the client's connection through the API it came in by (the endpoint is the
+    event's domain and stage: services/<service>/src/lib.rs, `post_to_connection()`), which
+    needs execute-api:ManageConnections on the connection's ARN
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html).
+    A connection id is only known at run time: a sample one stands for any."""
+    project = stage.project
+    by_arn = {config["FunctionArn"]: config for config in functions.values()}
+    by_name = {config["FunctionName"]: config for config in functions.values()}
+    for api, name, function in websockets:
+        callers = [by_arn.get(function) or by_arn.get(function.split(":$LATEST")[0])]
+        prefix = f"{project['name']}-{project['stage']}-"
+        service = callers[0]["FunctionName"][len(prefix) :] if callers[0] else None
+        worker = project["services"].get(service, {}).get("worker")
+        if worker:
+            callers.append(by_name.get(prefix + worker["function"]))
+        for config in filter(None, callers):
+            connection = f"arn:{stage.partition}:execute-api:{stage.region}:{account_of(function)}:{api}/{name}/POST/@connections/L0SM9cOFvHcCIhw="
+            request = role_request(config, "execute-api:ManageConnections", connection)
+            report.check(request, f"{config['FunctionName']} → a connection of {api}/{name}", stage.role_policies(config["Role"]))
 
 
 def cdn_to_function_urls(stage, report):
@@ -391,11 +422,12 @@ def main(out=sys.stdout):
         report = Report(out)
         functions = stage.functions()
         alarms_to_topics(stage, report)
-        apis_to_functions(stage, report)
+        websockets = apis_to_functions(stage, report)
         cdn_to_function_urls(stage, report)
         destinations(stage, report, functions)
         model_calls(stage, report, functions)
         worker_calls(stage, report, functions)
+        connection_posts(stage, report, functions, websockets)
     except (BotoCoreError, ClientError) as error:
         print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks, functions, roles, topics, APIs and distribution.", file=sys.stderr)
         sys.exit(1)

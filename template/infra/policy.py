@@ -9,8 +9,8 @@ evaluator knows neither), so this is a small one, written after two AWS pages:
   an explicit Deny in any applicable policy wins; else, within one account, an Allow in the
   resource's policy or in the principal's identity policies allows (their union); else the
   request is implicitly denied. Service control, resource control and session policies and
-  permissions boundaries are left out: a stage's stacks make none, and an account's SCPs cannot
-  be read with a stage's permissions (`decide` says so in its answer's `note`).
+  permissions boundaries are left out: a stage's stacks make none, and an organization's SCPs
+  cannot be read from the account (infra/access.py says so in its docstring and the README).
 - "IAM JSON policy elements: Condition operators"
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
   every operator (String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, Arn*, Null), the
@@ -49,11 +49,10 @@ class Decision:
     """The answer: `allowed`, and the statement that decided (policy name, Sid or index), or
     None when nothing allowed (implicit deny)."""
 
-    def __init__(self, allowed, policy=None, statement=None, note=""):
+    def __init__(self, allowed, policy=None, statement=None):
         self.allowed = allowed
         self.policy = policy
         self.statement = statement
-        self.note = note
 
     def because(self):
         if self.policy is None:

@@ -294,10 +294,11 @@ impl Scratch {
         keys.push(TO.0);
         self.all = keys.join(",");
         // Cargo.lock, resolved again for the new crate as a contributor would: cargo adds the
-        // workspace member and changes nothing else.
+        // workspace member and changes nothing else. Not --offline: on a fresh machine no
+        // project has fetched the registry's index yet, and this runs first.
         let first = generate(&self.template, dir, "s-all-cdk", &self.all, "cdk")?;
         let mut update = env.command(env!("CARGO"), &first);
-        update.args(["update", "--workspace", "--offline"]);
+        update.args(["update", "--workspace"]);
         crate::common::run_limited(&mut update, 5 * MINUTE)?;
         std::fs::copy(first.join("Cargo.lock"), self.template.join("Cargo.lock"))
             .map_err(|e| e.to_string())?;

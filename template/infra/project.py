@@ -110,6 +110,16 @@ def declarations(root=ROOT):
     return found
 
 
+def config_env(root=ROOT):
+    """The variable naming the SSM path every service reads its configuration from: `config-env`
+    in crates/genai/Cargo.toml, which that crate compiles in (genai::CONFIG_ENV)."""
+    manifest = root / "crates" / "genai" / "Cargo.toml"
+    name = read_toml(manifest).get("package", {}).get("metadata", {}).get("genai-scaffold", {}).get("config-env")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        raise Invalid(f"{manifest.relative_to(root)} [package.metadata.genai-scaffold] has no `config-env`, the configuration's variable: regenerate the project, or add `config-env = \"CONFIG_SSM_PATH\"`")
+    return name
+
+
 def functions(service, declared):
     """The functions a service's binary is deployed as, by name within the stage: its own, and
     the worker it declares."""
@@ -277,6 +287,8 @@ def load(env=None, root=ROOT, remembered=None):
         "budgetUsd": budget,
         "tracing": tracing(settings["TRACING"]),
         "lambdaDir": str((root / (env.get("LAMBDA_DIR") or "target/lambda")).resolve()),
+        # The variable that gives every function `paths.config`.
+        "configEnv": config_env(root),
         "paths": {
             "config": f"/{name}/{stage}/config",
             "deploy": f"/{name}/{stage}/deploy",

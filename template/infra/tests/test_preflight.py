@@ -149,6 +149,8 @@ class Preflight(unittest.TestCase):
             (root / "infra").mkdir(parents=True)
             for script in (SCRIPT, SCRIPT.parent / "project.py"):
                 shutil.copy(script, root / "infra" / script.name)
+            (root / "crates" / "genai").mkdir(parents=True)
+            shutil.copy(SCRIPT.parent.parent / "crates" / "genai" / "Cargo.toml", root / "crates" / "genai")
             (root / ".genai-scaffold.toml").write_text(
                 f'name = "{PROJECT}"\niac = "{iac}"\nmodel_id = "{MODEL_ID}"\nregion = "{REGION}"\narch = "arm64"\n'
             )

@@ -5,6 +5,7 @@ deploys, against moto's in-process SSM."""
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,8 @@ class Project(unittest.TestCase):
         self.root = Path(self.dir.name)
         (self.root / ".genai-scaffold.toml").write_text('name = "p"\niac = "sam"\nregion = "us-east-1"\nmodel_id = "m"\narch = "arm64"\n')
         (self.root / "services" / "one").mkdir(parents=True)
+        (self.root / "crates" / "genai").mkdir(parents=True)
+        shutil.copy(project.ROOT / "crates" / "genai" / "Cargo.toml", self.root / "crates" / "genai")
 
     def tearDown(self):
         self.dir.cleanup()
@@ -123,6 +126,15 @@ class Project(unittest.TestCase):
         )
         declared = project.load({}, root=self.root)["services"]["one"]
         self.assertEqual((declared["route"], declared["routes"], declared["cdn"]["prefix"]), ("/one", ["a", "b"], "/one"))
+
+    def test_the_configuration_variable_is_the_genai_crates_declaration(self):
+        self.manifest('[package.metadata.genai-scaffold]\nstrategy = "one"\ntrigger = "t"\ntransport = "t"\nroute = "/one"\ntimeout-seconds = 29\nmemory-mb = 256\norigin-secret = false\n')
+        genai = self.root / "crates" / "genai" / "Cargo.toml"
+        genai.write_text(genai.read_text().replace('config-env = "CONFIG_SSM_PATH"', 'config-env = "SETTINGS_PATH"'))
+        self.assertEqual(project.load({}, root=self.root)["configEnv"], "SETTINGS_PATH")
+        genai.write_text('[package]\nname = "genai"\n')
+        with self.assertRaisesRegex(project.Invalid, "crates/genai/Cargo.toml .* has no `config-env`"):
+            project.load({}, root=self.root)
 
     def test_a_missing_or_broken_record_says_what_to_do(self):
         (self.root / ".genai-scaffold.toml").write_text('name = "p"\n')

@@ -1,7 +1,9 @@
-//! Compiles the service's declared frame floor (`[package.metadata.genai-scaffold.frames]` in
-//! Cargo.toml) into the binary, so the declaration is the one place the default is written:
-//! the deployed functions need no setting, and `make dev`, the bench and the README read the
-//! same declaration.
+//! Compiles the service's declaration (`[package.metadata.genai-scaffold]` in Cargo.toml) into
+//! the binary, so it is the one place these are written: the frame floor (`frames`: the
+//! deployed functions need no setting, and `make dev`, the bench and the README read the same
+//! declaration) and the variables that name the worker and its ledger (`worker`: the
+//! infrastructure and `make dev` set the variables the declaration names, which the functions
+//! read).
 
 use std::path::PathBuf;
 
@@ -14,11 +16,13 @@ fn main() {
     let table: toml::Table = text
         .parse()
         .expect("Cargo has parsed this manifest already");
-    let frames = table
+    let declared = table
         .get("package")
         .and_then(|p| p.get("metadata"))
         .and_then(|m| m.get("genai-scaffold"))
-        .and_then(|g| g.get("frames"))
+        .expect("[package.metadata.genai-scaffold], the service's declaration");
+    let frames = declared
+        .get("frames")
         .expect("[package.metadata.genai-scaffold.frames] declares the frame floor");
     let ms = frames
         .get("min-frame-ms")
@@ -29,12 +33,27 @@ fn main() {
         .get("env")
         .and_then(toml::Value::as_str)
         .expect("`env`, the variable that overrides it");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by Cargo")).join("frames.rs");
+    let worker = declared
+        .get("worker")
+        .expect("[package.metadata.genai-scaffold.worker] declares the generation function");
+    let variable = |key: &str| {
+        worker
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .unwrap_or_else(|| panic!("the worker's `{key}`, a variable name"))
+            .to_string()
+    };
+    let (worker_env, ledger_env) = (variable("env"), variable("ledger-env"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by Cargo")).join("declared.rs");
     let code = format!(
         "/// The declared least time between two chunk frames, in milliseconds.\n\
          pub const DEFAULT_MIN_FRAME_MS: u64 = {ms};\n\
          /// The variable that overrides [`DEFAULT_MIN_FRAME_MS`] for a function.\n\
-         pub const MIN_FRAME_ENV: &str = {env:?};\n"
+         pub const MIN_FRAME_ENV: &str = {env:?};\n\
+         /// The variable that names the generation function (the worker's `env`).\n\
+         pub const WORKER_ENV: &str = {worker_env:?};\n\
+         /// The variable that names the worker's ledger table (its `ledger-env`).\n\
+         pub const LEDGER_ENV: &str = {ledger_env:?};\n"
     );
     std::fs::write(&out, code).expect("write to OUT_DIR");
 }

@@ -79,11 +79,11 @@ impl GenAi {
         }
     }
 
-    /// The deployed service: configuration from SSM (when `CONFIG_SSM_PATH` is set) and the
+    /// The deployed service: configuration from SSM (when [`crate::CONFIG_ENV`] is set) and the
     /// environment, then a client for it. Fails with a message for the operator when the
     /// configuration cannot be read, so the function fails at init, visibly.
     pub async fn from_env() -> Result<Self, String> {
-        let parameters = match std::env::var("CONFIG_SSM_PATH") {
+        let parameters = match std::env::var(crate::CONFIG_ENV) {
             Ok(path) => {
                 let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 crate::config::load_parameters(&aws_sdk_ssm::Client::new(&shared), &path).await?

@@ -1,8 +1,8 @@
 //! Configuration every service reads once per Lambda container.
 //!
 //! Deployed, it comes from SSM Parameter Store: the parameters under one path per project and
-//! stage (`CONFIG_SSM_PATH`, e.g. `/my-app/dev/`), each named like its variable in kebab case
-//! (`model-id`, `max-tokens`, `allowed-origins`). An environment variable of the same setting
+//! stage (the variable [`crate::CONFIG_ENV`] names it, e.g. `/my-app/dev/`), each named like
+//! its variable in kebab case (`model-id`, `max-tokens`, `allowed-origins`). An environment variable of the same setting
 //! wins, which is how local runs and tests configure the services.
 
 use std::collections::HashMap;

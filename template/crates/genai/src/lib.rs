@@ -8,6 +8,9 @@ pub mod log;
 
 pub use bedrock::{Completion, Event, Events, GenAi, Generation, Usage};
 
+// CONFIG_ENV, from this crate's declaration (build.rs).
+include!(concat!(env!("OUT_DIR"), "/declared.rs"));
+
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};

@@ -68,6 +68,8 @@ export interface Project {
   budgetUsd: number | null;
   /** X-Ray traces of the APIs that can record them (`TRACING=on`, kept per stage). */
   tracing: boolean;
+  /** The variable that gives every function `paths.config` (crates/genai's `config-env`). */
+  configEnv: string;
   /** SSM paths: the services' settings (`config`), what stacks hand each other (`deploy`). */
   paths: { config: string; deploy: string; settings: string };
   /** Each service folder's declaration. */

@@ -121,7 +121,7 @@ export class RustFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       reservedConcurrentExecutions: props.capped === false ? undefined : project.reservedConcurrency || undefined,
-      environment: { CONFIG_SSM_PATH: configPath(project), ...props.environment },
+      environment: { [project.configEnv]: configPath(project), ...props.environment },
     });
     acknowledgeCheckov(this.function, [
       { id: 'CKV_AWS_116', reason: 'Invoked by API Gateway and a Function URL, which get the error; a DLQ would hold nothing to retry.' },

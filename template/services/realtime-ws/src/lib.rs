@@ -68,7 +68,8 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-include!(concat!(env!("OUT_DIR"), "/frames.rs"));
+// The frame floor and the worker's variables, from the service's declaration (build.rs).
+include!(concat!(env!("OUT_DIR"), "/declared.rs"));
 
 /// The least time between two chunk frames: `value` (the variable [`MIN_FRAME_ENV`]), in
 /// milliseconds, 0 for none; without it, the declared [`DEFAULT_MIN_FRAME_MS`]. A floor over a
@@ -248,7 +249,7 @@ pub struct Generations {
 }
 
 impl Generations {
-    /// Starts generations in `function` (`GENERATE_FUNCTION`, set on the connection function
+    /// Starts generations in `function` ([`WORKER_ENV`], set on the connection function
     /// only) with `client`.
     pub fn new(client: aws_sdk_lambda::Client, function: Option<String>) -> Self {
         Generations { client, function }
@@ -258,8 +259,10 @@ impl Generations {
         let Some(function) = &self.function else {
             return Err(ApiError::new(
                 ErrorCode::InternalError,
-                "GENERATE_FUNCTION is not set, so this function cannot start answers: deploy \
-                 with the project's infrastructure (or run make dev), which sets it",
+                format!(
+                    "{WORKER_ENV} is not set, so this function cannot start answers: deploy \
+                     with the project's infrastructure (or run make dev), which sets it"
+                ),
             ));
         };
         // A WebSocket message is at most 128 KB, well inside an asynchronous invocation's
@@ -335,8 +338,8 @@ enum Claim {
 }
 
 impl Ledger {
-    /// Records generations in `table` (the worker's `ledger-env` variable, set on the
-    /// generation function only) with `client`.
+    /// Records generations in `table` ([`LEDGER_ENV`], set on the generation function only)
+    /// with `client`.
     pub fn new(client: aws_sdk_dynamodb::Client, table: Option<String>) -> Self {
         Ledger { client, table }
     }
@@ -348,9 +351,11 @@ impl Ledger {
         let Some(table) = &self.table else {
             return Err(ApiError::new(
                 ErrorCode::InternalError,
-                "the generation function has no ledger table set, so it cannot tell a \
-                 duplicate event: deploy with the project's infrastructure (or run make dev), \
-                 which sets it",
+                format!(
+                    "{LEDGER_ENV} is not set, so the generation function cannot tell a \
+                     duplicate event: deploy with the project's infrastructure (or run make \
+                     dev), which sets it"
+                ),
             ));
         };
         let attempt = unique_token();

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
                     )
                     .build(),
             ),
-            std::env::var("GENERATE_FUNCTION").ok(),
+            std::env::var(realtime_ws::WORKER_ENV).ok(),
         ),
         min_frame: realtime_ws::min_frame(
             std::env::var(realtime_ws::MIN_FRAME_ENV).ok().as_deref(),
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Error> {
                     )
                     .build(),
             ),
-            std::env::var("GENERATIONS_TABLE").ok(),
+            std::env::var(realtime_ws::LEDGER_ENV).ok(),
         ),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Invocation>| async {

@@ -58,7 +58,7 @@ async fn harness_with_floor(settings: Settings, latency: Duration, floor: Durati
     }
 }
 
-/// The generation function's name, as `GENERATE_FUNCTION` gives it.
+/// The generation function's name, as [`realtime_ws::WORKER_ENV`] gives it.
 const GENERATE: &str = "my-app-dev-realtime-ws-generate";
 
 /// The ledger table's name, as the worker's `ledger-env` variable gives it.
@@ -551,7 +551,7 @@ async fn an_answer_that_cannot_start_gets_one_error_frame() {
     assert_eq!(frames[0]["payload"]["code"], "THROTTLED");
     assert_eq!(frames[0]["seq"], 0);
 
-    // A connection function deployed without GENERATE_FUNCTION says what is missing.
+    // A connection function deployed without the worker's variable says which is missing.
     let (gateway, url) = support::start(Duration::ZERO).await;
     let app = App {
         genai: GenAi::from_config(Config::from_lookup(|_| None)).await,
@@ -565,7 +565,7 @@ async fn an_answer_that_cannot_start_gets_one_error_frame() {
     let frames = gateway.frames("c");
     assert_eq!(frames[0]["payload"]["code"], "INTERNAL_ERROR");
     let message = frames[0]["payload"]["message"].as_str().expect("message");
-    assert!(message.contains("GENERATE_FUNCTION"), "{message}");
+    assert!(message.contains(realtime_ws::WORKER_ENV), "{message}");
 }
 
 /// Lambda's id for the failed invocation of the generation function, as its record gives it.

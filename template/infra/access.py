@@ -21,7 +21,11 @@ infra/policy.py, as AWS would, whether each call the stage relies on is allowed:
 - each function that calls the model → Bedrock (bedrock:InvokeModelWithResponseStream on the
   model its deployed configuration names), each function → its SSM configuration path, and a
   service with a worker → the worker (lambda:InvokeFunction) and the worker → its ledger table
-  (dynamodb:PutItem): the function's role.
+  (dynamodb:PutItem): the function's role;
+- what the code expects of its deployment (as_declared): each function with its declared
+  timeout and memory and the variables its code reads, each trigger answering the route the
+  app's origin sends it to. A renamed variable or a moved path fails on AWS as surely as a
+  refused call.
 
 Each allowed call prints one line; a refused one prints what AWS would answer (AccessDenied:
 <principal> is not authorized to perform <action> on <resource>) and which statement decided,
@@ -72,6 +76,8 @@ class Stage:
         self.bedrock = client("bedrock")
         self.account = client("sts").get_caller_identity()["Account"]
         self.resources = {}
+        # Each stack's resources by type, for what must be in one stack (a service's own API).
+        self.by_stack = {}
         self.stacks = []
         prefix = f"{project['name']}-{project['stage']}-"
         for part in ["config", *project["services"], "cdn"]:
@@ -87,10 +93,11 @@ class Stage:
             for resource in found:
                 if resource.get("PhysicalResourceId"):
                     self.resources.setdefault(resource["ResourceType"], []).append(resource["PhysicalResourceId"])
+                    self.by_stack.setdefault(stack, {}).setdefault(resource["ResourceType"], []).append(resource["PhysicalResourceId"])
         self._policies = {}
 
-    def of(self, kind):
-        return self.resources.get(kind, [])
+    def of(self, kind, stack=None):
+        return (self.resources if stack is None else self.by_stack.get(stack, {})).get(kind, [])
 
     def function_policy(self, function):
         """A function's resource policy (Lambda GetPolicy), none if it has no statement."""
@@ -156,6 +163,16 @@ class Report:
             f"  {edge}: {decision.because()} (read: {looked})",
             file=self.out,
         )
+
+
+    def mismatch(self, text):
+        """What the stage deploys differs from what its code expects: a call that would fail."""
+        self.refused += 1
+        print(f"MISMATCH: {text}", file=self.out)
+
+    def matches(self, text):
+        self.allowed += 1
+        print(f"as declared: {text}", file=self.out)
 
 
 def account_of(arn):
@@ -325,7 +342,8 @@ def destinations(stage, report, functions):
 
 def model_calls(stage, report, functions):
     """The calls every service makes with its role: its configuration from SSM
-    (crates/genai/src/config.rs load_parameters: ssm:GetParametersByPath on CONFIG_SSM_PATH),
+    (crates/genai/src/config.rs load_parameters: ssm:GetParametersByPath on the path its
+    `configEnv` variable names; as_declared says when a function lacks it),
     and for each function that calls the model (a service's own function, or its declared
     worker instead), ConverseStream (crates/genai/src/bedrock.rs) on the model its deployed
     configuration names: MODEL_ID in its environment, else `model-id` under its SSM path, else
@@ -340,7 +358,7 @@ def model_calls(stage, report, functions):
     for name, config in sorted(functions.items()):
         env = (config.get("Environment") or {}).get("Variables", {})
         identity = stage.role_policies(config["Role"])
-        path = env.get("CONFIG_SSM_PATH", "").strip("/")
+        path = env.get(project["configEnv"], "").strip("/")
         parameters = {}
         if path:
             arn = f"arn:{stage.partition}:ssm:{stage.region}:{account_of(config['FunctionArn'])}:parameter/{path}"
@@ -390,6 +408,126 @@ def worker_calls(stage, report, functions):
             report.check(role_request(generations, "dynamodb:PutItem", arn), f"{generations['FunctionName']} → its ledger", stage.role_policies(generations["Role"]))
 
 
+def stack_files(project, service):
+    """Where a service's deployment is written, to say what to fix."""
+    if project["iac"] == "cdk":
+        return f"infra/cdk/lib/strategies/{service}.ts (and infra/cdk/lib/rust-function.ts for what every function gets)"
+    return f"infra/sam/{service}.yaml"
+
+
+def as_declared(stage, report, functions):
+    """What the code expects of its deployment, read from the declarations it compiles in, and
+    what the stage deployed. Each function of a service (services/<service>/Cargo.toml: its own,
+    its worker's) exists with the declared timeout and memory and has in its environment the
+    variables its code reads: the configuration's path under crates/genai's `config-env`
+    (genai::CONFIG_ENV) on every function, the worker's name under the worker's `env` on the
+    service's function, a table under its `ledger-env` on the worker. Each service's trigger
+    answers where the app's origin sends its route: a WebSocket API with $connect, $disconnect
+    and each declared route on the service's function; a REST API with a POST method on the
+    route as the CDN's router rewrites it (the declaration's `cdn` rule); a Function URL that
+    streams its response (RESPONSE_STREAM) and, without an origin secret, takes only signed
+    requests (AWS_IAM, which CloudFront's origin access control signs). A variable renamed, a
+    path changed or a limit edited in one place is a call that fails on AWS: each is named
+    here with the file that deploys it."""
+    project = stage.project
+    prefix = f"{project['name']}-{project['stage']}-"
+    by_name = {config["FunctionName"]: config for config in functions.values()}
+    config_path = project["paths"]["config"]
+    for service, declared in sorted(project["services"].items()):
+        stack = prefix + service
+        if stack not in stage.stacks:
+            print(f"not deployed: {stack} (make deploy-{service}); nothing of it is checked", file=report.out)
+            continue
+        fix = f"fix {stack_files(project, service)} and deploy it again (make deploy-{service})"
+        worker = declared.get("worker")
+        expected = [(service, declared, {project["configEnv"]: config_path} | ({worker["env"]: prefix + worker["function"]} if worker else {}))]
+        if worker:
+            expected.append((worker["function"], worker, {project["configEnv"]: config_path, worker["ledger-env"]: None}))
+        for part, limits, variables in expected:
+            name = prefix + part
+            config = by_name.get(name)
+            if config is None:
+                report.mismatch(f"{stack} has no function {name}, which the code runs as (services/{service}/Cargo.toml): {fix}")
+                continue
+            env = (config.get("Environment") or {}).get("Variables", {})
+            for variable, want in variables.items():
+                got = env.get(variable)
+                if got is None:
+                    has = ", ".join(sorted(env)) or "none"
+                    report.mismatch(f"{name} has no {variable} in its environment, which its code reads (its variables: {has}): {fix}")
+                elif want is not None and got != want:
+                    report.mismatch(f"{name} has {variable}={got}, where its code expects {want}: {fix}")
+                else:
+                    report.matches(f"{name} {variable}={got}")
+            for key, field, unit in (("timeout-seconds", "Timeout", "s"), ("memory-mb", "MemorySize", " MB")):
+                if config.get(field) != limits[key]:
+                    report.mismatch(f"{name} deploys {field} {config.get(field)}{unit}, where services/{service}/Cargo.toml declares {key} = {limits[key]}: {fix}")
+                else:
+                    report.matches(f"{name} {field} {config[field]}{unit}")
+        function = by_name.get(prefix + service)
+        if function is not None:
+            trigger(stage, report, stack, service, declared, function, fix)
+
+
+def trigger(stage, report, stack, service, declared, function, fix):
+    """The service's trigger, in its own stack, answers its declared route (as_declared)."""
+    kind = declared["trigger"]
+    # An integration names the function by ARN, perhaps with a version or alias after it.
+    invokes = lambda uri: (lambda_target(uri) or "").split(":function:")[-1].split(":")[0] == function["FunctionName"]  # noqa: E731
+    if kind == "apigateway-websocket":
+        apis = stage.of("AWS::ApiGatewayV2::Api", stack)
+        if not apis:
+            report.mismatch(f"{stack} has no WebSocket API, which serves {declared['route']}: {fix}")
+            return
+        for api in apis:
+            integrations = {i["IntegrationId"]: i for i in stage.apigatewayv2.get_integrations(ApiId=api)["Items"]}
+            routes = {r["RouteKey"]: integrations.get(r.get("Target", "").split("/", 1)[-1], {}) for r in stage.apigatewayv2.get_routes(ApiId=api)["Items"]}
+            for key in ["$connect", "$disconnect", *declared.get("routes", [])]:
+                if key not in routes:
+                    report.mismatch(f"WebSocket API {api} of {stack} has no route {key}, which services/{service} answers (its routes: {', '.join(sorted(routes)) or 'none'}): {fix}")
+                elif not invokes(routes[key].get("IntegrationUri")):
+                    report.mismatch(f"WebSocket route {key} of {api} does not invoke {function['FunctionName']}: {fix}")
+                else:
+                    report.matches(f"WebSocket route {key} of {api} → {function['FunctionName']}")
+    elif kind == "apigateway-rest":
+        rule = declared.get("cdn")
+        # The path the CDN's router asks the API's stage for (cdn.py, functions/router.js).
+        path = ("/" if rule["exact"] else declared["route"][len(rule["prefix"]) :] or "/") if rule else declared["route"]
+        apis = stage.of("AWS::ApiGateway::RestApi", stack)
+        if not apis:
+            report.mismatch(f"{stack} has no REST API, which serves {declared['route']}: {fix}")
+            return
+        for api in apis:
+            resources = {r["path"]: r for page in stage.apigateway.get_paginator("get_resources").paginate(restApiId=api) for r in page["items"]}
+            methods = [m for m in ("POST", "ANY") if m in resources.get(path, {}).get("resourceMethods", {})]
+            if not methods:
+                paths = ", ".join(f"{m} {p}" for p, r in sorted(resources.items()) for m in r.get("resourceMethods", {})) or "none"
+                report.mismatch(f"REST API {api} of {stack} has no POST {path}, where the CDN sends {declared['route']} (its methods: {paths}): {fix}")
+                continue
+            integration = stage.apigateway.get_method(restApiId=api, resourceId=resources[path]["id"], httpMethod=methods[0]).get("methodIntegration", {})
+            if not invokes(integration.get("uri")):
+                report.mismatch(f"REST {methods[0]} {path} of {api} does not invoke {function['FunctionName']}: {fix}")
+            else:
+                report.matches(f"REST {methods[0]} {path} of {api} → {function['FunctionName']}")
+    elif kind == "function-url-streaming":
+        try:
+            url = stage.lambda_.get_function_url_config(FunctionName=function["FunctionName"])
+        except stage.lambda_.exceptions.ResourceNotFoundException:
+            report.mismatch(f"{function['FunctionName']} has no Function URL, which serves {declared['route']}: {fix}")
+            return
+        # A buffered URL would send the whole answer at its end (urls-invocation.html:
+        # https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html).
+        wanted = {"InvokeMode": "RESPONSE_STREAM"} | ({} if declared["origin-secret"] else {"AuthType": "AWS_IAM"})
+        for field, want in wanted.items():
+            if url.get(field, "BUFFERED" if field == "InvokeMode" else None) != want:
+                report.mismatch(f"the Function URL of {function['FunctionName']} has {field} {url.get(field)}, where {declared['route']} needs {want}: {fix}")
+            else:
+                report.matches(f"Function URL of {function['FunctionName']} {field} {want}")
+    else:
+        print(f"CANNOT CHECK the trigger of {service}: {kind} is not a trigger this check knows", file=report.out)
+        report.refused += 1
+
+
 def foundation_models(stage, model):
     """The foundation model in each region the profile routes to, as Bedrock lists them
     (GetInferenceProfile), else in each of the project's `model_regions` (the generator's
@@ -428,13 +566,14 @@ def main(out=sys.stdout):
         model_calls(stage, report, functions)
         worker_calls(stage, report, functions)
         connection_posts(stage, report, functions, websockets)
+        as_declared(stage, report, functions)
     except (BotoCoreError, ClientError) as error:
         print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks, functions, roles, topics, APIs and distribution.", file=sys.stderr)
         sys.exit(1)
     if report.refused:
-        print(f"{report.refused} call(s) refused, {report.allowed} allowed: the statements named above decide; fix the stack that deploys them and deploy it again.", file=out)
+        print(f"{report.refused} call(s) refused or not as declared, {report.allowed} allowed or as declared: the statements and mismatches named above say what; fix the stack that deploys them and deploy it again.", file=out)
         sys.exit(1)
-    print(f"all {report.allowed} calls allowed", file=out)
+    print(f"all {report.allowed} calls allowed and as declared", file=out)
 
 
 if __name__ == "__main__":

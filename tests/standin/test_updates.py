@@ -363,6 +363,53 @@ class Updates(unittest.TestCase):
         for logical_id in ("Validator", "Model"):
             self.assertNotEqual(after[logical_id], renamed[logical_id], f"{logical_id} was not replaced")
 
+    def test_a_rest_apis_paths_move_as_a_stack_update_moves_them(self):
+        """A SAM API's OpenAPI body imported again in place; a CDK API's resource replaced when
+        its path part changes, its method following it; a method changed on its resource."""
+
+        def body(path):
+            operation = {"x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "POST", "uri": "https://example.com"}}
+            return {"openapi": "3.0.1", "info": {"title": "body", "version": "1"}, "paths": {path: {"post": operation}}}
+
+        def paths(api):
+            items = self.client("apigateway").get_resources(restApiId=api)["items"]
+            return sorted(f"{m} {r['path']}" for r in items for m in r.get("resourceMethods", {}))
+
+        sam = {"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "sam-api", "Body": body("/generate")}}}
+        stack, before = self.deploy(sam)
+        sam["Api"]["Properties"]["Body"] = body("/gen")
+        _, after = self.deploy(sam, stack)
+        self.assertEqual(before["Api"], after["Api"], "a new body replaced the API")
+        self.assertEqual(["POST /gen"], paths(after["Api"]))
+
+        def cdk(path_part, verb):
+            return {
+                "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "cdk-api"}},
+                "Path": {
+                    "Type": "AWS::ApiGateway::Resource",
+                    "Properties": {"RestApiId": {"Ref": "Api"}, "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "PathPart": path_part},
+                },
+                "Post": {
+                    "Type": "AWS::ApiGateway::Method",
+                    "Properties": {
+                        "RestApiId": {"Ref": "Api"},
+                        "ResourceId": {"Ref": "Path"},
+                        "HttpMethod": verb,
+                        "AuthorizationType": "NONE",
+                        "Integration": {"Type": "HTTP_PROXY", "IntegrationHttpMethod": "POST", "Uri": "https://example.com"},
+                    },
+                },
+            }
+
+        stack, before = self.deploy(cdk("generate", "POST"))
+        _, moved = self.deploy(cdk("gen", "POST"), stack)
+        self.assertEqual(before["Api"], moved["Api"])
+        self.assertNotEqual(before["Path"], moved["Path"], "a new path part kept the resource")
+        self.assertEqual(["POST /gen"], paths(moved["Api"]))
+        _, changed = self.deploy(cdk("gen", "PUT"), stack)
+        self.assertEqual(moved["Path"], changed["Path"])
+        self.assertEqual(["PUT /gen"], paths(changed["Api"]))
+
     def test_an_alarm_and_a_budget_keep_their_ids(self):
         alarm = {
             "MetricName": "Errors",

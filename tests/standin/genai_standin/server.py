@@ -28,7 +28,11 @@ What is patched, each against moto 5.2.x:
    untransformed (CloudFormation transforms it server-side); moto does not, so samtranslator
    runs where moto parses a stack's or change set's template.
 5. moto's RestAPI model ignores `Body` (SAM's OpenAPI definition), so a SAM REST API has no
-   methods and its Deployment fails: the body is imported with put_rest_api.
+   methods and its Deployment fails: the body is imported with put_rest_api. moto ignores a
+   stack update of a RestApi, a Resource or a Method, so a moved path stayed where it was: a
+   RestApi's new Body is imported in place (CloudFormation's RestApi `Body`: "Update
+   requires: No interruption"), a Resource whose PathPart, ParentId or RestApiId changed is
+   replaced, and a changed Method is made again on its resource.
 6. A missing AWS::SSM::Parameter::Value<...> parameter is an HTTP 500 in moto; it becomes the
    ValidationError CloudFormation gives.
 7. AWS::SSM::Parameter Tags (a map in CloudFormation) reach moto's put_parameter as a list.
@@ -58,7 +62,7 @@ import threading
 import uuid
 from types import SimpleNamespace
 
-from moto.apigateway.models import Deployment, RestAPI, apigateway_backends
+from moto.apigateway.models import Deployment, Method, Resource, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
 from moto.cloudformation import parsing
@@ -783,6 +787,47 @@ def install():
         return api
 
     RestAPI.create_from_cloudformation_json = classmethod(create_rest_api_with_body)
+
+    def update_rest_api(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        props = cloudformation_json["Properties"]
+        if props.get("Body"):
+            backend = apigateway_backends[account_id][region_name]
+            backend.put_rest_api(original_resource.id, props["Body"], fail_on_warnings=False, mode="overwrite")
+        original_resource.name = props.get("Name", original_resource.name)
+        original_resource.description = props.get("Description", original_resource.description)
+        return original_resource
+
+    RestAPI.update_from_cloudformation_json = classmethod(update_rest_api)
+
+    # Every property of AWS::ApiGateway::Resource is "Update requires: Replacement"
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-resource.html).
+    def update_resource(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        props = cloudformation_json["Properties"]
+        if props["PathPart"] == original_resource.path_part and props["RestApiId"] == original_resource.api_id and props["ParentId"] in (original_resource.parent_id, original_resource.api_id):
+            return original_resource
+        new = Resource.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        # Its methods name it by Ref: their ResourceId changes, which replaces each on the new
+        # resource in AWS; moto updates only what the template text changed, so they move here.
+        new.resource_methods = original_resource.resource_methods
+        backend = apigateway_backends[account_id][region_name]
+        backend.apis[original_resource.api_id].resources.pop(original_resource.id, None)
+        return new
+
+    Resource.update_from_cloudformation_json = classmethod(update_resource)
+
+    # A method moved to another resource or API is replaced, any other change made in place
+    # (aws-resource-apigateway-method.html); either way it ends as its properties say, on the
+    # resource they name, and the resource it left has none.
+    def update_method(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        backend = apigateway_backends[account_id][region_name]
+        for api in backend.apis.values():
+            for resource in api.resources.values():
+                for verb, method in list(resource.resource_methods.items()):
+                    if method is original_resource:
+                        del resource.resource_methods[verb]
+        return Method.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    Method.update_from_cloudformation_json = classmethod(update_method)
 
     # 6. SSM-typed parameters that do not resolve.
     parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter

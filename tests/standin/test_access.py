@@ -7,19 +7,14 @@ as declared, and each difference a hand edit of a stack makes is named, with the
 """
 
 import io
-import os
 import json
 import logging
-import socket
+import os
 import sys
 import unittest
-import zipfile
 from pathlib import Path
 
-import boto3
-from moto.server import ThreadedMotoServer
-
-from genai_standin import server
+from genai_standin import local
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "template" / "infra"))
 import access  # noqa: E402
@@ -48,13 +43,6 @@ PROJECT = {
         }
     },
 }
-
-
-def _zip():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\nexit 1\n")
-    return buffer.getvalue()
 
 
 def stack(variable="CONFIG_SSM_PATH", path="generate", timeout=29):
@@ -106,17 +94,7 @@ def stack(variable="CONFIG_SSM_PATH", path="generate", timeout=29):
 class AsDeclared(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        server.install()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        cls.moto.start()
-        cls.session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-        cls.endpoint = f"http://localhost:{port}"
-        s3 = cls.session.client("s3", endpoint_url=cls.endpoint)
-        s3.create_bucket(Bucket="access-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket="access-code", Key="fn.zip", Body=_zip())
+        cls.moto, cls.session, cls.endpoint = local.start(REGION, "access-code")
         cls.cfn = cls.session.client("cloudformation", endpoint_url=cls.endpoint)
         cls.deploy(create=True)
 

@@ -8,17 +8,11 @@ inline policies.
     python -m unittest discover -s tests/standin      (the repo's `make check` runs it)
 """
 
-import io
 import json
 import logging
-import socket
 import unittest
-import zipfile
 
-import boto3
-from moto.server import ThreadedMotoServer
-
-from genai_standin import server
+from genai_standin import local
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -27,13 +21,6 @@ REGION = "eu-central-1"
 ACCOUNT = "123456789012"  # moto's
 DISTRIBUTION = f"arn:aws:cloudfront::{ACCOUNT}:distribution/E2EXAMPLE"
 ALARMS = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:app-dev-*"
-
-
-def _zip():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\nexit 1\n")
-    return buffer.getvalue()
 
 
 def stack(topic_allow=True, url_permission=True, ssm_resource="*"):
@@ -117,17 +104,8 @@ def stack(topic_allow=True, url_permission=True, ssm_resource="*"):
 class Policies(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        server.install()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        cls.moto.start()
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-        cls.client = staticmethod(lambda name: session.client(name, endpoint_url=f"http://localhost:{port}"))
-        s3 = cls.client("s3")
-        s3.create_bucket(Bucket="policies-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket="policies-code", Key="fn.zip", Body=_zip())
+        cls.moto, session, endpoint = local.start(REGION, "policies-code")
+        cls.client = staticmethod(lambda name: session.client(name, endpoint_url=endpoint))
         cls.cfn = cls.client("cloudformation")
         cls.cfn.create_stack(StackName="policies", TemplateBody=stack(), Capabilities=["CAPABILITY_IAM"])
         status = cls.cfn.describe_stacks(StackName="policies")["Stacks"][0]["StackStatus"]

@@ -7,50 +7,23 @@ distribution's, read by `make deploy-frontend` to invalidate) would name resourc
     python -m unittest discover -s tests/standin      (the repo's `make check` runs it)
 """
 
-import io
 import json
 import logging
-import socket
 import unittest
-import zipfile
 
-import boto3
-from moto.server import ThreadedMotoServer
-
-from genai_standin import server
+from genai_standin import local
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
 
 REGION = "eu-west-1"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _zip():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\nexit 1\n")
-    return buffer.getvalue()
-
-
 class Updates(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        server.install()
-        cls.port = _free_port()
-        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=cls.port, verbose=False)
-        cls.moto.start()
-        endpoint = f"http://localhost:{cls.port}"
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        cls.moto, session, endpoint = local.start(REGION, "code")
         cls.client = staticmethod(lambda name: session.client(name, endpoint_url=endpoint))
         cls.cfn = session.client("cloudformation", endpoint_url=endpoint)
-        s3 = session.client("s3", endpoint_url=endpoint)
-        s3.create_bucket(Bucket="code", CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket="code", Key="fn.zip", Body=_zip())
         cls.stacks = 0
 
     @classmethod

@@ -24,7 +24,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -150,14 +149,7 @@ struct Dev {
 impl Dev {
     /// Starts `script` and waits for its `ready:` line.
     fn start(env: &Env, script: &str) -> Result<Dev, String> {
-        let mut cmd = env.bash(script);
-        let mut child = cmd
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("could not start {script}: {e}"))?;
+        let mut child = common::spawn_piped(&mut env.bash(script))?;
         let output = Arc::new(Mutex::new(String::new()));
         let (ready, rx) = std::sync::mpsc::channel();
         for pipe in [

@@ -208,17 +208,22 @@ pub const EXTENSION_POINTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Runs `cmd` in a process group of its own with stdin closed, for at most `limit`, and returns
-/// the tail of its stdout. On failure it returns what to print: the output's tail, or what the
-/// command was still doing when its time ran out (the whole group is killed then).
-pub fn run_limited(cmd: &mut Command, limit: Duration) -> Result<String, String> {
-    let mut child = cmd
-        .process_group(0)
+/// Starts `cmd` in a process group of its own (so that killing the group stops everything it
+/// started), stdin closed, stdout and stderr piped to the caller.
+pub fn spawn_piped(cmd: &mut Command) -> Result<std::process::Child, String> {
+    cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))
+}
+
+/// Runs `cmd` in a process group of its own with stdin closed, for at most `limit`, and returns
+/// the tail of its stdout. On failure it returns what to print: the output's tail, or what the
+/// command was still doing when its time ran out (the whole group is killed then).
+pub fn run_limited(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let mut child = spawn_piped(cmd)?;
     let group = format!("-{}", child.id());
     let readers: Vec<_> = [
         Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,

@@ -439,16 +439,10 @@ impl Scratch {
         build.arg("web");
         vec![
             cargo("fmt", &["fmt", "--all", "--check"], None),
+            // Linted as it compiles (the matrix's Env::command sets clippy as the wrapper).
             cargo(
                 "clippy",
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
+                &["test", "--workspace", "--all-targets", "--no-run"],
                 None,
             ),
             // The copied crate's tests, beside the original's (one integration test file each).

@@ -5,10 +5,9 @@
 //!   same but for `infra/<iac>`, the answers record, the README and the Makefile's `IAC :=`
 //!   line (`the_two_flavors_differ_only_in_their_infrastructure` in tests/snapshots.rs keeps
 //!   that true), and none of those is read by these checks, so they run in the CDK project.
-//!   - Everywhere: `cargo fmt --check`, clippy with `-D warnings` over every target (`cargo
-//!     test --workspace --all-targets --no-run` with clippy as the wrapper of the project's
-//!     crates, see `Env::command`: the tests' build is the lint's), `make web` (tsc, the build
-//!     and its size budget), ESLint, and the lock check.
+//!   - Everywhere: `cargo fmt --check`, `cargo clippy --workspace --all-targets -D warnings`
+//!     (which compiles every test), `make web` (tsc, the build and its size budget), ESLint,
+//!     and the lock check.
 //!   - The complete suites where they can tell something new: the all-strategies project and
 //!     each one-strategy project (`cargo test --workspace`, `make web-test`). A strategy's code
 //!     that reaches into another strategy's fails in that strategy's one-strategy project, and
@@ -123,49 +122,11 @@ impl Env {
             // that info made the debug builds' compile and link the longest part of a cold
             // run, and no check reads it.
             .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
-            // Clippy as the compiler of the project's own crates (what `cargo clippy` does,
-            // without its check-only build): every build here lints them, -D warnings, and
-            // the dependencies compile once, for the tests, not a second time as metadata
-            // for a lint pass (about 4 minutes of a cold run on 2 cores).
-            .env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver")
-            .env("CLIPPY_ARGS", CLIPPY_ARGS)
             .env("CI", "true")
             .env("INFRA_VENV", &self.venv)
             .env("PATH", &self.path);
         cmd
     }
-}
-
-/// Fails the run unless the wrapper set up in [`Env::command`] turns a lint into an error: the
-/// clippy cells would otherwise pass whatever the code, if `clippy-driver` ever stopped
-/// reading `CLIPPY_ARGS` (cargo-clippy's own way of passing it the lint flags).
-fn clippy_wrapper_denies_warnings(env: &Env, scratch: &Path) {
-    let source = scratch.join("clippy-canary.rs");
-    std::fs::write(
-        &source,
-        "pub fn empty(v: &[u8]) -> bool {\n    v.len() == 0\n}\n",
-    )
-    .expect("write the canary");
-    let out = env
-        .command("clippy-driver", scratch)
-        .args([
-            "rustc",
-            "clippy-canary.rs",
-            "--crate-type",
-            "lib",
-            "--emit",
-            "metadata",
-        ])
-        .arg("-o")
-        .arg(scratch.join("clippy-canary.rmeta"))
-        .output()
-        .expect("clippy-driver runs (install the clippy component)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("len_zero"),
-        "clippy-driver with CLIPPY_ARGS={CLIPPY_ARGS} passed code with a lint (len_zero), so \
-         the matrix's clippy cells would check nothing; see Env::command. Its output:\n{stderr}"
-    );
 }
 
 /// One check: runs each command in turn (stopping at the first failure) and times them.
@@ -210,10 +171,6 @@ fn cell_expecting(
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// `-D warnings` as `cargo clippy` hands its arguments to `clippy-driver` (each followed by
-/// this separator), so that a lint fails the build that meets it.
-const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 fn cargo(env: &Env, check: &'static str, dir: &Path, limit: Duration, args: &[&str]) -> Cell {
     let mut cmd = env.command(env!("CARGO"), dir);
@@ -542,13 +499,19 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let web = project.join("client/web");
     let mut cells = vec![
         cargo(env, "fmt", project, MINUTE, &["fmt", "--all", "--check"]),
-        // Every target built for the tests, linted by the wrapper (see Env::command).
         cargo(
             env,
             "clippy",
             project,
             30 * MINUTE,
-            &["test", "--workspace", "--all-targets", "--no-run"],
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
         ),
     ];
     if full {
@@ -886,7 +849,6 @@ fn main() {
             std::process::exit(2);
         }
     }
-    clippy_wrapper_denies_warnings(&env, &projects);
     let subsets: Vec<String> = common::subsets()
         .into_iter()
         .filter(|s| only.as_ref().is_none_or(|o| o.contains(s)))

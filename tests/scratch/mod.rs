@@ -439,10 +439,16 @@ impl Scratch {
         build.arg("web");
         vec![
             cargo("fmt", &["fmt", "--all", "--check"], None),
-            // Linted as it compiles (the matrix's Env::command sets clippy as the wrapper).
             cargo(
                 "clippy",
-                &["test", "--workspace", "--all-targets", "--no-run"],
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
                 None,
             ),
             // The copied crate's tests, beside the original's (one integration test file each).

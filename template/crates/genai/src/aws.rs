@@ -3,7 +3,12 @@
 //! The SDK crates are built without their default HTTPS client (rustls on aws-lc-rs, whose C
 //! library is the longest step of a cold build), so a client made any other way than from
 //! [`defaults`] or with [`http_client`] has none and fails its first call with "no HTTP
-//! client".
+//! client". Ring is one of the TLS providers the SDK documents as alternatives
+//! (<https://docs.aws.amazon.com/sdk-for-rust/latest/dg/http.html>). What it gives up: the
+//! default also offers AWS endpoints the hybrid post-quantum key exchange X25519MLKEM768
+//! (rustls' `prefer-post-quantum`); ring negotiates classical X25519. To have it back, use
+//! `CryptoMode::AwsLc` here and the `rustls-aws-lc` feature of `aws-smithy-http-client` in
+//! the workspace's `Cargo.toml`, at the cost of that build.
 
 use aws_sdk_bedrockruntime::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};

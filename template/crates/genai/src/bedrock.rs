@@ -85,7 +85,7 @@ impl GenAi {
     pub async fn from_env() -> Result<Self, String> {
         let parameters = match std::env::var(crate::CONFIG_ENV) {
             Ok(path) => {
-                let shared = crate::aws::defaults().load().await;
+                let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 crate::config::load_parameters(&aws_sdk_ssm::Client::new(&shared), &path).await?
             }
             Err(_) => std::collections::HashMap::new(),
@@ -96,8 +96,8 @@ impl GenAi {
     /// A client for `config`: the default credential chain in the configured region, or the
     /// `endpoint_url` of a fake Bedrock with static local credentials.
     pub async fn from_config(config: Config) -> Self {
-        let mut loader =
-            crate::aws::defaults().region(aws_config::Region::new(config.region.clone()));
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(config.region.clone()));
         if let Some(endpoint) = &config.bedrock_endpoint {
             loader = loader.endpoint_url(endpoint).credentials_provider(
                 aws_sdk_bedrockruntime::config::Credentials::new(

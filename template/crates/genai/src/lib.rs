@@ -2,7 +2,6 @@
 //! must pass before it may reach the model, and the protocol's error shape
 //! (the project's `PROTOCOL.md` is the contract).
 
-pub mod aws;
 pub mod bedrock;
 pub mod config;
 pub mod log;

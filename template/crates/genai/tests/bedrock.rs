@@ -187,7 +187,6 @@ async fn the_fake_answers_converse_for_any_sdk_client() {
     let fake = FakeBedrock::start(fast()).await.expect("fake");
     let config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(genai::aws::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(fake.endpoint())

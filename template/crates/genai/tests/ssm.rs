@@ -34,7 +34,6 @@ async fn parameters_under_the_path_configure_the_service_and_the_environment_win
     let client = aws_sdk_ssm::Client::from_conf(
         aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(genai::aws::http_client())
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url(endpoint)

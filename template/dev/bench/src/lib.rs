@@ -15,16 +15,6 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::Serialize;
 
-/// The HTTP client of the bench and the smoke check: rustls on ring, the one crypto provider
-/// of the project's TLS (installed as the process default, which the WebSocket client uses
-/// too; reqwest's own default, aws-lc-rs, is a long C build the project does without).
-pub fn http_client() -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
-}
-
 /// How requests were sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "camelCase")]

@@ -240,6 +240,8 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
     if cli.render_readme {
         return render_readme(&root);
     }
+    // One TLS provider for the clients (reqwest and the WebSocket client share it).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let services = local::discover::services(&root)?;
     let prices = bench::cost::Prices::read(&root)?;
     if cli.url.is_some() && cli.frame_floors != [Floor::Declared] {
@@ -254,7 +256,9 @@ async fn run(cli: Cli, root: PathBuf) -> Result<(), String> {
     }
     // With floors asked for, each row of a service that posts frames names its floor.
     let named = cli.frame_floors != [Floor::Declared];
-    let http = bench::http_client()?;
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(cli.max_seconds);
     let prompt = Arc::new(Prompt {
         text: cli.prompt.clone(),

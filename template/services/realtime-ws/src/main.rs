@@ -9,7 +9,7 @@ use realtime_ws::{App, Connections, Generations, Invocation, Ledger};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Clients and configuration are made once per container, not per request.
-    let shared = genai::aws::defaults().load().await;
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
         genai: GenAi::from_env().await?,
         connections: Connections::new(

@@ -248,7 +248,11 @@ async fn local_model_calls(smoke: &Smoke) -> Option<u64> {
 }
 
 async fn run(base: String, skip_long: bool, direct: Option<PathBuf>) -> Result<bool, String> {
-    let http = bench::http_client()?;
+    // One TLS provider for the clients (reqwest and the WebSocket client share it).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
     let mut smoke = Smoke {
         base,
         http,
@@ -644,7 +648,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_direct_post_passes_only_on_the_protocols_403() {
-        let http = bench::http_client().expect("an HTTP client");
+        let http = reqwest::Client::new();
         let passed = |o: Outcome| matches!(o, Outcome::Pass(_));
         let url = |a: String| format!("http://{a}/dev/generate");
         assert!(passed(

@@ -252,7 +252,6 @@ pub async fn start(latency: Duration) -> (Arc<Gateway>, String) {
 pub fn client_base() -> aws_sdk_apigatewaymanagement::config::Builder {
     aws_sdk_apigatewaymanagement::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(genai::aws::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
 }
@@ -261,7 +260,6 @@ pub fn client_base() -> aws_sdk_apigatewaymanagement::config::Builder {
 pub fn lambda_client(stage_url: &str) -> aws_sdk_lambda::Client {
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-        .http_client(genai::aws::http_client())
         .region(aws_sdk_lambda::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(
             "test", "test", None, None, "test",
@@ -275,7 +273,6 @@ pub fn lambda_client(stage_url: &str) -> aws_sdk_lambda::Client {
 pub fn dynamodb_client(stage_url: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .http_client(genai::aws::http_client())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "test",

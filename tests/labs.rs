@@ -16,10 +16,10 @@
 //! `make labs` runs it after the matrix (`make test`), with `LABS_TARGET`, the target folder of
 //! the matrix's `make dev` check, so the services, `local` and `smoke` are already compiled
 //! there in the project's `dev-local` profile; and `LABS_NODE_CACHE`, the matrix's node_modules
-//! installs, so the web build needs no `npm ci`. `make bench` (labs 2, 3 and 5) builds with the
-//! release profile, which the matrix no longer builds: the runner builds it without its size
-//! work (see [`Env::command`]), once per machine in that same folder, then only the changed
-//! workspace crates. Every command has a time limit; a hang fails with what it waited for.
+//! installs, so the web build needs no `npm ci`. `make bench` (labs 2, 3 and 5) builds with
+//! `make dev`'s profile too (with `URL`, or `BENCH_PROFILE=dev-local` as lab 3 says), so no lab
+//! waits for a release build. Every command has a time limit; a hang fails with what it waited
+//! for.
 
 mod common;
 
@@ -266,7 +266,7 @@ fn free_port() -> u16 {
 fn every_lab_reaches_its_checkpoint_in_order() {
     let target = std::env::var_os("LABS_TARGET")
         .map(PathBuf::from)
-        .expect("LABS_TARGET is not set: make labs sets it (the matrix's release target folder)");
+        .expect("LABS_TARGET is not set: make labs sets it (the target folder of the matrix's make dev check)");
     let node_cache = std::env::var_os("LABS_NODE_CACHE").map(PathBuf::from);
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();

@@ -92,7 +92,14 @@ class Updates(unittest.TestCase):
             return {
                 "Comment": comment,
                 "Enabled": True,
-                "Origins": [{"Id": "o", "DomainName": "example.com", "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}}],
+                "Origins": [
+                    {
+                        "Id": "o",
+                        "DomainName": "example.com",
+                        "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"},
+                        "OriginCustomHeaders": [{"HeaderName": "x-origin-verify", "HeaderValue": comment}],
+                    }
+                ],
                 "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https"},
             }
 
@@ -105,6 +112,9 @@ class Updates(unittest.TestCase):
         _, after, _ = self.check(resources, "Cdn", change)
         got = self.client("cloudfront").get_distribution(Id=after["Cdn"])["Distribution"]["DistributionConfig"]
         self.assertEqual(got["Comment"], "two")
+        # The origin's custom headers as the API gives them (the stage twin adds them).
+        origin = self.client("cloudfront").get_distribution_config(Id=after["Cdn"])["DistributionConfig"]["Origins"]["Items"][0]
+        self.assertEqual(origin["CustomHeaders"]["Items"], [{"HeaderName": "x-origin-verify", "HeaderValue": "two"}])
 
     def test_a_function_url_is_updated_in_place_and_replaced_for_another_function(self):
         second = self.function("url-two")

@@ -352,6 +352,10 @@ def _moto_distribution_config(config, reference):
             custom = dict(origin["CustomOriginConfig"])
             custom["OriginSslProtocols"] = {"Items": custom.pop("OriginSSLProtocols", ["TLSv1.2"])}
             origin["CustomOriginConfig"] = custom
+        # CloudFormation's list of {HeaderName, HeaderValue} is the API's CustomHeaders, which
+        # GetDistributionConfig returns (the stage twin adds them to requests as CloudFront does).
+        headers = origin.pop("OriginCustomHeaders", [])
+        origin["CustomHeaders"] = {"Quantity": len(headers), "Items": headers}
         origins.append(origin)
     behaviors = [behavior(b) for b in config.get("CacheBehaviors", [])]
     keep = ("Comment", "Enabled", "DefaultRootObject", "PriceClass", "HttpVersion", "IsIPV6Enabled", "WebACLId")

@@ -381,15 +381,27 @@ fn start_until_ready(mut cmd: Command) -> (std::process::Child, std::sync::mpsc:
 /// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
 /// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
 fn dev_check(env: &Env, project: &Path) -> Cell {
+    smoke_through_dev(env, project, "smoke", &[], &|cmd| cmd)
+}
+
+/// `make dev` with `args` (each command made by `env` and passed through `with`), then `make
+/// smoke` against it, then Ctrl-C: the cell `check`.
+fn smoke_through_dev(
+    env: &Env,
+    project: &Path,
+    check: &'static str,
+    args: &[&str],
+    with: &dyn Fn(Command) -> Command,
+) -> Cell {
     let start = Instant::now();
-    let mut dev = env.command("make", project);
-    dev.args(["dev", "PORT=0"]);
+    let mut dev = with(env.command("make", project));
+    dev.args(["dev", "PORT=0"]).args(args);
     let (mut make, rx) = start_until_ready(dev);
     // The README's check of a deployed stage, against the local stack: every strategy through
     // the one origin, the SSE GET and signed POST, a WebSocket answer past 29 s, bad input.
     let answered = match rx.recv_timeout(10 * MINUTE) {
         Ok(url) => {
-            let mut smoke = env.command("make", project);
+            let mut smoke = with(env.command("make", project));
             smoke.args(["smoke", &format!("URL={url}")]);
             match common::run_limited(&mut smoke, 5 * MINUTE) {
                 // A row skipped for any reason but needing a real stage (which smoke declares)
@@ -414,7 +426,10 @@ fn dev_check(env: &Env, project: &Path) -> Cell {
             }
         }
         Err(_) => {
-            eprintln!("--- make dev printed no `ready:` line within 10 minutes");
+            eprintln!(
+                "--- make dev {} printed no `ready:` line within 10 minutes",
+                args.join(" ")
+            );
             false
         }
     };
@@ -433,7 +448,7 @@ fn dev_check(env: &Env, project: &Path) -> Cell {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
     }
     Cell {
-        check: "smoke",
+        check,
         ok: answered && !left,
         seconds: start.elapsed().as_secs_f64(),
     }
@@ -642,7 +657,8 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 }
 
 /// The deploy rehearsal: the README's deploy commands, each as a user types it (`make
-/// bootstrap`, `make deploy-all`, `make check-access`, `make outputs`, `make
+/// bootstrap`, `make deploy-all`, `make check-access`, the stage twin `make dev STAGE=dev`
+/// answering `make smoke` (its own column), `make outputs`, `make
 /// rotate-origin-secret`, a change of strategies on the deployed stage as `genai-scaffold
 /// remove` and `add` say to deploy it, then `make check-access` again, then `destroy-cdn`,
 /// `destroy-services` and `destroy-all`, which is `destroy`), through the real Makefile with
@@ -654,7 +670,7 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 /// record's region for the stage's; one of the model's regions, as a user would choose.
 const REHEARSAL_REGION: &str = "us-west-2";
 
-fn rehearse(env: &Env, project: &Path) -> Cell {
+fn rehearse(env: &Env, project: &Path) -> Vec<Cell> {
     let start = Instant::now();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -666,6 +682,7 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
         .args(["-m", "genai_standin.server", "--port", &port.to_string()])
         .env("PYTHONPATH", &standin_path);
     let (mut standin, rx) = start_until_ready(server);
+    let mut twin = None;
     let ok = match rx.recv_timeout(2 * MINUTE) {
         Err(_) => {
             eprintln!("--- rehearse: the stand-in printed no `ready:` line within 2 minutes");
@@ -723,12 +740,14 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 "ALERT_EMAIL=ops@example.com",
                 "BUDGET_USD=20",
             ];
-            let commands = vec![
+            let deploy = vec![
                 make(&["bootstrap"]),
                 // The web ACL only here: the rotation, which does not say, must keep it.
                 make(&[&["deploy-all", "WAF=on"], &settings[..]].concat()),
                 // Every call between the stage's parts, against the policies it deployed.
                 make(&["check-access"]),
+            ];
+            let changes = vec![
                 make(&["outputs"]),
                 standin("genai_standin.asynchronous", &[]),
                 make(&["rotate-origin-secret"]),
@@ -750,18 +769,34 @@ fn rehearse(env: &Env, project: &Path) -> Cell {
                 make(&["destroy-all", "CONFIRM=yes"]),
                 standin("genai_standin.stacks", &[]),
             ];
-            cell("rehearse", project, 15 * MINUTE, commands).ok
+            // The stage as deployed, run on loopback (`make dev STAGE=dev`: each function's
+            // environment, timeout, concurrency and name, the CDN's origin headers, the SSM
+            // parameters), answering `make smoke` as the stage would; built as `make dev`
+            // builds, in the target folder of the make dev checks, which then reuse it.
+            let twin_env = Env {
+                target: env.cache.join("kept/dev-local.target"),
+                ..env.clone()
+            };
+            cell("rehearse", project, 15 * MINUTE, deploy).ok && {
+                let smoke = smoke_through_dev(&twin_env, project, "twin", &["STAGE=dev"], &aws);
+                let ok = smoke.ok;
+                twin = Some(smoke);
+                ok
+            } && cell("rehearse", project, 15 * MINUTE, changes).ok
         }
     };
     let _ = Command::new("kill")
         .args(["-TERM", "--", &format!("-{}", standin.id())])
         .status();
     let _ = standin.wait();
-    Cell {
+    let twin_seconds = twin.as_ref().map_or(0.0, |cell| cell.seconds);
+    let mut cells = vec![Cell {
         check: "rehearse",
         ok,
-        seconds: start.elapsed().as_secs_f64(),
-    }
+        seconds: start.elapsed().as_secs_f64() - twin_seconds,
+    }];
+    cells.extend(twin);
+    cells
 }
 
 /// Prints one table: a row per label, a column per check, a total per check.
@@ -913,7 +948,7 @@ fn main() {
                             generate(&projects, &name("r", strategies, iac), strategies, iac);
                         let dirs = [project.join("client/web"), project.join("infra").join(iac)];
                         cells.push(install_node_modules(&env, "npm-copy", &dirs));
-                        cells.push(rehearse(&env, &project));
+                        cells.extend(rehearse(&env, &project));
                     }
                     let label = format!("{strategies} / {iac}");
                     report(&label, &cells);
@@ -992,7 +1027,7 @@ fn main() {
     table(
         "Infrastructure, per subset and flavor (seconds)",
         &[
-            "npm", "synth", "cfn-lint", "checkov", "npm-copy", "rehearse",
+            "npm", "synth", "cfn-lint", "checkov", "npm-copy", "rehearse", "twin",
         ],
         &infra_rows,
     );

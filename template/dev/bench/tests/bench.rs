@@ -294,6 +294,7 @@ async fn a_given_url_is_measured_through_its_config() {
         log_level: Some("error".into()),
         function_env: Vec::new(),
         deliver_events_twice: false,
+        stage: None,
     })
     .await
     .expect("stack");

@@ -115,6 +115,7 @@ async fn main() {
         log_level: Some("error".into()),
         function_env: Vec::new(),
         deliver_events_twice: false,
+        stage: None,
     })
     .await
     .expect("stack");

@@ -105,6 +105,7 @@ impl<D: StackDefaults> StackFlags<D> {
             log_level: None,
             function_env: Vec::new(),
             deliver_events_twice: false,
+            stage: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod flags;
 pub mod gateway;
 pub mod runtime;
+pub mod stage;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use serde_json::json;
 use crate::discover::Service;
 use crate::gateway::{Gateway, Latencies, WorkerFunction};
 use crate::runtime::{Function, FunctionSpec};
+use crate::stage::Deployed;
 
 /// The project the current directory is in: the nearest folder, from here up, that holds
 /// both `Cargo.toml` and `services/`.
@@ -83,6 +85,10 @@ pub struct Options {
     pub function_env: Vec<(String, String)>,
     /// Queue every asynchronous invocation twice, as Lambda may deliver an event twice.
     pub deliver_events_twice: bool,
+    /// A deployed stage to run as it was deployed (`make dev STAGE=<stage>`): each function's
+    /// environment, timeout, reserved concurrency and name from it, in its region; `None`
+    /// runs the declarations' defaults.
+    pub stage: Option<Deployed>,
 }
 
 /// A running stack. [`Stack::stop`] ends every process it started.
@@ -111,16 +117,20 @@ impl Stack {
         let url = format!("http://{addr}");
 
         let config = genai::config::Config::from_env();
+        let region = options
+            .stage
+            .as_ref()
+            .map_or(config.region.clone(), |stage| stage.region.clone());
+        // What every function gets from the stack, over a deployed stage's own values: the
+        // loopback origin is where the web app and the WebSocket callbacks are, not the CDN.
+        let loopback_origins = format!(
+            "{url},http://localhost:{},http://localhost:5173",
+            addr.port()
+        );
         let mut env = vec![
             ("WS_CALLBACK_URL".to_string(), url.clone()),
-            (
-                "ALLOWED_ORIGINS".to_string(),
-                format!(
-                    "{url},http://localhost:{},http://localhost:5173",
-                    addr.port()
-                ),
-            ),
-            ("AWS_REGION".to_string(), config.region.clone()),
+            ("ALLOWED_ORIGINS".to_string(), loopback_origins.clone()),
+            ("AWS_REGION".to_string(), region.clone()),
         ];
         env.extend(options.function_env.iter().cloned());
         if let Some(level) = &options.log_level {
@@ -136,11 +146,13 @@ impl Stack {
                     .map_err(|e| format!("cannot start the fake Bedrock: {e}"))?;
                 env.push(("BEDROCK_ENDPOINT_URL".into(), fake.endpoint()));
                 // The fake checks no signature; these only let the SDK sign without an account.
+                // A stage's functions read its SSM parameters with the caller's credentials
+                // (a profile, say), which keys set here would override.
                 for (key, value) in [
                     ("AWS_ACCESS_KEY_ID", "local"),
                     ("AWS_SECRET_ACCESS_KEY", "local"),
                 ] {
-                    if std::env::var_os(key).is_none() {
+                    if options.stage.is_none() && std::env::var_os(key).is_none() {
                         env.push((key.into(), value.into()));
                     }
                 }
@@ -161,36 +173,89 @@ impl Stack {
                     binary.display()
                 ));
             }
-            let spec = |name: &str, timeout: Duration, env: Vec<(String, String)>| FunctionSpec {
-                name: name.to_string(),
-                binary: binary.clone(),
-                env,
-                max_instances: options.max_instances,
-                timeout,
-                cold_start: options.cold_start,
+            // Without a stage, a function is named as declared and runs with the declared
+            // timeout, the stack's instance cap and the values it would be deployed with.
+            // With one, it is as deployed: its name, timeout, reserved concurrency and every
+            // variable of its environment, the stack's own over them.
+            let spec = |declared: &str,
+                        timeout: Duration,
+                        declared_env: Vec<(String, String)>|
+             -> Result<FunctionSpec, String> {
+                let mut spec = FunctionSpec {
+                    name: declared.to_string(),
+                    binary: binary.clone(),
+                    env: env.clone(),
+                    max_instances: options.max_instances,
+                    timeout,
+                    cold_start: options.cold_start,
+                };
+                match &options.stage {
+                    None => spec.env.extend(declared_env),
+                    Some(stage) => {
+                        let deployed = stage.function(declared, &service.name)?;
+                        spec.name = deployed.name.clone();
+                        spec.timeout = deployed.timeout();
+                        if let Some(reserved) = deployed.reserved_concurrency {
+                            spec.max_instances = usize::try_from(reserved)
+                                .unwrap_or(usize::MAX)
+                                .clamp(1, options.max_instances);
+                        }
+                        let own: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+                        let mut deployed_env: Vec<(String, String)> = deployed
+                            .env
+                            .iter()
+                            .filter(|(k, _)| !own.contains(&k.as_str()))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        // The CDN's origin is the deployed one; the web app here is served
+                        // from loopback, which the functions must take as well.
+                        if let Some(origins) = deployed.env.get("ALLOWED_ORIGINS") {
+                            set(
+                                &mut spec.env,
+                                "ALLOWED_ORIGINS",
+                                format!("{origins},{loopback_origins}"),
+                            );
+                        }
+                        deployed_env.retain(|(k, _)| k != "ALLOWED_ORIGINS");
+                        spec.env.extend(deployed_env);
+                    }
+                }
+                Ok(spec)
             };
-            let mut service_env = env.clone();
+            let mut service_env = Vec::new();
             if let Some(worker) = &service.worker {
                 // The service's function reaches the worker through this origin's Lambda
                 // Invoke API, with the real SDK client.
                 service_env.push((worker.env.clone(), worker.function.clone()));
-                service_env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), url.clone()));
             }
-            let function = Function::new(spec(&service.name, service.timeout, service_env));
+            let mut service_spec = spec(&service.name, service.timeout, service_env)?;
+            if service.worker.is_some() {
+                service_spec
+                    .env
+                    .push(("AWS_ENDPOINT_URL_LAMBDA".into(), url.clone()));
+            }
+            let function = Function::new(service_spec);
             functions.push(function.clone());
             if let Some(worker) = &service.worker {
-                let mut worker_env = env.clone();
+                let mut worker_env = Vec::new();
                 if let Some(ledger_env) = &worker.ledger_env {
                     // Its ledger is this origin's in-memory DynamoDB, reached with the real
                     // SDK client; one table per worker, named after it.
                     worker_env.push((ledger_env.clone(), format!("{}-ledger", worker.function)));
-                    worker_env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), url.clone()));
                 }
-                let worker_function =
-                    Function::new(spec(&worker.function, worker.timeout, worker_env));
+                let mut worker_spec = spec(&worker.function, worker.timeout, worker_env)?;
+                if worker.ledger_env.is_some() {
+                    worker_spec
+                        .env
+                        .push(("AWS_ENDPOINT_URL_DYNAMODB".into(), url.clone()));
+                }
+                let mut declared = worker.clone();
+                // Invoked by the name its service's function is given, as Lambda would.
+                declared.function = worker_spec.name.clone();
+                let worker_function = Function::new(worker_spec);
                 functions.push(worker_function.clone());
                 workers.push(WorkerFunction {
-                    spec: worker.clone(),
+                    spec: declared,
                     function: worker_function,
                     on_failure: function.clone(),
                 });
@@ -216,8 +281,8 @@ impl Stack {
             workers,
             latencies: options.latencies,
             config: json!({
-                "stage": "local",
-                "region": config.region,
+                "stage": options.stage.as_ref().map_or("local", |stage| stage.stage.as_str()),
+                "region": region,
                 "model": config.model_id,
                 "bedrock": if bedrock.is_some() { "fake" } else { "aws" },
                 "limits": {
@@ -229,6 +294,7 @@ impl Stack {
             web_root: Some(options.root.join("client/web/dist")).filter(|d| d.is_dir()),
             bedrock,
             deliver_events_twice: options.deliver_events_twice,
+            stage: options.stage,
         };
         let app = gateway::router(gateway).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
@@ -249,4 +315,10 @@ impl Stack {
             function.shutdown().await;
         }
     }
+}
+
+/// Sets `key` in `env`, replacing its value if it has one.
+fn set(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_string(), value));
 }

@@ -29,6 +29,10 @@ struct Cli {
     /// to see the worker run it once.
     #[arg(long)]
     deliver_events_twice: bool,
+    /// Run a deployed stage as it was deployed, from the file `infra/twin.py` wrote (`make dev
+    /// STAGE=<stage>`): each function's environment, timeout, reserved concurrency and name.
+    #[arg(long, value_name = "FILE")]
+    stage_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     stack: StackFlags<DevDefaults>,
 }
@@ -55,6 +59,14 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let stage = match cli.stage_file.as_deref().map(local::stage::Deployed::read) {
+        None => None,
+        Some(Ok(stage)) => Some(stage),
+        Some(Err(message)) => {
+            eprintln!("local: {message}");
+            std::process::exit(2);
+        }
+    };
     let defaults = cli.stack.options(root);
     let options = Options {
         listen: ([127, 0, 0, 1], cli.port).into(),
@@ -64,12 +76,17 @@ async fn main() {
         },
         cold_start: Duration::from_millis(cli.cold_start_ms),
         deliver_events_twice: cli.deliver_events_twice,
+        stage,
         ..defaults
     };
     let backend = match options.bedrock {
         Bedrock::Fake(_) => "fake Bedrock (deterministic; no AWS account needed)",
         Bedrock::Aws => "real Bedrock (your AWS credentials, the project's model and region)",
     };
+    let options_stage = options
+        .stage
+        .as_ref()
+        .map(|stage| (stage.stage.clone(), stage.region.clone()));
     let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(message) => {
@@ -78,7 +95,14 @@ async fn main() {
         }
     };
     let url = &stack.url;
-    println!("Local stack on {url}, answers from the {backend}");
+    match &options_stage {
+        Some((stage, region)) => println!(
+            "Stage {stage} as deployed in {region} (each function's environment, timeout, \
+             reserved concurrency and name; the code of this folder's build), on {url}, \
+             answers from the {backend}"
+        ),
+        None => println!("Local stack on {url}, answers from the {backend}"),
+    }
     println!("  web app      {url}/");
     for service in &stack.services {
         let scheme_url = if service.trigger == local::discover::Trigger::WebSocket {

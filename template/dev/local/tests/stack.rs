@@ -64,14 +64,31 @@ struct Stack {
 
 impl Stack {
     fn start(extra: &[&str]) -> Stack {
-        Stack::start_in(&root(), bin_dir(), extra)
+        Stack::start_in(&root(), bin_dir(), extra, &[])
     }
 
-    /// The stack of the project at `root`, its functions' binaries in `bin_dir`.
-    fn start_in(root: &Path, bin_dir: &Path, extra: &[&str]) -> Stack {
+    /// The stage twin of the stage in `file`, with the caller's credentials that a stage's
+    /// functions sign with (`make dev STAGE=` sets no dummy ones; the fake checks none).
+    fn start_twin(file: &Path) -> Stack {
+        let file = file.to_str().expect("a UTF-8 path");
+        Stack::start_in(
+            &root(),
+            bin_dir(),
+            &["--stage-file", file],
+            &[
+                ("AWS_ACCESS_KEY_ID", "twin"),
+                ("AWS_SECRET_ACCESS_KEY", "twin"),
+            ],
+        )
+    }
+
+    /// The stack of the project at `root`, its functions' binaries in `bin_dir`, with `envs`
+    /// added to its environment.
+    fn start_in(root: &Path, bin_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Stack {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_local"))
             .current_dir(root)
+            .envs(envs.iter().copied())
             .args(["--port", "0", "--bin-dir"])
             .arg(bin_dir)
             .args(["--ttft-ms", &TTFT_MS.to_string()])
@@ -1038,7 +1055,7 @@ async fn two_services_on_one_trigger_each_answer_on_their_own_route() {
         "{twins:?}"
     );
 
-    let stack = Stack::start_in(&dir, &bins, &[]);
+    let stack = Stack::start_in(&dir, &bins, &[], &[]);
     for twin in &twins {
         let metrics = answer_metrics(&stack, twin, "x [tokens=3]").await;
         assert_eq!(metrics["coldStart"], true, "{}: {metrics}", twin.name);
@@ -1134,4 +1151,160 @@ async fn an_event_delivered_twice_gives_one_answer_and_one_model_call() {
     // answer; the copy has ended, so a frame would have come by now).
     let late = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
     assert!(late.is_err(), "a frame after the answer: {late:?}");
+}
+
+/// A variable of a process of the stack, from its environment.
+fn env_of(pid: u32, key: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{key}=");
+    environ
+        .split(|&b| b == 0)
+        .find_map(|var| var.strip_prefix(prefix.as_bytes()))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+/// A stage file as `infra/twin.py` writes it, for every function of this project: named
+/// `twin-dev-<declared>`, in eu-west-1, with a variable of its own, two reserved instances, and
+/// each service's worker variable set to `worker_name(worker's deployed name)`; every service
+/// guarded by an origin secret that the CDN's one behaviour adds.
+fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
+    let mut functions = serde_json::Map::new();
+    for service in services() {
+        let deployed = |declared: &str| format!("twin-dev-{declared}");
+        let mut env =
+            json!({ "DEPLOYED_MARK": deployed(&service.name), "ORIGIN_SECRET": "twin-secret" });
+        if let Some(worker) = &service.worker {
+            env[&worker.env] = json!(worker_name(&deployed(&worker.function)));
+            let mut worker_env = json!({ "DEPLOYED_MARK": deployed(&worker.function) });
+            if let Some(ledger) = &worker.ledger_env {
+                worker_env[ledger] = json!(format!("{}-ledger", deployed(&worker.function)));
+            }
+            functions.insert(
+                worker.function.clone(),
+                json!({ "name": deployed(&worker.function), "env": worker_env,
+                        "timeout_seconds": worker.timeout.as_secs(), "memory_mb": worker.memory_mb,
+                        "reserved_concurrency": 2 }),
+            );
+        }
+        functions.insert(
+            service.name.clone(),
+            json!({ "name": deployed(&service.name), "env": env,
+                    "timeout_seconds": service.timeout.as_secs(), "memory_mb": service.memory_mb,
+                    "reserved_concurrency": 2 }),
+        );
+    }
+    let path = std::env::temp_dir().join(format!("{name}-{}.json", std::process::id()));
+    let behaviours = json!([{
+        "path_pattern": "*",
+        "origin_headers": { genai::config::ORIGIN_SECRET_HEADER: "twin-secret" },
+    }]);
+    let stage = json!({ "stage": "dev", "region": "eu-west-1", "functions": functions,
+                        "behaviours": behaviours });
+    std::fs::write(&path, stage.to_string()).expect("stage file written");
+    path
+}
+
+/// `make dev STAGE=<stage>`: each function runs under its deployed name, with its deployed
+/// environment and the stage's region, requests carry the CDN's origin headers, and every
+/// strategy still answers per the protocol (those guarded by the origin secret too).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_twin_runs_each_function_as_deployed() {
+    let file = stage_file("twin", str::to_string);
+    let stack = Stack::start_twin(&file);
+    for (i, service) in services().iter().enumerate() {
+        ask(&stack.url, service, &format!("twin {i}"), &format!("t{i}"))
+            .await
+            .unwrap_or_else(|e| panic!("{} as deployed: {e}\n{}", service.name, stack.output()));
+    }
+    let mut seen = HashSet::new();
+    for pid in stack.instance_pids() {
+        let name = function_of(pid).expect("a function's process");
+        assert!(
+            name.starts_with("twin-dev-"),
+            "{name} runs under its declared name"
+        );
+        assert_eq!(env_of(pid, "DEPLOYED_MARK").as_deref(), Some(name.as_str()));
+        assert_eq!(env_of(pid, "AWS_REGION").as_deref(), Some("eu-west-1"));
+        seen.insert(name);
+    }
+    let expected: HashSet<String> = services()
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.name.clone()).chain(s.worker.iter().map(|w| w.function.clone()))
+        })
+        .map(|declared| format!("twin-dev-{declared}"))
+        .collect();
+    assert_eq!(
+        seen, expected,
+        "one warm instance of each deployed function"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+/// A stage whose service names a worker that is not deployed under that name fails the answer
+/// as Lambda's Invoke would ("Function not found"), with the protocol's error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_twin_whose_worker_name_disagrees_fails_the_answer() {
+    let Some(service) = services().into_iter().find(|s| s.worker.is_some()) else {
+        return;
+    };
+    let file = stage_file("twin-misnamed", |name| format!("{name}-renamed"));
+    let stack = Stack::start_twin(&file);
+    let answer = ask(&stack.url, &service, "misnamed", "m1").await;
+    assert!(
+        answer.is_err(),
+        "{} answered with a worker name nothing is deployed under",
+        service.name
+    );
+    assert_eq!(stack.status().await["bedrock"]["calls"], 0, "no model call");
+    let _ = std::fs::remove_file(file);
+}
+
+/// A stage file without a function the code runs as: `local` fails and says what to deploy.
+#[test]
+fn a_stage_without_a_declared_function_says_what_to_deploy() {
+    let Some(service) = services().into_iter().next() else {
+        return;
+    };
+    let file = stage_file("twin-partial", str::to_string);
+    let mut stage: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    stage["functions"]
+        .as_object_mut()
+        .expect("functions")
+        .remove(&service.name);
+    std::fs::write(&file, stage.to_string()).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_local"))
+        .current_dir(root())
+        .args(["--port", "0", "--bin-dir"])
+        .arg(bin_dir())
+        .arg("--stage-file")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("local starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "local still runs 30 s after it was given a stage without {}",
+                service.name
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("make deploy-{}", service.name)),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_file(file);
 }

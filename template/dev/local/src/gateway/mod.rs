@@ -110,6 +110,9 @@ pub struct Gateway {
     /// Queue every `Event` invocation twice, as Lambda occasionally delivers an event twice
     /// (<https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>).
     pub deliver_events_twice: bool,
+    /// The deployed stage the stack runs as, if any: its CDN's origin headers are added to
+    /// each request for a service's route.
+    pub stage: Option<crate::stage::Deployed>,
 }
 
 struct Shared {
@@ -139,10 +142,20 @@ struct At(usize);
 /// The router of the whole origin: one route per declared service (each invoked the way its
 /// trigger says), the local stack's own endpoints, and the web app for everything else.
 pub fn router(gateway: Gateway) -> Router {
-    let routes: Vec<(String, Trigger)> = gateway
+    // Each service's route, trigger and the headers the stage's CDN adds to its requests.
+    let routes: Vec<(String, Trigger, OriginHeaders)> = gateway
         .functions
         .iter()
-        .map(|(s, _)| (s.route.trim_end_matches('/').to_string(), s.trigger))
+        .map(|(s, _)| {
+            let route = s.route.trim_end_matches('/').to_string();
+            let headers = gateway
+                .stage
+                .as_ref()
+                .and_then(|stage| stage.origin_headers(&s.route))
+                .map(|h| h.clone().into_iter().collect())
+                .unwrap_or_default();
+            (route, s.trigger, headers)
+        })
         .collect();
     let shared = Arc::new(Shared {
         gateway,
@@ -163,13 +176,16 @@ pub fn router(gateway: Gateway) -> Router {
         )
         // DynamoDB's endpoint is the root; a GET of it is still the web app.
         .route("/", post(dynamodb::dynamodb).fallback(origin::static_file));
-    for (index, (route, trigger)) in routes.into_iter().enumerate() {
+    for (index, (route, trigger, headers)) in routes.into_iter().enumerate() {
         let serve = match trigger {
             Trigger::WebSocket => get(websocket::websocket),
             Trigger::FunctionUrlStreaming => any(function_url::function_url),
             Trigger::Rest => any(rest::rest),
         }
-        .layer(Extension(At(index)));
+        .layer(Extension(At(index)))
+        .layer(axum::middleware::map_request(move |request| {
+            origin::add_origin_headers(request, headers.clone())
+        }));
         // PROTOCOL.md: paths match with or without a trailing slash.
         for path in [route.clone(), format!("{route}/")] {
             router = router.route(&path, serve.clone());
@@ -184,6 +200,9 @@ async fn delay(latency: Duration) {
         tokio::time::sleep(latency).await;
     }
 }
+
+/// The custom headers a CDN origin adds to the requests it forwards, name and value.
+type OriginHeaders = Vec<(String, String)>;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex

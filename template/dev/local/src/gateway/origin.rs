@@ -124,3 +124,23 @@ fn index_page(functions: &[(Service, Arc<Function>)]) -> String {
          <p><a href=\"/config.json\">config.json</a> · <a href=\"/_local/status\">status</a></p>"
     )
 }
+
+/// What CloudFront does to a request it forwards to an origin with custom headers: each is set,
+/// replacing a header of the same name the viewer sent ("Adding custom headers to origin
+/// requests", CloudFront Developer Guide:
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html>).
+/// Only a stage twin has any: the deployed distribution's, for the route's behaviour.
+pub(super) async fn add_origin_headers(
+    mut request: axum::extract::Request,
+    headers: Vec<(String, String)>,
+) -> axum::extract::Request {
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name),
+            axum::http::HeaderValue::try_from(value),
+        ) {
+            request.headers_mut().insert(name, value);
+        }
+    }
+    request
+}

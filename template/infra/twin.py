@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The deployed stage's functions, for `make dev STAGE=<stage>` (the stage twin).
+
+  python3 infra/twin.py FILE      (PROJECT, STAGE and AWS_REGION from the Makefile)
+
+It reads the stage's stacks (as infra/access.py does) with your credentials, writes nothing to
+the account, and writes FILE: each function of each deployed service (its own, its worker's)
+under the name its code declares it by, with its name on AWS, environment, timeout, memory and
+reserved concurrency (Lambda's GetFunctionConfiguration and GetFunctionConcurrency); and the
+CDN's cache behaviours in order, each with the custom headers its origin adds to the requests
+it forwards (CloudFront's GetDistributionConfig), such as the origin secret. The local stack
+(dev/local, `--stage-file`) then runs this folder's build of each function with them and adds
+those headers as CloudFront would, so that a variable the code reads and the stack does not
+set, a worker's name, a timeout or an origin header that differ from what the code expects
+fail on the laptop as they would on AWS.
+
+FILE holds what the functions' environment and the CDN's origins hold, the origin secret
+among them: keep it where cargo's outputs are (make dev writes it under the target folder).
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+import project as deploy_model
+from access import Stage
+
+
+def functions(stage):
+    """Each deployed function of the project's services, by its declared name."""
+    project = stage.project
+    prefix = f"{project['name']}-{project['stage']}-"
+    deployed = {config["FunctionName"]: config for config in stage.functions().values()}
+    found, missing = {}, []
+    for service, declared in sorted(project["services"].items()):
+        parts = [service] + ([declared["worker"]["function"]] if declared.get("worker") else [])
+        for part in parts:
+            config = deployed.get(prefix + part)
+            if config is None:
+                missing.append(f"{prefix + part} (make deploy-{service})")
+                continue
+            reserved = stage.lambda_.get_function_concurrency(FunctionName=config["FunctionName"])
+            found[part] = {
+                "name": config["FunctionName"],
+                "env": (config.get("Environment") or {}).get("Variables", {}),
+                "timeout_seconds": config["Timeout"],
+                "memory_mb": config["MemorySize"],
+                "reserved_concurrency": reserved.get("ReservedConcurrentExecutions"),
+            }
+    return found, missing
+
+
+def behaviours(stage):
+    """The distribution's cache behaviours in the order CloudFront matches them (the default,
+    `*`, last), each with the custom headers its origin adds to every request it forwards."""
+    found = []
+    for distribution in stage.of("AWS::CloudFront::Distribution"):
+        config = stage.cloudfront.get_distribution_config(Id=distribution)["DistributionConfig"]
+        headers = {
+            origin["Id"]: {h["HeaderName"]: h["HeaderValue"] for h in (origin.get("CustomHeaders") or {}).get("Items", [])}
+            for origin in config["Origins"].get("Items", [])
+        }
+        ordered = [*(config.get("CacheBehaviors") or {}).get("Items", []), {**config["DefaultCacheBehavior"], "PathPattern": "*"}]
+        found += [{"path_pattern": b["PathPattern"], "origin_headers": headers.get(b["TargetOriginId"], {})} for b in ordered]
+    return found
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: python3 infra/twin.py FILE")
+    try:
+        project = deploy_model.load()
+    except deploy_model.Invalid as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    where = f"stage {project['stage']} of {project['name']} in {project['region']}"
+    try:
+        stage = Stage(project, boto3.session.Session(region_name=project["region"]))
+        if not stage.stacks:
+            print(f"error: {where} has no stack: deploy it first (make deploy-all STAGE={project['stage']}), or run make dev without STAGE", file=sys.stderr)
+            sys.exit(2)
+        found, missing = functions(stage)
+        cdn = behaviours(stage)
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks and functions.", file=sys.stderr)
+        sys.exit(1)
+    if missing:
+        print(f"error: {where} lacks the functions {', '.join(missing)}: deploy them, or run make dev without STAGE", file=sys.stderr)
+        sys.exit(2)
+    out = Path(sys.argv[1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by you alone: it holds the origin secret.
+    with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(json.dumps({"stage": project["stage"], "region": project["region"], "functions": found, "behaviours": cdn}, indent=2) + "\n")
+    print(f"{where}: {', '.join(f['name'] for f in found.values())} → {out}")
+    if not cdn:
+        print(f"{where} has no CDN (make deploy-cdn): requests reach the functions without its origin headers, which a function guarded by the origin secret refuses")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""A generated project's stage twin reader (template/infra/twin.py, `make dev STAGE=<stage>`)
+against a stage deployed on the stand-in: each function of the deploy model under the name its
+code declares it by, with what the stage deployed (name, environment, timeout, memory, reserved
+concurrency); the CDN's behaviours in CloudFront's order with the headers each origin adds; and
+a function the code runs as but the stage lacks, named with what to deploy.
+
+    python -m unittest discover -s tests/standin      (the repo's `make check` runs it)
+"""
+
+import json
+import logging
+import os
+import sys
+import unittest
+from pathlib import Path
+
+from genai_standin import local
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "template" / "infra"))
+import access  # noqa: E402
+import twin  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+# Not the other modules' regions: they share moto's backends when run together.
+REGION = "eu-north-1"
+PROJECT = {
+    "name": "app",
+    "stage": "dev",
+    "region": REGION,
+    "partition": "aws",
+    "iac": "sam",
+    "configEnv": "CONFIG_SSM_PATH",
+    "paths": {"config": "/app/dev/config"},
+    "services": {
+        "chat-api": {"trigger": "apigateway-rest", "route": "/v1/generate", "origin-secret": True},
+        "chat-ws": {"trigger": "apigateway-websocket", "route": "/live", "worker": {"function": "chat-ws-generate"}},
+    },
+}
+
+
+def function(name, env, reserved=None):
+    properties = {
+        "FunctionName": name,
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Timeout": 29,
+        "MemorySize": 256,
+        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+        "Code": {"S3Bucket": "twin-code", "S3Key": "fn.zip"},
+        "Environment": {"Variables": env},
+    }
+    if reserved is not None:
+        properties["ReservedConcurrentExecutions"] = reserved
+    return {"Type": "AWS::Lambda::Function", "Properties": properties}
+
+
+ROLE = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    },
+}
+
+CDN = {
+    "Cdn": {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {
+            "DistributionConfig": {
+                "Enabled": True,
+                "Origins": [
+                    {"Id": "web", "DomainName": "web.example.com", "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}},
+                    {
+                        "Id": "api",
+                        "DomainName": "api.example.com",
+                        "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"},
+                        "OriginCustomHeaders": [{"HeaderName": "x-origin-verify", "HeaderValue": "s3cret"}],
+                    },
+                ],
+                "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https"},
+                "CacheBehaviors": [{"PathPattern": "/v1/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only"}],
+            }
+        },
+    }
+}
+
+
+class Twin(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto, cls.session, cls.endpoint = local.start(REGION, "twin-code")
+        cfn = cls.session.client("cloudformation", endpoint_url=cls.endpoint)
+        stacks = {
+            "app-dev-chat-api": {"Role": ROLE, "Fn": function("app-dev-chat-api", {"CONFIG_SSM_PATH": "/app/dev/config", "ORIGIN_SECRET": "s3cret"})},
+            # The worker's function is missing: deployed by hand without it.
+            "app-dev-chat-ws": {"Role": ROLE, "Fn": function("app-dev-chat-ws", {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"}, reserved=7)},
+            "app-dev-cdn": CDN,
+        }
+        for name, resources in stacks.items():
+            cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}), Capabilities=["CAPABILITY_IAM"])
+            status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+            assert status == "CREATE_COMPLETE", (name, status)
+        # The reader's clients find the endpoint as a user's would: AWS_ENDPOINT_URL.
+        os.environ["AWS_ENDPOINT_URL"] = cls.endpoint
+        try:
+            cls.stage = access.Stage(PROJECT, cls.session)
+        finally:
+            del os.environ["AWS_ENDPOINT_URL"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
+    def test_each_function_is_read_under_its_declared_name_as_deployed(self):
+        found, _ = twin.functions(self.stage)
+        self.assertEqual(
+            found["chat-api"],
+            {
+                "name": "app-dev-chat-api",
+                "env": {"CONFIG_SSM_PATH": "/app/dev/config", "ORIGIN_SECRET": "s3cret"},
+                "timeout_seconds": 29,
+                "memory_mb": 256,
+                "reserved_concurrency": None,
+            },
+        )
+        self.assertEqual(found["chat-ws"]["reserved_concurrency"], 7)
+        self.assertEqual(found["chat-ws"]["env"], {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"})
+
+    def test_a_function_the_code_runs_as_but_not_deployed_is_named_with_its_deploy(self):
+        found, missing = twin.functions(self.stage)
+        self.assertNotIn("chat-ws-generate", found)
+        self.assertEqual(missing, ["app-dev-chat-ws-generate (make deploy-chat-ws)"])
+
+    def test_the_cdn_behaviours_come_in_cloudfronts_order_with_their_origin_headers(self):
+        self.assertEqual(
+            twin.behaviours(self.stage),
+            [
+                {"path_pattern": "/v1/*", "origin_headers": {"x-origin-verify": "s3cret"}},
+                {"path_pattern": "*", "origin_headers": {}},
+            ],
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()

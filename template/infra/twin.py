@@ -8,7 +8,11 @@ the account, and writes FILE: each function of each deployed service (its own, i
 under the name its code declares it by, with its name on AWS, environment, timeout, memory and
 reserved concurrency (Lambda's GetFunctionConfiguration and GetFunctionConcurrency); and the
 CDN's cache behaviours in order, each with the custom headers its origin adds to the requests
-it forwards (CloudFront's GetDistributionConfig), such as the origin secret. The local stack
+it forwards (CloudFront's GetDistributionConfig), such as the origin secret; and each REST
+API's methods (API Gateway's GetResources), which the local gateway answers as API Gateway does
+a method it lacks; and, for each function, the calls its deployed role refuses, as
+infra/access.py decides them with infra/policy.py (its configuration from SSM, the model, its
+worker, its ledger, its connections), which the local stack refuses as AWS would. The local stack
 (dev/local, `--stage-file`) then runs this folder's build of each function with them and adds
 those headers as CloudFront would, so that a variable the code reads and the stack does not
 set, a worker's name, a timeout or an origin header that differ from what the code expects
@@ -18,6 +22,7 @@ FILE holds what the functions' environment and the CDN's origins hold, the origi
 among them: keep it where cargo's outputs are (make dev writes it under the target folder).
 """
 
+import io
 import json
 import os
 import sys
@@ -26,6 +31,7 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+import access
 import project as deploy_model
 from access import Stage
 
@@ -52,6 +58,52 @@ def functions(stage):
                 "reserved_concurrency": reserved.get("ReservedConcurrentExecutions"),
             }
     return found, missing
+
+
+class Refusals(access.Report):
+    """infra/access.py's checks of the calls each function makes with its role, kept by the
+    calling function instead of printed: every check's edge starts with its caller's name."""
+
+    def __init__(self):
+        super().__init__(io.StringIO())
+        self.by_function = {}
+
+    def check(self, request, edge, identity=(), resource=()):
+        refused = self.refused
+        super().check(request, edge, identity, resource)
+        if self.refused > refused:
+            caller = edge.split(" → ", 1)[0]
+            message = f"User: {request.who()} is not authorized to perform: {request.action} on resource: {request.resource}"
+            self.by_function.setdefault(caller, []).append({"action": request.action, "resource": request.resource, "message": message})
+
+
+def refused_calls(stage):
+    """The calls each deployed function's role refuses, by its name on AWS."""
+    report = Refusals()
+    functions = stage.functions()
+    access.model_calls(stage, report, functions)
+    access.worker_calls(stage, report, functions)
+    websockets = access.apis_to_functions(stage, Refusals())
+    access.connection_posts(stage, report, functions, websockets)
+    return report.by_function
+
+
+def rest_methods(stage):
+    """Each REST service's deployed methods, `METHOD /path`, from the API in its own stack."""
+    project = stage.project
+    prefix = f"{project['name']}-{project['stage']}-"
+    found = {}
+    for service, declared in sorted(project["services"].items()):
+        if declared["trigger"] != "apigateway-rest":
+            continue
+        found[service] = sorted(
+            f"{method} {resource['path']}"
+            for api in stage.of("AWS::ApiGateway::RestApi", prefix + service)
+            for page in stage.apigateway.get_paginator("get_resources").paginate(restApiId=api)
+            for resource in page["items"]
+            for method in resource.get("resourceMethods", {})
+        )
+    return found
 
 
 def behaviours(stage):
@@ -85,6 +137,10 @@ def main():
             sys.exit(2)
         found, missing = functions(stage)
         cdn = behaviours(stage)
+        methods = rest_methods(stage)
+        refused = refused_calls(stage)
+        for function in found.values():
+            function["refused"] = refused.get(function["name"], [])
     except (BotoCoreError, ClientError) as error:
         print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks and functions.", file=sys.stderr)
         sys.exit(1)
@@ -96,8 +152,11 @@ def main():
     # Readable by you alone: it holds the origin secret.
     with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
         os.fchmod(file.fileno(), 0o600)
-        file.write(json.dumps({"stage": project["stage"], "region": project["region"], "functions": found, "behaviours": cdn}, indent=2) + "\n")
+        file.write(json.dumps({"stage": project["stage"], "region": project["region"], "functions": found, "behaviours": cdn, "rest_methods": methods}, indent=2) + "\n")
     print(f"{where}: {', '.join(f['name'] for f in found.values())} → {out}")
+    for function in found.values():
+        for call in function["refused"]:
+            print(f"refused as deployed: {function['name']} → {call['action']} on {call['resource']} (make check-access says which statement)")
     if not cdn:
         print(f"{where} has no CDN (make deploy-cdn): requests reach the functions without its origin headers, which a function guarded by the origin secret refuses")
 

@@ -62,6 +62,31 @@ ROLE = {
     },
 }
 
+CHAT_API_ENV = {"CONFIG_SSM_PATH": "/app/dev/config", "ORIGIN_SECRET": "s3cret", "MODEL_ID": "amazon.nova-micro-v1:0"}
+
+# The chat API's one method, POST /generate, with its Lambda proxy integration.
+REST_API = {
+    "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "app-dev-chat-api"}},
+    "Resource": {
+        "Type": "AWS::ApiGateway::Resource",
+        "Properties": {"RestApiId": {"Ref": "Api"}, "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "PathPart": "generate"},
+    },
+    "Post": {
+        "Type": "AWS::ApiGateway::Method",
+        "Properties": {
+            "RestApiId": {"Ref": "Api"},
+            "ResourceId": {"Ref": "Resource"},
+            "HttpMethod": "POST",
+            "AuthorizationType": "NONE",
+            "Integration": {
+                "Type": "AWS_PROXY",
+                "IntegrationHttpMethod": "POST",
+                "Uri": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"},
+            },
+        },
+    },
+}
+
 CDN = {
     "Cdn": {
         "Type": "AWS::CloudFront::Distribution",
@@ -91,7 +116,11 @@ class Twin(unittest.TestCase):
         cls.moto, cls.session, cls.endpoint = local.start(REGION, "twin-code")
         cfn = cls.session.client("cloudformation", endpoint_url=cls.endpoint)
         stacks = {
-            "app-dev-chat-api": {"Role": ROLE, "Fn": function("app-dev-chat-api", {"CONFIG_SSM_PATH": "/app/dev/config", "ORIGIN_SECRET": "s3cret"})},
+            "app-dev-chat-api": {
+                "Role": ROLE,
+                "Fn": function("app-dev-chat-api", CHAT_API_ENV),
+                **REST_API,
+            },
             # The worker's function is missing: deployed by hand without it.
             "app-dev-chat-ws": {"Role": ROLE, "Fn": function("app-dev-chat-ws", {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"}, reserved=7)},
             "app-dev-cdn": CDN,
@@ -117,7 +146,7 @@ class Twin(unittest.TestCase):
             found["chat-api"],
             {
                 "name": "app-dev-chat-api",
-                "env": {"CONFIG_SSM_PATH": "/app/dev/config", "ORIGIN_SECRET": "s3cret"},
+                "env": CHAT_API_ENV,
                 "timeout_seconds": 29,
                 "memory_mb": 256,
                 "reserved_concurrency": None,
@@ -130,6 +159,21 @@ class Twin(unittest.TestCase):
         found, missing = twin.functions(self.stage)
         self.assertNotIn("chat-ws-generate", found)
         self.assertEqual(missing, ["app-dev-chat-ws-generate (make deploy-chat-ws)"])
+
+    def test_the_calls_a_functions_role_refuses_are_kept_by_function(self):
+        # Its role has no policy: its configuration and the model are refused, as AWS would.
+        refused = twin.refused_calls(self.stage)["app-dev-chat-api"]
+        self.assertEqual(
+            [(call["action"], call["resource"]) for call in refused],
+            [
+                ("ssm:GetParametersByPath", f"arn:aws:ssm:{REGION}:123456789012:parameter/app/dev/config"),
+                ("bedrock:InvokeModelWithResponseStream", f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-micro-v1:0"),
+            ],
+        )
+        self.assertTrue(refused[0]["message"].startswith("User: arn:aws:iam::123456789012:role/"), refused[0])
+
+    def test_each_rest_apis_methods_are_read_for_its_service(self):
+        self.assertEqual(twin.rest_methods(self.stage), {"chat-api": ["POST /generate"]})
 
     def test_the_cdn_behaviours_come_in_cloudfronts_order_with_their_origin_headers(self):
         self.assertEqual(

@@ -65,6 +65,10 @@ pub struct Service {
     pub route: String,
     /// WebSocket route keys the API defines besides `$connect`/`$disconnect`/`$default`.
     pub routes: Vec<String>,
+    /// The path the CDN's router asks the service's own origin for (a REST API's resource):
+    /// by its `[package.metadata.genai-scaffold.cdn]` rule, `/` when `exact`, else the route
+    /// without its `prefix`; the route itself without a rule.
+    pub origin_path: String,
     /// Longest an invocation of the service's own function may run (`timeout-seconds`), as
     /// deployed.
     pub timeout: Duration,
@@ -182,6 +186,12 @@ fn read(manifest: &Path) -> Result<Service, String> {
                 .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold.worker] {e}"))?,
         ),
     };
+    let route = field("route")?.to_string();
+    let origin_path = match meta.get("cdn") {
+        None => route.clone(),
+        Some(rule) => origin_path(rule, &route)
+            .map_err(|e| format!("{shown}: [package.metadata.genai-scaffold.cdn] {e}"))?,
+    };
     Ok(Service {
         name: name.to_string(),
         strategy: field("strategy")?.to_string(),
@@ -191,7 +201,8 @@ fn read(manifest: &Path) -> Result<Service, String> {
         transport: Transport::parse(transport).ok_or_else(|| {
             format!("{shown}: unknown transport `{transport}`; use websocket-frames, server-sent-events or json-response")
         })?,
-        route: field("route")?.to_string(),
+        route,
+        origin_path,
         routes: meta
             .get("routes")
             .and_then(|r| r.as_array())
@@ -208,6 +219,26 @@ fn read(manifest: &Path) -> Result<Service, String> {
         frames,
         dynamodb_writes_per_answer,
     })
+}
+
+/// The path the CDN's router sends `route` to, by the rule `table` (infra/cdk's and
+/// infra/sam's router read the same rule).
+fn origin_path(table: &toml::Value, route: &str) -> Result<String, String> {
+    let exact = table
+        .get("exact")
+        .and_then(toml::Value::as_bool)
+        .ok_or_else(|| "needs `exact`, true or false".to_string())?;
+    let prefix = table
+        .get("prefix")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| "needs `prefix`, a string".to_string())?;
+    if exact {
+        return Ok("/".to_string());
+    }
+    let rest = route
+        .strip_prefix(prefix)
+        .ok_or_else(|| format!("`prefix` {prefix} does not start the route {route}"))?;
+    Ok(if rest.is_empty() { "/" } else { rest }.to_string())
 }
 
 fn read_frames(table: &toml::Value) -> Result<FrameFloor, String> {

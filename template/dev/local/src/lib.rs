@@ -234,6 +234,7 @@ impl Stack {
                     .env
                     .push(("AWS_ENDPOINT_URL_LAMBDA".into(), url.clone()));
             }
+            refuse(&mut service_spec, &options.stage, &service.name, &url);
             let function = Function::new(service_spec);
             functions.push(function.clone());
             if let Some(worker) = &service.worker {
@@ -249,6 +250,7 @@ impl Stack {
                         .env
                         .push(("AWS_ENDPOINT_URL_DYNAMODB".into(), url.clone()));
                 }
+                refuse(&mut worker_spec, &options.stage, &worker.function, &url);
                 let mut declared = worker.clone();
                 // Invoked by the name its service's function is given, as Lambda would.
                 declared.function = worker_spec.name.clone();
@@ -313,6 +315,28 @@ impl Stack {
         self.server.abort();
         for function in &self.functions {
             function.shutdown().await;
+        }
+    }
+}
+
+/// The calls a stage's role refuses the function `declared`, refused here too: the variable
+/// each goes through points at this origin's `/_twin/refused/<function>`, which answers as AWS
+/// does a call its policies do not allow.
+fn refuse(spec: &mut FunctionSpec, stage: &Option<Deployed>, declared: &str, url: &str) {
+    let Some(deployed) = stage.as_ref().and_then(|s| s.functions.get(declared)) else {
+        return;
+    };
+    for (index, call) in deployed.refused.iter().enumerate() {
+        match call.endpoint_variable() {
+            Some(variable) => set(
+                &mut spec.env,
+                variable,
+                format!("{url}/_twin/refused/{}/{index}", deployed.name),
+            ),
+            None => eprintln!(
+                "local: {} is refused {} on {}, which the local stack cannot refuse: make check-access shows it",
+                deployed.name, call.action, call.resource
+            ),
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Deployed {
     /// last; none when the stage has no CDN.
     #[serde(default)]
     pub behaviours: Vec<Behaviour>,
+    /// Each REST service's deployed methods (`POST /generate`), by its package name.
+    #[serde(default)]
+    pub rest_methods: HashMap<String, Vec<String>>,
 }
 
 /// One cache behaviour of the stage's distribution.
@@ -54,6 +57,39 @@ pub struct DeployedFunction {
     /// Its reserved concurrency, if it has one: the instances it may run at once.
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// The calls its deployed role refuses, as `infra/access.py` decides them.
+    #[serde(default)]
+    pub refused: Vec<Refused>,
+}
+
+/// A call a function's deployed role refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Refused {
+    /// The IAM action, e.g. `bedrock:InvokeModelWithResponseStream`.
+    pub action: String,
+    /// The resource it was refused on.
+    pub resource: String,
+    /// What AWS says: `User: <role> is not authorized to perform: <action> on resource: ...`.
+    pub message: String,
+}
+
+impl Refused {
+    /// The variable through which the function reaches the service this action belongs to:
+    /// the SDK's service-specific endpoint variable ("Service-specific endpoints", AWS SDKs and
+    /// Tools Reference Guide:
+    /// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>), or the
+    /// project's own for Bedrock and the WebSocket callbacks. `None` for a service the
+    /// functions do not call.
+    pub fn endpoint_variable(&self) -> Option<&'static str> {
+        match self.action.split(':').next().unwrap_or_default() {
+            "bedrock" => Some("BEDROCK_ENDPOINT_URL"),
+            "ssm" => Some("AWS_ENDPOINT_URL_SSM"),
+            "lambda" => Some("AWS_ENDPOINT_URL_LAMBDA"),
+            "dynamodb" => Some("AWS_ENDPOINT_URL_DYNAMODB"),
+            "execute-api" => Some("WS_CALLBACK_URL"),
+            _ => None,
+        }
+    }
 }
 
 impl DeployedFunction {
@@ -87,6 +123,16 @@ impl Deployed {
             .iter()
             .find(|b| path_matches(&b.path_pattern, path))
             .map(|b| &b.origin_headers)
+    }
+
+    /// Whether the stage's REST API of `service` has a method for `method` on `path` (itself
+    /// or `ANY`); true for a service whose API the stage file does not describe.
+    pub fn has_rest_method(&self, service: &str, method: &str, path: &str) -> bool {
+        self.rest_methods.get(service).is_none_or(|methods| {
+            methods
+                .iter()
+                .any(|m| *m == format!("{method} {path}") || *m == format!("ANY {path}"))
+        })
     }
 
     /// The function the code declares as `declared`, or what to deploy to have it.

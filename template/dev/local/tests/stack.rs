@@ -1169,7 +1169,14 @@ fn env_of(pid: u32, key: &str) -> Option<String> {
 /// guarded by an origin secret that the CDN's one behaviour adds.
 fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
     let mut functions = serde_json::Map::new();
+    let mut rest_methods = serde_json::Map::new();
     for service in services() {
+        if service.trigger == Trigger::Rest {
+            rest_methods.insert(
+                service.name.clone(),
+                json!([format!("POST {}", service.origin_path)]),
+            );
+        }
         let deployed = |declared: &str| format!("twin-dev-{declared}");
         let mut env =
             json!({ "DEPLOYED_MARK": deployed(&service.name), "ORIGIN_SECRET": "twin-secret" });
@@ -1199,7 +1206,7 @@ fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
         "origin_headers": { genai::config::ORIGIN_SECRET_HEADER: "twin-secret" },
     }]);
     let stage = json!({ "stage": "dev", "region": "eu-west-1", "functions": functions,
-                        "behaviours": behaviours });
+                        "behaviours": behaviours, "rest_methods": rest_methods });
     std::fs::write(&path, stage.to_string()).expect("stage file written");
     path
 }
@@ -1257,6 +1264,62 @@ async fn a_stage_twin_whose_worker_name_disagrees_fails_the_answer() {
         service.name
     );
     assert_eq!(stack.status().await["bedrock"]["calls"], 0, "no model call");
+    let _ = std::fs::remove_file(file);
+}
+
+/// A REST API deployed without the method the CDN's router asks it for answers as API Gateway
+/// does (403, Missing Authentication Token), and the function is not called.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_twin_whose_rest_path_moved_answers_as_api_gateway_does() {
+    let Some(service) = present(Trigger::Rest) else {
+        return;
+    };
+    let file = stage_file("twin-moved", str::to_string);
+    let mut stage: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    stage["rest_methods"][&service.name] = json!(["POST /moved"]);
+    std::fs::write(&file, stage.to_string()).expect("write");
+    let stack = Stack::start_twin(&file);
+    let (status, body) = http(&stack.url, "POST", &service.route, r#"{"prompt":"x"}"#).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Missing Authentication Token"), "{body}");
+    assert_eq!(stack.status().await["bedrock"]["calls"], 0, "no model call");
+    let _ = std::fs::remove_file(file);
+}
+
+/// A call the deployed role refuses is refused in the twin as AWS would: the model call of each
+/// strategy's generating function fails the answer, reaches no model, and is counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_twin_refuses_what_the_deployed_role_refuses() {
+    let file = stage_file("twin-refused", str::to_string);
+    let mut stage: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    for service in services() {
+        stage["functions"][generating_function(&service)]["refused"] = json!([{
+            "action": "bedrock:InvokeModelWithResponseStream",
+            "resource": "arn:aws:bedrock:eu-west-1::foundation-model/other",
+            "message": "User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: bedrock:InvokeModelWithResponseStream",
+        }]);
+    }
+    std::fs::write(&file, stage.to_string()).expect("write");
+    let stack = Stack::start_twin(&file);
+    for (i, service) in services().iter().enumerate() {
+        let answer = ask(&stack.url, service, "refused", &format!("r{i}")).await;
+        assert!(
+            answer.is_err(),
+            "{} answered with the model refused",
+            service.name
+        );
+    }
+    let status = stack.status().await;
+    assert_eq!(status["bedrock"]["calls"], 0, "{status}");
+    for service in services() {
+        let name = format!("twin-dev-{}", generating_function(&service));
+        assert!(
+            status["refused"][&name].as_u64() >= Some(1),
+            "{name}: {status}"
+        );
+    }
     let _ = std::fs::remove_file(file);
 }
 

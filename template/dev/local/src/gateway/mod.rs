@@ -30,6 +30,7 @@ mod function_url;
 mod invoke;
 mod origin;
 mod proxy;
+mod refused;
 mod rest;
 mod websocket;
 
@@ -120,6 +121,8 @@ struct Shared {
     connections: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     ids: AtomicU64,
     tables: Mutex<dynamodb::Tables>,
+    /// A stage twin's refused calls, by calling function.
+    refused: Mutex<HashMap<String, u64>>,
 }
 
 impl Shared {
@@ -162,6 +165,7 @@ pub fn router(gateway: Gateway) -> Router {
         connections: Mutex::new(HashMap::new()),
         ids: AtomicU64::new(1),
         tables: Mutex::default(),
+        refused: Mutex::default(),
     });
     let mut router = Router::new()
         .route("/config.json", get(origin::config))
@@ -173,6 +177,11 @@ pub fn router(gateway: Gateway) -> Router {
         .route(
             "/2015-03-31/functions/{function_name}/invocations",
             post(invoke::lambda_invoke),
+        )
+        .route("/_twin/refused/{function}/{index}", any(refused::refused))
+        .route(
+            "/_twin/refused/{function}/{index}/{*call}",
+            any(refused::refused),
         )
         // DynamoDB's endpoint is the root; a GET of it is still the web app.
         .route("/", post(dynamodb::dynamodb).fallback(origin::static_file));

@@ -49,7 +49,9 @@ pub(super) async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let tables = lock(&shared.tables);
     let dynamodb = json!({ "puts": tables.puts, "refused": tables.refused });
     drop(tables);
-    axum::Json(json!({ "functions": functions, "bedrock": bedrock, "connections": connections, "dynamodb": dynamodb }))
+    // A stage twin's calls refused by the deployed policies, by calling function.
+    let refused = json!(*lock(&shared.refused));
+    axum::Json(json!({ "functions": functions, "bedrock": bedrock, "connections": connections, "dynamodb": dynamodb, "refused": refused }))
         .into_response()
 }
 

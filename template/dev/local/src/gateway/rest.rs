@@ -1,5 +1,6 @@
-//! The API Gateway REST API in front of the REST strategy: the proxy event of its one
-//! resource, and the 29 s integration timeout.
+//! The API Gateway REST API in front of a REST strategy: the proxy event of its one resource
+//! (the path the CDN's router asks the API for, `discover::Service::origin_path`), and the
+//! 29 s integration timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,17 +23,23 @@ pub(super) async fn rest(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let (_, function) = shared.service(at);
+    let (service, function) = shared.service(at);
+    let resource = service.origin_path.clone();
     let (parts, body) = request.into_parts();
+    if let Some(stage) = &shared.gateway.stage
+        && !stage.has_rest_method(&service.name, parts.method.as_str(), &resource)
+    {
+        return missing_method();
+    }
     let body = match request_body(body).await {
         Ok(body) => body,
         Err(too_large) => return too_large,
     };
     let mut event = ApiGatewayProxyRequest::default();
     let query = parts.uri.query().unwrap_or_default();
-    // The REST API has one resource, /generate; the origin serves it under its route.
-    event.resource = Some("/generate".into());
-    event.path = Some("/generate".into());
+    // The REST API has one resource; the origin serves it under the service's route.
+    event.resource = Some(resource.clone());
+    event.path = Some(resource.clone());
     event.http_method = parts.method.clone();
     event.headers = parts.headers.clone();
     event.multi_value_headers = parts.headers.clone();
@@ -41,8 +48,8 @@ pub(super) async fn rest(
     (event.body, event.is_base64_encoded) = event_body(&body);
     let context = &mut event.request_context;
     context.stage = Some("local".into());
-    context.resource_path = Some("/generate".into());
-    context.path = Some("/local/generate".into());
+    context.path = Some(format!("/local{resource}"));
+    context.resource_path = Some(resource);
     context.http_method = parts.method;
     context.request_time_epoch = epoch_ms();
     context.identity.source_ip = Some(peer.ip().to_string());
@@ -60,4 +67,19 @@ pub(super) async fn rest(
             "Endpoint request timed out (API Gateway's 29 s integration timeout)",
         )),
     }
+}
+
+/// What API Gateway answers for a method or resource its REST API lacks: 403 with its
+/// `MISSING_AUTHENTICATION_TOKEN` gateway response, which the stacks leave as it is ("Gateway
+/// response types for API Gateway":
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html>).
+fn missing_method() -> Response {
+    Response::builder()
+        .status(axum::http::StatusCode::FORBIDDEN)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", "MissingAuthenticationTokenException")
+        .body(axum::body::Body::from(
+            r#"{"message":"Missing Authentication Token"}"#,
+        ))
+        .unwrap_or_default()
 }

@@ -777,12 +777,14 @@ fn rehearse(env: &Env, project: &Path) -> Vec<Cell> {
                 target: env.cache.join("kept/dev-local.target"),
                 ..env.clone()
             };
-            cell("rehearse", project, 15 * MINUTE, deploy).ok && {
+            if cell("rehearse", project, 15 * MINUTE, deploy).ok {
                 let smoke = smoke_through_dev(&twin_env, project, "twin", &["STAGE=dev"], &aws);
-                let ok = smoke.ok;
+                let answered = smoke.ok;
                 twin = Some(smoke);
-                ok
-            } && cell("rehearse", project, 15 * MINUTE, changes).ok
+                answered && cell("rehearse", project, 15 * MINUTE, changes).ok
+            } else {
+                false
+            }
         }
     };
     let _ = Command::new("kill")

@@ -544,7 +544,10 @@ def foundation_models(stage, model):
     return [f"arn:{stage.partition}:bedrock:{r}::foundation-model/{model['foundationModel']}" for r in regions]
 
 
-def main(out=sys.stdout):
+def open_stage(otherwise=""):
+    """The deploy model's stage as deployed, read with the caller's credentials, and its name
+    for messages: (project, Stage, where). Exits 2 on an invalid model or a stage with no stack
+    (`otherwise` ends that message with what else to do), 1 when AWS cannot be read."""
     try:
         project = deploy_model.load()
     except deploy_model.Invalid as error:
@@ -553,9 +556,23 @@ def main(out=sys.stdout):
     where = f"stage {project['stage']} of {project['name']} in {project['region']}"
     try:
         stage = Stage(project, boto3.session.Session(region_name=project["region"]))
-        if not stage.stacks:
-            print(f"error: {where} has no stack: deploy it first (make deploy-all STAGE={project['stage']})", file=sys.stderr)
-            sys.exit(2)
+    except (BotoCoreError, ClientError) as error:
+        cannot_read(error, project)
+    if not stage.stacks:
+        print(f"error: {where} has no stack: deploy it first (make deploy-all STAGE={project['stage']}){otherwise}", file=sys.stderr)
+        sys.exit(2)
+    return project, stage, where
+
+
+def cannot_read(error, project):
+    """Exits 1 on an error of AWS's, saying what to check."""
+    print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks, functions, roles, topics, APIs and distribution.", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(out=sys.stdout):
+    project, stage, where = open_stage()
+    try:
         print(f"Checking every call between the parts of {where} ({', '.join(stage.stacks)}); nothing is written.", file=out)
         report = Report(out)
         functions = stage.functions()
@@ -568,8 +585,7 @@ def main(out=sys.stdout):
         connection_posts(stage, report, functions, websockets)
         as_declared(stage, report, functions)
     except (BotoCoreError, ClientError) as error:
-        print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks, functions, roles, topics, APIs and distribution.", file=sys.stderr)
-        sys.exit(1)
+        cannot_read(error, project)
     if report.refused:
         print(f"{report.refused} call(s) refused or not as declared, {report.allowed} allowed or as declared: the statements and mismatches named above say what; fix the stack that deploys them and deploy it again.", file=out)
         sys.exit(1)

@@ -28,12 +28,9 @@ import os
 import sys
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 import access
-import project as deploy_model
-from access import Stage
 
 
 def functions(stage):
@@ -124,17 +121,8 @@ def behaviours(stage):
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: python3 infra/twin.py FILE")
+    project, stage, where = access.open_stage(", or run make dev without STAGE")
     try:
-        project = deploy_model.load()
-    except deploy_model.Invalid as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    where = f"stage {project['stage']} of {project['name']} in {project['region']}"
-    try:
-        stage = Stage(project, boto3.session.Session(region_name=project["region"]))
-        if not stage.stacks:
-            print(f"error: {where} has no stack: deploy it first (make deploy-all STAGE={project['stage']}), or run make dev without STAGE", file=sys.stderr)
-            sys.exit(2)
         found, missing = functions(stage)
         cdn = behaviours(stage)
         methods = rest_methods(stage)
@@ -142,8 +130,7 @@ def main():
         for function in found.values():
             function["refused"] = refused.get(function["name"], [])
     except (BotoCoreError, ClientError) as error:
-        print(f"error: {error}\nCheck your AWS credentials (AWS_PROFILE) and region ({project['region']}): this reads the stage's stacks and functions.", file=sys.stderr)
-        sys.exit(1)
+        access.cannot_read(error, project)
     if missing:
         print(f"error: {where} lacks the functions {', '.join(missing)}: deploy them, or run make dev without STAGE", file=sys.stderr)
         sys.exit(2)

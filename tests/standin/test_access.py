@@ -10,28 +10,20 @@ import io
 import json
 import logging
 import os
-import sys
 import unittest
-from pathlib import Path
 
 from genai_standin import local
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "template" / "infra"))
+local.import_template_infra()
 import access  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 # Not the other modules' regions: they share moto's backends when run together.
 REGION = "ap-southeast-2"
-PROJECT = {
-    "name": "app",
-    "stage": "dev",
-    "region": REGION,
-    "partition": "aws",
-    "iac": "sam",
-    "configEnv": "CONFIG_SSM_PATH",
-    "paths": {"config": "/app/dev/config"},
-    "services": {
+PROJECT = local.project(
+    REGION,
+    {
         "chat-api": {
             "strategy": "chat",
             "trigger": "apigateway-rest",
@@ -42,7 +34,7 @@ PROJECT = {
             "cdn": {"prefix": "/v1", "origin-path": "/{stage}", "exact": False},
         }
     },
-}
+)
 
 
 def stack(variable="CONFIG_SSM_PATH", path="generate", timeout=29):

@@ -10,13 +10,11 @@ a function the code runs as but the stage lacks, named with what to deploy.
 import json
 import logging
 import os
-import sys
 import unittest
-from pathlib import Path
 
 from genai_standin import local
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "template" / "infra"))
+local.import_template_infra()
 import access  # noqa: E402
 import twin  # noqa: E402
 
@@ -24,19 +22,13 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 # Not the other modules' regions: they share moto's backends when run together.
 REGION = "eu-north-1"
-PROJECT = {
-    "name": "app",
-    "stage": "dev",
-    "region": REGION,
-    "partition": "aws",
-    "iac": "sam",
-    "configEnv": "CONFIG_SSM_PATH",
-    "paths": {"config": "/app/dev/config"},
-    "services": {
+PROJECT = local.project(
+    REGION,
+    {
         "chat-api": {"trigger": "apigateway-rest", "route": "/v1/generate", "origin-secret": True},
         "chat-ws": {"trigger": "apigateway-websocket", "route": "/live", "worker": {"function": "chat-ws-generate"}},
     },
-}
+)
 
 
 def function(name, env, reserved=None):

@@ -4,7 +4,9 @@ function zip that stacks name as their code (S3Bucket `bucket`, S3Key fn.zip).""
 
 import io
 import socket
+import sys
 import zipfile
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -36,3 +38,25 @@ def start(region, bucket):
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_object(Bucket=bucket, Key="fn.zip", Body=placeholder_zip())
     return moto, session, endpoint
+
+
+def import_template_infra():
+    """Lets a test import the template's deploy scripts (template/infra: access, twin, ...)."""
+    infra = str(Path(__file__).resolve().parents[3] / "template" / "infra")
+    if infra not in sys.path:
+        sys.path.insert(0, infra)
+
+
+def project(region, services):
+    """A deploy model (infra/project.py's shape) of the SAM project `app`, stage dev, in
+    `region`, configured under /app/dev/config, with `services` as declared."""
+    return {
+        "name": "app",
+        "stage": "dev",
+        "region": region,
+        "partition": "aws",
+        "iac": "sam",
+        "configEnv": "CONFIG_SSM_PATH",
+        "paths": {"config": "/app/dev/config"},
+        "services": services,
+    }

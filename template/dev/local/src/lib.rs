@@ -201,7 +201,7 @@ impl Stack {
                                 .clamp(1, options.max_instances);
                         }
                         let own: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-                        let mut deployed_env: Vec<(String, String)> = deployed
+                        let deployed_env: Vec<(String, String)> = deployed
                             .env
                             .iter()
                             .filter(|(k, _)| !own.contains(&k.as_str()))
@@ -216,7 +216,6 @@ impl Stack {
                                 format!("{origins},{loopback_origins}"),
                             );
                         }
-                        deployed_env.retain(|(k, _)| k != "ALLOWED_ORIGINS");
                         spec.env.extend(deployed_env);
                     }
                 }

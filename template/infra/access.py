@@ -53,6 +53,9 @@ CONVERSE_STREAM = "bedrock:InvokeModelWithResponseStream"
 # The action an asynchronous invocation's destination needs from the function's role, by the
 # destination's service: "Capturing records of Lambda asynchronous invocations"
 # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+# An expected variable whose value is a secret: checked to be set, never printed.
+SECRET = object()
+
 DESTINATION_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish", "events": "events:PutEvents", "s3": "s3:PutObject"}
 
 
@@ -421,7 +424,9 @@ def as_declared(stage, report, functions):
     its worker's) exists with the declared timeout and memory and has in its environment the
     variables its code reads: the configuration's path under crates/genai's `config-env`
     (genai::CONFIG_ENV) on every function, the worker's name under the worker's `env` on the
-    service's function, a table under its `ledger-env` on the worker. Each service's trigger
+    service's function, the origin secret under crates/genai's `origin-secret-env` on the
+    function of a service that declares `origin-secret` (without it, that function refuses
+    every request), a table under its `ledger-env` on the worker. Each service's trigger
     answers where the app's origin sends its route: a WebSocket API with $connect, $disconnect
     and each declared route on the service's function; a REST API with a POST method on the
     route as the CDN's router rewrites it (the declaration's `cdn` rule); a Function URL that
@@ -440,7 +445,10 @@ def as_declared(stage, report, functions):
             continue
         fix = f"fix {stack_files(project, service)} and deploy it again (make deploy-{service})"
         worker = declared.get("worker")
-        expected = [(service, declared, {project["configEnv"]: config_path} | ({worker["env"]: prefix + worker["function"]} if worker else {}))]
+        own = {project["configEnv"]: config_path} | ({worker["env"]: prefix + worker["function"]} if worker else {})
+        if declared["origin-secret"]:
+            own[project["originSecret"]["env"]] = SECRET
+        expected = [(service, declared, own)]
         if worker:
             expected.append((worker["function"], worker, {project["configEnv"]: config_path, worker["ledger-env"]: None}))
         for part, limits, variables in expected:
@@ -455,6 +463,8 @@ def as_declared(stage, report, functions):
                 if got is None:
                     has = ", ".join(sorted(env)) or "none"
                     report.mismatch(f"{name} has no {variable} in its environment, which its code reads (its variables: {has}): {fix}")
+                elif want is SECRET:
+                    report.matches(f"{name} {variable} is set (its value is not shown)")
                 elif want is not None and got != want:
                     report.mismatch(f"{name} has {variable}={got}, where its code expects {want}: {fix}")
                 else:

@@ -110,14 +110,20 @@ def declarations(root=ROOT):
     return found
 
 
-def config_env(root=ROOT):
-    """The variable naming the SSM path every service reads its configuration from: `config-env`
-    in crates/genai/Cargo.toml, which that crate compiles in (genai::CONFIG_ENV)."""
+def genai_names(root=ROOT):
+    """The names the deployment and the code share, as crates/genai/Cargo.toml declares them
+    and that crate compiles them in (build.rs): `config-env`, the variable naming the SSM path
+    every service reads its configuration from (genai::CONFIG_ENV); `origin-secret-env` and
+    `origin-secret-header`, the variable and the header of the origin secret."""
     manifest = root / "crates" / "genai" / "Cargo.toml"
-    name = read_toml(manifest).get("package", {}).get("metadata", {}).get("genai-scaffold", {}).get("config-env")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
-        raise Invalid(f"{manifest.relative_to(root)} [package.metadata.genai-scaffold] has no `config-env`, the configuration's variable: regenerate the project, or add `config-env = \"CONFIG_SSM_PATH\"`")
-    return name
+    declared = read_toml(manifest).get("package", {}).get("metadata", {}).get("genai-scaffold", {})
+    names = {}
+    for key, rule in (("config-env", r"[A-Z][A-Z0-9_]*"), ("origin-secret-env", r"[A-Z][A-Z0-9_]*"), ("origin-secret-header", r"[a-z][a-z0-9-]*")):
+        name = declared.get(key)
+        if not isinstance(name, str) or not re.fullmatch(rule, name):
+            raise Invalid(f"{manifest.relative_to(root)} [package.metadata.genai-scaffold] has no valid `{key}`: regenerate the project, or copy it from a newly generated one")
+        names[key] = name
+    return names
 
 
 def functions(service, declared):
@@ -232,6 +238,7 @@ def load(env=None, root=ROOT, remembered=None):
     env = os.environ if env is None else env
     answers = record(root)
     services = declarations(root)
+    names = genai_names(root)
     name = answers["name"]
     stage = stage_name(env.get("STAGE") or "dev")
     region = env.get("AWS_REGION") or answers["region"]
@@ -288,7 +295,8 @@ def load(env=None, root=ROOT, remembered=None):
         "tracing": tracing(settings["TRACING"]),
         "lambdaDir": str((root / (env.get("LAMBDA_DIR") or "target/lambda")).resolve()),
         # The variable that gives every function `paths.config`.
-        "configEnv": config_env(root),
+        "configEnv": names["config-env"],
+        "originSecret": {"env": names["origin-secret-env"], "header": names["origin-secret-header"]},
         "paths": {
             "config": f"/{name}/{stage}/config",
             "deploy": f"/{name}/{stage}/deploy",

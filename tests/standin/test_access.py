@@ -37,7 +37,7 @@ PROJECT = local.project(
 )
 
 
-def stack(variable="CONFIG_SSM_PATH", path="generate", timeout=29):
+def stack(variable="CONFIG_SSM_PATH", secret="ORIGIN_SECRET", path="generate", timeout=29):
     """A REST strategy's stack as the project's deploys it, with one thing changed by hand."""
     function_arn = {"Fn::GetAtt": ["Fn", "Arn"]}
     uri = {"Fn::Sub": ["arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Arn}/invocations", {"Arn": function_arn}]}
@@ -60,7 +60,7 @@ def stack(variable="CONFIG_SSM_PATH", path="generate", timeout=29):
                         "MemorySize": 256,
                         "Role": {"Fn::GetAtt": ["Role", "Arn"]},
                         "Code": {"S3Bucket": "access-code", "S3Key": "fn.zip"},
-                        "Environment": {"Variables": {variable: "/app/dev/config"}},
+                        "Environment": {"Variables": {variable: "/app/dev/config", secret: "s3cret-value"}},
                     },
                 },
                 "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "app-dev-chat-api"}},
@@ -130,9 +130,21 @@ class AsDeclared(unittest.TestCase):
         report, out = self.check(variable="CONFIG_PATH")
         self.assertEqual(1, report.refused, out)
         self.assertIn(
-            "MISMATCH: app-dev-chat-api has no CONFIG_SSM_PATH in its environment, which its code reads (its variables: CONFIG_PATH): fix infra/sam/chat-api.yaml",
+            "MISMATCH: app-dev-chat-api has no CONFIG_SSM_PATH in its environment, which its code reads (its variables: CONFIG_PATH, ORIGIN_SECRET): fix infra/sam/chat-api.yaml",
             out,
         )
+
+    def test_a_renamed_origin_secret_variable_is_named_and_no_value_is_shown(self):
+        # Deployed without it, the function refuses every request (crates/genai/src/config.rs).
+        report, out = self.check(secret="ORIGIN_SECRETS")
+        self.assertEqual(1, report.refused, out)
+        self.assertIn(
+            "MISMATCH: app-dev-chat-api has no ORIGIN_SECRET in its environment, which its code reads (its variables: CONFIG_SSM_PATH, ORIGIN_SECRETS): fix infra/sam/chat-api.yaml",
+            out,
+        )
+        report, out = self.check()
+        self.assertIn("as declared: app-dev-chat-api ORIGIN_SECRET is set (its value is not shown)", out)
+        self.assertNotIn("s3cret-value", out)
 
     def test_a_moved_route_is_named_with_where_the_cdn_sends_it(self):
         report, out = self.check(path="gen")

@@ -1,9 +1,28 @@
 //! Compiles the crate's declaration (`[package.metadata.genai-scaffold]` in Cargo.toml) into
-//! the library, so the manifest is the one place the name of the configuration variable is
-//! written: the services read it from here, the deploy model (infra/project.py) from the same
-//! manifest.
+//! the library, so the manifest is the one place the names the deployment and the code share
+//! are written: the services read them from here, the deploy model (infra/project.py) from the
+//! same manifest.
 
 use std::path::PathBuf;
+
+/// Each declared name, the constant it becomes and what that constant is for.
+const DECLARED: [(&str, &str, &str); 3] = [
+    (
+        "config-env",
+        "CONFIG_ENV",
+        "The variable naming the SSM path a deployed service reads its configuration from.",
+    ),
+    (
+        "origin-secret-env",
+        "ORIGIN_SECRET_ENV",
+        "The variable giving a function the origin secrets it accepts (comma separated).",
+    ),
+    (
+        "origin-secret-header",
+        "ORIGIN_SECRET_HEADER",
+        "The header CloudFront adds, holding the origin secret.",
+    ),
+];
 
 fn main() {
     // Cargo runs a build script in its package's folder; the path stays relative, so nothing
@@ -14,18 +33,21 @@ fn main() {
     let table: toml::Table = text
         .parse()
         .expect("Cargo has parsed this manifest already");
-    let config_env = table
+    let declared = table
         .get("package")
         .and_then(|p| p.get("metadata"))
-        .and_then(|m| m.get("genai-scaffold"))
-        .and_then(|g| g.get("config-env"))
-        .and_then(toml::Value::as_str)
-        .expect("[package.metadata.genai-scaffold] `config-env`, the configuration's variable");
+        .and_then(|m| m.get("genai-scaffold"));
+    let mut code = String::new();
+    for (key, constant, doc) in DECLARED {
+        let value = declared
+            .and_then(|g| g.get(key))
+            .and_then(toml::Value::as_str)
+            .unwrap_or_else(|| panic!("[package.metadata.genai-scaffold] lacks `{key}`"));
+        code += &format!(
+            "/// {doc}\n/// (`{key}` in this crate's Cargo.toml, which the infrastructure reads too.)\n\
+             pub const {constant}: &str = {value:?};\n"
+        );
+    }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by Cargo")).join("declared.rs");
-    let code = format!(
-        "/// The variable naming the SSM path a deployed service reads its configuration from\n\
-         /// (`config-env` in this crate's Cargo.toml, which the infrastructure sets).\n\
-         pub const CONFIG_ENV: &str = {config_env:?};\n"
-    );
     std::fs::write(&out, code).expect("write to OUT_DIR");
 }

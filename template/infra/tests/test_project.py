@@ -127,13 +127,22 @@ class Project(unittest.TestCase):
         declared = project.load({}, root=self.root)["services"]["one"]
         self.assertEqual((declared["route"], declared["routes"], declared["cdn"]["prefix"]), ("/one", ["a", "b"], "/one"))
 
-    def test_the_configuration_variable_is_the_genai_crates_declaration(self):
+    def test_the_shared_names_are_the_genai_crates_declaration(self):
         self.manifest('[package.metadata.genai-scaffold]\nstrategy = "one"\ntrigger = "t"\ntransport = "t"\nroute = "/one"\ntimeout-seconds = 29\nmemory-mb = 256\norigin-secret = false\n')
         genai = self.root / "crates" / "genai" / "Cargo.toml"
-        genai.write_text(genai.read_text().replace('config-env = "CONFIG_SSM_PATH"', 'config-env = "SETTINGS_PATH"'))
-        self.assertEqual(project.load({}, root=self.root)["configEnv"], "SETTINGS_PATH")
+        text = genai.read_text()
+        genai.write_text(
+            text.replace('config-env = "CONFIG_SSM_PATH"', 'config-env = "SETTINGS_PATH"')
+            .replace('origin-secret-env = "ORIGIN_SECRET"', 'origin-secret-env = "CDN_SECRET"')
+            .replace('origin-secret-header = "x-origin-verify"', 'origin-secret-header = "x-from-cdn"')
+        )
+        loaded = project.load({}, root=self.root)
+        self.assertEqual((loaded["configEnv"], loaded["originSecret"]), ("SETTINGS_PATH", {"env": "CDN_SECRET", "header": "x-from-cdn"}))
+        genai.write_text(text.replace('origin-secret-header = "x-origin-verify"', 'origin-secret-header = "X Bad"'))
+        with self.assertRaisesRegex(project.Invalid, "crates/genai/Cargo.toml .* has no valid `origin-secret-header`"):
+            project.load({}, root=self.root)
         genai.write_text('[package]\nname = "genai"\n')
-        with self.assertRaisesRegex(project.Invalid, "crates/genai/Cargo.toml .* has no `config-env`"):
+        with self.assertRaisesRegex(project.Invalid, "crates/genai/Cargo.toml .* has no valid `config-env`"):
             project.load({}, root=self.root)
 
     def test_a_missing_or_broken_record_says_what_to_do(self):

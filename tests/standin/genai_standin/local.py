@@ -5,6 +5,7 @@ function zip that stacks name as their code (S3Bucket `bucket`, S3Key fn.zip).""
 import io
 import socket
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -47,16 +48,25 @@ def import_template_infra():
         sys.path.insert(0, infra)
 
 
+def genai_names():
+    """The names the code and the deployment share, as the template's crates/genai declares
+    them (infra/project.py reads them from a generated project the same way)."""
+    manifest = Path(__file__).resolve().parents[3] / "template" / "crates" / "genai" / "Cargo.toml.liquid"
+    return tomllib.loads(manifest.read_text())["package"]["metadata"]["genai-scaffold"]
+
+
 def project(region, services):
     """A deploy model (infra/project.py's shape) of the SAM project `app`, stage dev, in
     `region`, configured under /app/dev/config, with `services` as declared."""
+    names = genai_names()
     return {
         "name": "app",
         "stage": "dev",
         "region": region,
         "partition": "aws",
         "iac": "sam",
-        "configEnv": "CONFIG_SSM_PATH",
+        "configEnv": names["config-env"],
+        "originSecret": {"env": names["origin-secret-env"], "header": names["origin-secret-header"]},
         "paths": {"config": "/app/dev/config"},
         "services": services,
     }

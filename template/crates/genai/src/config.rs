@@ -44,24 +44,31 @@ pub struct Config {
     pub model_id: String,
     /// The AWS region.
     pub region: String,
-    /// A fake Bedrock to call instead of AWS (`BEDROCK_ENDPOINT_URL`), for local runs.
+    /// A fake Bedrock to call instead of AWS ([`BEDROCK_ENDPOINT_ENV`]), for local runs.
     pub bedrock_endpoint: Option<String>,
     /// Browser origins allowed to call the services (`ALLOWED_ORIGINS`, comma separated).
     /// Empty means none: there is no wildcard.
     pub allowed_origins: Vec<String>,
-    /// The values CloudFront sends in [`ORIGIN_SECRET_HEADER`] (`ORIGIN_SECRET`, comma
-    /// separated: the current one and, after a rotation, the previous). Empty means no check,
-    /// as in the local stack, which any local client may call.
+    /// The values CloudFront sends in [`crate::ORIGIN_SECRET_HEADER`]
+    /// ([`crate::ORIGIN_SECRET_ENV`], comma separated: the current one and, after a rotation,
+    /// the previous). Empty means no check in the local stack, which any local client may call,
+    /// and refusing every request when `deployed`.
     pub origin_secrets: Vec<String>,
+    /// Whether the function runs as its stack deployed it: its configuration's SSM path
+    /// ([`crate::CONFIG_ENV`]) is set. A deployed function lacking a setting its stack gives it
+    /// fails closed, so a variable renamed in the stack refuses requests instead of opening
+    /// the function to calls that skip the CDN.
+    pub deployed: bool,
     /// Request limits.
     pub limits: Limits,
 }
 
-/// The header CloudFront adds to every request it sends to the WebSocket and REST APIs
-/// (the CDN's origin custom headers), so that the functions can refuse calls made to the
-/// APIs' own execute-api URLs. The SSE Function URL needs none: it takes only requests that
-/// CloudFront signed (AWS_IAM with origin access control).
-pub const ORIGIN_SECRET_HEADER: &str = "x-origin-verify";
+/// The variable pointing the services at a fake Bedrock (the local stack's), instead of AWS.
+pub const BEDROCK_ENDPOINT_ENV: &str = "BEDROCK_ENDPOINT_URL";
+
+/// The variable pointing a WebSocket service's posts to its connections at the local stack's
+/// gateway. Deployed, it is unset: the callback URL comes from each event's domain and stage.
+pub const WS_CALLBACK_ENV: &str = "WS_CALLBACK_URL";
 
 impl Config {
     /// Reads the configuration from environment variables, with the generated defaults.
@@ -92,12 +99,13 @@ impl Config {
         Config {
             model_id: lookup("MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
             region: lookup("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_string()),
-            bedrock_endpoint: lookup("BEDROCK_ENDPOINT_URL"),
+            bedrock_endpoint: lookup(BEDROCK_ENDPOINT_ENV),
             allowed_origins: list(lookup("ALLOWED_ORIGINS"))
                 .into_iter()
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
-            origin_secrets: list(lookup("ORIGIN_SECRET")),
+            origin_secrets: list(lookup(crate::ORIGIN_SECRET_ENV)),
+            deployed: lookup(crate::CONFIG_ENV).is_some(),
             limits: Limits {
                 max_prompt_bytes: number("MAX_PROMPT_BYTES", defaults.max_prompt_bytes as u32)
                     as usize,
@@ -147,12 +155,24 @@ impl Config {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
 
-    /// Whether a request came through the CDN: its [`ORIGIN_SECRET_HEADER`] is one of
-    /// `origin_secrets`, or there is none to check. Compared in constant time, so the answer's
-    /// timing tells a guesser nothing about how much of a guess was right.
+    /// Whether a request came through the CDN: its [`crate::ORIGIN_SECRET_HEADER`] is one of
+    /// `origin_secrets`, or there is none to check and the function is not `deployed`.
+    /// Compared in constant time, so the answer's timing tells a guesser nothing about how
+    /// much of a guess was right.
+    ///
+    /// Only the services that declare `origin-secret` ask, and their stacks set the secret:
+    /// a deployed one without it has a stack that names the variable otherwise, and refuses
+    /// every request, logging which variable it lacks.
     pub fn came_through_cdn(&self, header: Option<&str>) -> bool {
         if self.origin_secrets.is_empty() {
-            return true;
+            if self.deployed {
+                tracing::error!(
+                    variable = crate::ORIGIN_SECRET_ENV,
+                    "the function is deployed without its origin secret and refuses every \
+                     request: its stack must set the variable (make deploy-<service>)"
+                );
+            }
+            return !self.deployed;
         }
         let Some(header) = header else {
             return false;
@@ -266,14 +286,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_listed_origin_secret_passes_and_none_listed_lets_everyone_in() {
+    fn only_a_listed_origin_secret_passes_and_none_listed_lets_everyone_in_only_locally() {
         let local = Config::from_lookup(|_| None);
         assert!(local.came_through_cdn(None));
         assert!(local.came_through_cdn(Some("anything")));
 
+        // Deployed (its configuration path set) with the secret under another name: closed.
+        let renamed = Config::from_lookup(|key| match key {
+            crate::CONFIG_ENV => Some("/app/dev/config".to_string()),
+            "ORIGIN_SECRETS" => Some("n3w-secret".to_string()),
+            _ => None,
+        });
+        assert!(renamed.deployed);
+        assert!(!renamed.came_through_cdn(Some("n3w-secret")));
+        assert!(!renamed.came_through_cdn(None));
+
         // After a rotation: the new secret first, the previous one still accepted.
         let deployed = Config::from_lookup(|key| {
-            (key == "ORIGIN_SECRET").then(|| "n3w-secret, 0ld-secret".to_string())
+            (key == crate::ORIGIN_SECRET_ENV).then(|| "n3w-secret, 0ld-secret".to_string())
         });
         assert_eq!(deployed.origin_secrets, ["n3w-secret", "0ld-secret"]);
         assert!(deployed.came_through_cdn(Some("n3w-secret")));

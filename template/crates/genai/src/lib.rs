@@ -8,7 +8,8 @@ pub mod log;
 
 pub use bedrock::{Completion, Event, Events, GenAi, Generation, Usage};
 
-// CONFIG_ENV, from this crate's declaration (build.rs).
+// CONFIG_ENV, ORIGIN_SECRET_ENV and ORIGIN_SECRET_HEADER, from this crate's declaration
+// (build.rs).
 include!(concat!(env!("OUT_DIR"), "/declared.rs"));
 
 use std::time::Instant;

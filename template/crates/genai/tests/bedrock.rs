@@ -22,6 +22,7 @@ async fn service(fake: &FakeBedrock) -> GenAi {
         bedrock_endpoint: Some(fake.endpoint()),
         allowed_origins: Vec::new(),
         origin_secrets: Vec::new(),
+        deployed: false,
         limits: Limits::default(),
     })
     .await

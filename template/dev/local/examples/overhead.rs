@@ -100,7 +100,7 @@ async fn main() {
     let fake = FakeBedrock::start(settings()).await.expect("fake");
     let endpoint = fake.endpoint();
     let genai = GenAi::from_config(Config::from_lookup(|key| {
-        (key == "BEDROCK_ENDPOINT_URL").then(|| endpoint.clone())
+        (key == genai::config::BEDROCK_ENDPOINT_ENV).then(|| endpoint.clone())
     }))
     .await;
     let stack = Stack::start(Options {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
+use genai::config::{BEDROCK_ENDPOINT_ENV, WS_CALLBACK_ENV};
 use serde_json::json;
 
 use crate::discover::Service;
@@ -128,7 +129,7 @@ impl Stack {
             addr.port()
         );
         let mut env = vec![
-            ("WS_CALLBACK_URL".to_string(), url.clone()),
+            (WS_CALLBACK_ENV.to_string(), url.clone()),
             ("ALLOWED_ORIGINS".to_string(), loopback_origins.clone()),
             ("AWS_REGION".to_string(), region.clone()),
         ];
@@ -144,7 +145,7 @@ impl Stack {
                 let fake = fake_bedrock::FakeBedrock::start(settings.clone())
                     .await
                     .map_err(|e| format!("cannot start the fake Bedrock: {e}"))?;
-                env.push(("BEDROCK_ENDPOINT_URL".into(), fake.endpoint()));
+                env.push((BEDROCK_ENDPOINT_ENV.into(), fake.endpoint()));
                 // The fake checks no signature; these only let the SDK sign without an account.
                 // A stage's functions read its SSM parameters with the caller's credentials
                 // (a profile, say), which keys set here would override.

@@ -82,11 +82,11 @@ impl Refused {
     /// functions do not call.
     pub fn endpoint_variable(&self) -> Option<&'static str> {
         match self.action.split(':').next().unwrap_or_default() {
-            "bedrock" => Some("BEDROCK_ENDPOINT_URL"),
+            "bedrock" => Some(genai::config::BEDROCK_ENDPOINT_ENV),
             "ssm" => Some("AWS_ENDPOINT_URL_SSM"),
             "lambda" => Some("AWS_ENDPOINT_URL_LAMBDA"),
             "dynamodb" => Some("AWS_ENDPOINT_URL_DYNAMODB"),
-            "execute-api" => Some("WS_CALLBACK_URL"),
+            "execute-api" => Some(genai::config::WS_CALLBACK_ENV),
             _ => None,
         }
     }

@@ -1178,8 +1178,7 @@ fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
             );
         }
         let deployed = |declared: &str| format!("twin-dev-{declared}");
-        let mut env =
-            json!({ "DEPLOYED_MARK": deployed(&service.name), "ORIGIN_SECRET": "twin-secret" });
+        let mut env = json!({ "DEPLOYED_MARK": deployed(&service.name), genai::ORIGIN_SECRET_ENV: "twin-secret" });
         if let Some(worker) = &service.worker {
             env[&worker.env] = json!(worker_name(&deployed(&worker.function)));
             let mut worker_env = json!({ "DEPLOYED_MARK": deployed(&worker.function) });
@@ -1203,7 +1202,7 @@ fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{name}-{}.json", std::process::id()));
     let behaviours = json!([{
         "path_pattern": "*",
-        "origin_headers": { genai::config::ORIGIN_SECRET_HEADER: "twin-secret" },
+        "origin_headers": { genai::ORIGIN_SECRET_HEADER: "twin-secret" },
     }]);
     let stage = json!({ "stage": "dev", "region": "eu-west-1", "functions": functions,
                         "behaviours": behaviours, "rest_methods": rest_methods });

@@ -10,15 +10,12 @@ import { Construct } from 'constructs';
 import { Project } from './project.js';
 import { published } from './publish.js';
 
-/** The header, as crates/genai/src/config.rs reads it. */
-export const ORIGIN_SECRET_HEADER = 'x-origin-verify';
-
-/** The accepted values, comma separated: a function's ORIGIN_SECRET. */
+/** The accepted values, comma separated: the variable `project.originSecret.env` of a function. */
 export function originSecrets(scope: Construct, project: Project): string {
   return published(scope, project, 'origin/secret');
 }
 
 /** The custom header a CloudFront origin adds to every request: the current value. */
 export function originSecretHeader(scope: Construct, project: Project): Record<string, string> {
-  return { [ORIGIN_SECRET_HEADER]: Fn.select(0, Fn.split(',', originSecrets(scope, project))) };
+  return { [project.originSecret.header]: Fn.select(0, Fn.split(',', originSecrets(scope, project))) };
 }

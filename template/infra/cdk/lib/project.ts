@@ -70,6 +70,11 @@ export interface Project {
   tracing: boolean;
   /** The variable that gives every function `paths.config` (crates/genai's `config-env`). */
   configEnv: string;
+  /**
+   * The origin secret's variable on a function that declares `origin-secret`, and the header
+   * CloudFront sends it in (crates/genai's `origin-secret-env` and `origin-secret-header`).
+   */
+  originSecret: { env: string; header: string };
   /** SSM paths: the services' settings (`config`), what stacks hand each other (`deploy`). */
   paths: { config: string; deploy: string; settings: string };
   /** Each service folder's declaration. */

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeCheckov, acknowledgeNag } from './acknowledge.js';
 import { alarmOnAny } from './alarms.js';
+import { originSecrets } from './origin-secret.js';
 import { configPath, Project, resourceName } from './project.js';
 
 export interface RustFunctionProps {
@@ -26,7 +27,7 @@ export interface RustFunctionProps {
   /** Whether it calls the model (is granted Bedrock); default true. */
   callsModel?: boolean;
   description: string;
-  /** Service settings beyond those in SSM (e.g. the REST deadline). */
+  /** Settings beyond SSM's and those the declaration gives (e.g. the worker's name). */
   environment?: Record<string, string>;
 }
 
@@ -121,7 +122,14 @@ export class RustFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       reservedConcurrentExecutions: props.capped === false ? undefined : project.reservedConcurrency || undefined,
-      environment: { [project.configEnv]: configPath(project), ...props.environment },
+      environment: {
+        [project.configEnv]: configPath(project),
+        // A service that declares `origin-secret` refuses every request without the CDN's
+        // secret; deployed without this variable, it refuses every request
+        // (crates/genai/src/config.rs).
+        ...(declared['origin-secret'] && !worker ? { [project.originSecret.env]: originSecrets(this, project) } : {}),
+        ...props.environment,
+      },
     });
     acknowledgeCheckov(this.function, [
       { id: 'CKV_AWS_116', reason: 'Invoked by API Gateway and a Function URL, which get the error; a DLQ would hold nothing to retry.' },

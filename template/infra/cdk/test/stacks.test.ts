@@ -238,8 +238,8 @@ describe('cdn', () => {
 });
 
 describe('origin secret', () => {
-  /** The ORIGIN_SECRET of a strategy's own function: set when it refuses calls not from the CDN. */
-  const secret = (service: string) => synth.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET;
+  /** The origin secret's variable (crates/genai's `origin-secret-env`) on a strategy's own function: set when it refuses calls not from the CDN. */
+  const secret = (service: string) => synth.lambda(service, service).properties.Environment?.Variables[synth.project.originSecret.env];
 
   it('is checked by exactly the functions whose service declares it', () => {
     for (const { service } of synth.strategies) {
@@ -264,7 +264,7 @@ describe('origin secret', () => {
     for (const origin of synth.distribution().Origins) {
       if (sent.has(origin.Id)) {
         expect(origin.OriginCustomHeaders, origin.Id).toEqual([
-          { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: parameter }] }] } },
+          { HeaderName: synth.project.originSecret.header, HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: parameter }] }] } },
         ]);
       } else {
         expect(origin.OriginCustomHeaders, origin.Id).toBeUndefined();

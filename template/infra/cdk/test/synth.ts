@@ -364,7 +364,7 @@ export class Synth {
    * its origin; or neither.
    */
   expectOriginSecret(service: string, required: boolean): void {
-    const variable = this.lambda(service, service).properties.Environment?.Variables.ORIGIN_SECRET;
+    const variable = this.lambda(service, service).properties.Environment?.Variables[this.project.originSecret.env];
     const origins = this.origins(service);
     expect(origins).toHaveLength(1);
     if (!required) {
@@ -379,7 +379,7 @@ export class Synth {
     expect(sent).toBeDefined();
     for (const origin of origins) {
       expect(origin.OriginCustomHeaders, origin.Id).toEqual([
-        { HeaderName: 'x-origin-verify', HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: sent }] }] } },
+        { HeaderName: this.project.originSecret.header, HeaderValue: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: sent }] }] } },
       ]);
     }
   }

@@ -593,16 +593,18 @@ class Templates(unittest.TestCase):
 
     def test_only_the_cdn_carries_the_origin_secret_the_functions_that_require_it_get(self):
         name = "/%s/test/deploy/origin/secret" % transform.PROJECT["name"]
+        # The variable and the header the code reads (crates/genai/Cargo.toml, via the deploy model).
+        secret = transform.PROJECT["originSecret"]
         for service in transform.services():
             variables = function(self.templates[service], service)["Properties"]["Environment"]["Variables"]
             if requires_origin_secret(service):
                 # Read from SSM when the stack deploys: the value is in no template.
-                self.assertEqual(variables["ORIGIN_SECRET"], {"Ref": "OriginSecret"}, service)
+                self.assertEqual(variables.get(secret["env"]), {"Ref": "OriginSecret"}, service)
                 self.assertEqual(self.templates[service]["Parameters"]["OriginSecret"]["Type"], "AWS::SSM::Parameter::Value<String>")
                 self.assertEqual(transform.stack_parameters(service)["OriginSecret"], name)
             else:
                 # A template that declares no such parameter is passed none.
-                self.assertNotIn("ORIGIN_SECRET", variables, service)
+                self.assertNotIn(secret["env"], variables, service)
                 self.assertNotIn("OriginSecret", transform.stack_parameters(service))
         current = {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "OriginSecret"}]}]}
         owner = owners()
@@ -612,7 +614,7 @@ class Templates(unittest.TestCase):
         for origin in distribution(self.templates["cdn"])["Origins"]:
             headers = origin.get("OriginCustomHeaders", [])
             if origin["Id"] in owner and requires_origin_secret(owner[origin["Id"]]):
-                self.assertEqual(headers, [{"HeaderName": "x-origin-verify", "HeaderValue": current}], origin["Id"])
+                self.assertEqual(headers, [{"HeaderName": secret["header"], "HeaderValue": current}], origin["Id"])
             else:
                 self.assertEqual(headers, [], origin["Id"])
 

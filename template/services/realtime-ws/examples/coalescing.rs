@@ -42,7 +42,7 @@ async fn main() {
     let (gateway, url) = support::start(POST_LATENCY).await;
     let endpoint = fake.endpoint();
     let genai = GenAi::from_config(Config::from_lookup(|key| {
-        (key == "BEDROCK_ENDPOINT_URL").then(|| endpoint.clone())
+        (key == genai::config::BEDROCK_ENDPOINT_ENV).then(|| endpoint.clone())
     }))
     .await;
 

@@ -61,7 +61,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::types::InvocationType;
-use genai::config::ORIGIN_SECRET_HEADER;
+use genai::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, Completion, ErrorCode, Event, Events, GenAi, GenerateRequest, Metrics};
 use lambda_runtime::tracing::Instrument;
 use serde::de::IgnoredAny;
@@ -201,7 +201,7 @@ pub struct Connections {
 
 impl Connections {
     /// Clients built from `base`, for the endpoint of each event or `endpoint_override`
-    /// (`WS_CALLBACK_URL`: a custom domain, or the local stack).
+    /// ([`genai::config::WS_CALLBACK_ENV`]: a custom domain, or the local stack).
     pub fn new(
         base: aws_sdk_apigatewaymanagement::config::Builder,
         endpoint_override: Option<String>,

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
         genai: GenAi::from_env().await?,
         connections: Connections::new(
             aws_sdk_apigatewaymanagement::config::Builder::from(&shared),
-            std::env::var("WS_CALLBACK_URL").ok(),
+            std::env::var(genai::config::WS_CALLBACK_ENV).ok(),
         ),
         generations: Generations::new(
             // Well inside the function's 10 s: a slow Invoke still ends in the protocol's

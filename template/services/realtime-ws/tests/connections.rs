@@ -37,7 +37,7 @@ async fn harness_with_floor(settings: Settings, latency: Duration, floor: Durati
     let (gateway, url) = support::start(latency).await;
     let endpoint = fake.endpoint();
     let config = Config::from_lookup(|key| match key {
-        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        genai::config::BEDROCK_ENDPOINT_ENV => Some(endpoint.clone()),
         "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
         // Room for answers longer than one 32 KB frame.
         "MAX_TOKENS" => Some("20000".into()),
@@ -400,7 +400,7 @@ async fn connect_refuses_origins_outside_the_allow_list() {
 async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
     // Deployed, CloudFront adds the secret to the handshake; the execute-api URL has none.
     let config = Config::from_lookup(|key| match key {
-        "ORIGIN_SECRET" => Some("n3w-secret,0ld-secret".into()),
+        genai::ORIGIN_SECRET_ENV => Some("n3w-secret,0ld-secret".into()),
         "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
         _ => None,
     });
@@ -421,7 +421,7 @@ async fn a_stage_with_an_origin_secret_lets_only_the_cdn_connect() {
         (Some("guess"), None, 403),
     ] {
         let mut connect = event("$connect", "c", None);
-        for (name, value) in [("x-origin-verify", secret), ("origin", origin)] {
+        for (name, value) in [(genai::ORIGIN_SECRET_HEADER, secret), ("origin", origin)] {
             if let Some(value) = value {
                 connect.headers.insert(name, value.parse().expect("header"));
             }

@@ -24,7 +24,7 @@ async fn service(fake: &FakeBedrock) -> Arc<GenAi> {
     let endpoint = fake.endpoint();
     Arc::new(
         GenAi::from_config(Config::from_lookup(|key| match key {
-            "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+            genai::config::BEDROCK_ENDPOINT_ENV => Some(endpoint.clone()),
             "ALLOWED_ORIGINS" => Some("http://localhost:5173".into()),
             _ => None,
         }))

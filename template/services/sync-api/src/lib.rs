@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use genai::config::ORIGIN_SECRET_HEADER;
+use genai::ORIGIN_SECRET_HEADER;
 use genai::{ApiError, ErrorCode, Event, GenAi, Metrics};
 use lambda_http::http::Method;
 use lambda_http::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY};

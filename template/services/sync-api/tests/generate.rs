@@ -19,7 +19,7 @@ fn settings() -> Settings {
 async fn service(fake: &FakeBedrock) -> GenAi {
     let endpoint = fake.endpoint();
     let config = Config::from_lookup(|key| match key {
-        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        genai::config::BEDROCK_ENDPOINT_ENV => Some(endpoint.clone()),
         "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
         _ => None,
     });
@@ -180,10 +180,10 @@ async fn a_stage_with_an_origin_secret_answers_only_the_cdn() {
     let fake = FakeBedrock::start(settings()).await.expect("fake");
     let endpoint = fake.endpoint();
     let config = Config::from_lookup(|key| match key {
-        "BEDROCK_ENDPOINT_URL" => Some(endpoint.clone()),
+        genai::config::BEDROCK_ENDPOINT_ENV => Some(endpoint.clone()),
         "ALLOWED_ORIGINS" => Some("https://app.example.com".into()),
         // The current secret and, after a rotation, the previous one.
-        "ORIGIN_SECRET" => Some("n3w-secret,0ld-secret".into()),
+        genai::ORIGIN_SECRET_ENV => Some("n3w-secret,0ld-secret".into()),
         _ => None,
     });
     let genai = GenAi::from_config(config).await;
@@ -196,7 +196,7 @@ async fn a_stage_with_an_origin_secret_answers_only_the_cdn() {
         if let Some(secret) = secret {
             request
                 .headers_mut()
-                .insert("x-origin-verify", secret.parse().expect("header"));
+                .insert(genai::ORIGIN_SECRET_HEADER, secret.parse().expect("header"));
         }
         sync_api::handle(&genai, LONG, request)
     };

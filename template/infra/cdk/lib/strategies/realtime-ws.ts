@@ -24,7 +24,7 @@ import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
-import { originSecretHeader, originSecrets } from '../origin-secret.js';
+import { originSecretHeader } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
@@ -50,11 +50,7 @@ class RealtimeWsStack extends Stack {
       description: 'WebSocket strategy: answers the routes, hands each generation to the generation function',
       capped: false,
       callsModel: false,
-      environment: {
-        // $connect refuses a handshake without it: one that did not come through the CDN.
-        ORIGIN_SECRET: originSecrets(this, project),
-        [worker.env]: generatorName,
-      },
+      environment: { [worker.env]: generatorName },
     });
     // Asynchronous invocations of that one function, and nothing else.
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [generatorArn] }));

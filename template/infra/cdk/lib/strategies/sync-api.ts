@@ -10,7 +10,7 @@ import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
 import { accessLogGroup } from '../access-logs.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
-import { originSecretHeader, originSecrets } from '../origin-secret.js';
+import { originSecretHeader } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
@@ -35,9 +35,6 @@ class SyncApiStack extends Stack {
       project,
       service,
       description: 'REST strategy: one Bedrock answer per request',
-      // ORIGIN_SECRET: every request without it, one that did not come through the CDN, is
-      // refused.
-      environment: { REST_DEADLINE_MS: '25000', ORIGIN_SECRET: originSecrets(this, project) },
     });
 
     const accessLogs = accessLogGroup(this);

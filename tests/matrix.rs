@@ -378,6 +378,26 @@ fn start_until_ready(mut cmd: Command) -> (std::process::Child, std::sync::mpsc:
     (child, rx)
 }
 
+/// The original sample's own three clients (`tests/sample-clients`, copied unmodified), each
+/// asked once through the origin at `url` for the strategies it serves: the protocol keeps the
+/// shapes those clients read. On Node 22, with the project's TypeScript.
+fn sample_clients(env: &Env, project: &Path, url: &str) -> bool {
+    let mut run = env.command(&env.node22.join("node").display().to_string(), project);
+    run.arg(common::repo().join("tests/sample-clients/run.mjs"))
+        .arg(url)
+        .arg(project.join("client/web/package.json"));
+    match common::run_limited(&mut run, 5 * MINUTE) {
+        Ok(out) => {
+            print!("{out}");
+            true
+        }
+        Err(e) => {
+            eprintln!("--- the sample's clients through {url}: {e}");
+            false
+        }
+    }
+}
+
 /// `make dev` as a user runs it: it prints `ready: <url>`, answers `curl` on SSE and REST,
 /// and Ctrl-C (SIGINT to its process group) stops it and every process it started.
 fn dev_check(env: &Env, project: &Path) -> Cell {
@@ -414,7 +434,10 @@ fn smoke_through_dev(
                     for line in &unexpected {
                         eprintln!("--- make smoke skipped a row make dev can run: {line}");
                     }
-                    out.contains("smoke: ") && out.contains(" 0 failed") && unexpected.is_empty()
+                    out.contains("smoke: ")
+                        && out.contains(" 0 failed")
+                        && unexpected.is_empty()
+                        && sample_clients(env, project, &url)
                 }
                 Err(e) => {
                     eprintln!(

@@ -388,7 +388,7 @@ fn sample_clients(env: &Env, project: &Path, url: &str) -> bool {
         .arg(project.join("client/web/package.json"));
     match common::run_limited(&mut run, 5 * MINUTE) {
         Ok(out) => {
-            print!("{out}");
+            println!("{out}");
             true
         }
         Err(e) => {

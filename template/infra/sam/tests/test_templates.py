@@ -369,6 +369,26 @@ class Templates(unittest.TestCase):
         self.assertEqual(checked, len(self.declared))
         self.assertGreater(checked, 0)
 
+    def test_each_rest_api_answers_its_route_where_the_cdn_sends_it(self):
+        # SAM resolves no intrinsic function in an Api event's Path (serverless-application-model
+        # #687, #2157), so the REST templates write their resource path; it must be the route as
+        # the CDN's rule rewrites it (the declaration's `cdn`: `prefix` off, the stage as origin
+        # path), or every request through the CDN answers 403 Missing Authentication Token.
+        checked = 0
+        for service, declared in self.declared.items():
+            if declared["trigger"] != "apigateway-rest":
+                continue
+            rule = declared["cdn"]
+            self.assertTrue(declared["route"].startswith(rule["prefix"] + "/"), service)
+            resource = declared["route"][len(rule["prefix"]) :]
+            (api,) = resources(self.templates[service], "AWS::ApiGateway::RestApi")
+            paths = api["Properties"]["Body"]["paths"]
+            self.assertIn("post", paths.get(resource, {}), f"{service}: the API has {sorted(paths)}, the CDN sends {declared['route']} to {resource}")
+            checked += 1
+        if not any(d["trigger"] == "apigateway-rest" for d in self.declared.values()):
+            self.skipTest("no service of this project has a REST API")
+        self.assertGreater(checked, 0)
+
     def test_bucket_is_private_and_tls_only(self):
         template = self.templates["cdn"]
         (bucket,) = resources(template, "AWS::S3::Bucket")

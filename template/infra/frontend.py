@@ -69,6 +69,7 @@ def stage_config(project, stage, region, ssm):
     if "cdn/bucket" not in deploy:
         fail(f"no CDN found under SSM {base}/deploy in {region}: run `make deploy-cdn STAGE={stage}` first")
     config = parameters(ssm, f"{base}/config")
+    declared = deploy_model.limits()
     strategies = {
         key.split("/")[0]: {"url": value} for key, value in sorted(deploy.items()) if key.endswith("/path")
     }
@@ -78,10 +79,11 @@ def stage_config(project, stage, region, ssm):
         "stage": stage,
         "region": region,
         "model": config.get("model-id", ""),
+        # The stage's limits, else those the services apply without one (crates/genai's).
         "limits": {
-            "maxPromptBytes": int(config.get("max-prompt-bytes", 16384)),
-            "maxTokens": int(config.get("max-tokens", 4096)),
-            "defaultMaxTokens": int(config.get("default-max-tokens", 512)),
+            "maxPromptBytes": int(config.get("max-prompt-bytes", declared["max-prompt-bytes"])),
+            "maxTokens": int(config.get("max-tokens", declared["max-tokens"])),
+            "defaultMaxTokens": int(config.get("default-max-tokens", declared["default-max-tokens"])),
         },
         "strategies": strategies,
     }

@@ -126,6 +126,26 @@ def genai_names(root=ROOT):
     return names
 
 
+LIMITS = ("max-prompt-bytes", "max-tokens", "default-max-tokens")
+
+
+def limits(root=ROOT):
+    """The request limits crates/genai/Cargo.toml declares (`[package.metadata.genai-scaffold.limits]`),
+    by their SSM names: what a stage's configuration starts with, and what the services apply
+    when it names none (that crate compiles them in)."""
+    manifest = root / "crates" / "genai" / "Cargo.toml"
+    declared = read_toml(manifest).get("package", {}).get("metadata", {}).get("genai-scaffold", {}).get("limits", {})
+    found = {}
+    for key in LIMITS:
+        value = declared.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**32:
+            raise Invalid(f"{manifest.relative_to(root)} [package.metadata.genai-scaffold.limits] has no valid `{key}` (a positive integer): copy the table from a newly generated project")
+        found[key] = value
+    if found["default-max-tokens"] > found["max-tokens"]:
+        raise Invalid(f"{manifest.relative_to(root)} [package.metadata.genai-scaffold.limits]: default-max-tokens {found['default-max-tokens']} is above max-tokens {found['max-tokens']}")
+    return found
+
+
 def functions(service, declared):
     """The functions a service's binary is deployed as, by name within the stage: its own, and
     the worker it declares."""
@@ -297,6 +317,8 @@ def load(env=None, root=ROOT, remembered=None):
         # The variable that gives every function `paths.config`.
         "configEnv": names["config-env"],
         "originSecret": {"env": names["origin-secret-env"], "header": names["origin-secret-header"]},
+        # The request limits every stage's configuration starts with, by SSM name.
+        "limits": limits(root),
         "paths": {
             "config": f"/{name}/{stage}/config",
             "deploy": f"/{name}/{stage}/deploy",

@@ -48,6 +48,25 @@ fn main() {
              pub const {constant}: &str = {value:?};\n"
         );
     }
+    // The request limits, for `config::Limits::default()`.
+    code += "/// The declared request limits (`[package.metadata.genai-scaffold.limits]`).\n\
+             mod declared_limits {\n";
+    for (key, constant, kind) in [
+        ("max-prompt-bytes", "MAX_PROMPT_BYTES", "usize"),
+        ("max-tokens", "MAX_TOKENS", "u32"),
+        ("default-max-tokens", "DEFAULT_MAX_TOKENS", "u32"),
+    ] {
+        let value = declared
+            .and_then(|g| g.get("limits"))
+            .and_then(|l| l.get(key))
+            .and_then(toml::Value::as_integer)
+            .filter(|v| (1..=i64::from(u32::MAX)).contains(v))
+            .unwrap_or_else(|| {
+                panic!("[package.metadata.genai-scaffold.limits] lacks `{key}`, a positive integer")
+            });
+        code += &format!("    pub const {constant}: {kind} = {value};\n");
+    }
+    code += "}\n";
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by Cargo")).join("declared.rs");
     std::fs::write(&out, code).expect("write to OUT_DIR");
 }

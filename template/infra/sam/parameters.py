@@ -43,6 +43,9 @@ def parameters(stack, env, account=None, published=None, remembered=None):
             "ModelId": project["model"]["id"],
             "AlertEmail": project["alertEmail"] or "none",
             "BudgetUsd": project["budgetUsd"] or 0,
+            "MaxPromptBytes": project["limits"]["max-prompt-bytes"],
+            "MaxTokens": project["limits"]["max-tokens"],
+            "DefaultMaxTokens": project["limits"]["default-max-tokens"],
         }
     model = project["model"]
     deploy_path = project["paths"]["deploy"]

@@ -167,6 +167,9 @@ class Releases(FakeAws):
         (self.project / "infra").mkdir()
         for script in ("frontend.py", "project.py"):
             shutil.copy(ROOT / "infra" / script, self.project / "infra" / script)
+        # The limits /config.json falls back on (infra/project.py reads them there).
+        (self.project / "crates" / "genai").mkdir(parents=True)
+        shutil.copy(ROOT / "crates" / "genai" / "Cargo.toml", self.project / "crates" / "genai")
 
     def frontend(self, command, stage):
         result = subprocess.run(

@@ -145,6 +145,19 @@ class Project(unittest.TestCase):
         with self.assertRaisesRegex(project.Invalid, "crates/genai/Cargo.toml .* has no valid `config-env`"):
             project.load({}, root=self.root)
 
+    def test_the_request_limits_are_the_genai_crates_declaration(self):
+        self.manifest('[package.metadata.genai-scaffold]\nstrategy = "one"\ntrigger = "t"\ntransport = "t"\nroute = "/one"\ntimeout-seconds = 29\nmemory-mb = 256\norigin-secret = false\n')
+        genai = self.root / "crates" / "genai" / "Cargo.toml"
+        text = genai.read_text()
+        genai.write_text(text.replace("max-tokens = 4096", "max-tokens = 2048"))
+        self.assertEqual(project.load({}, root=self.root)["limits"], {"max-prompt-bytes": 16384, "max-tokens": 2048, "default-max-tokens": 512})
+        genai.write_text(text.replace("max-tokens = 4096", "max-tokens = 256"))
+        with self.assertRaisesRegex(project.Invalid, "default-max-tokens 512 is above max-tokens 256"):
+            project.load({}, root=self.root)
+        genai.write_text(text.replace("max-prompt-bytes = 16384", 'max-prompt-bytes = "16k"'))
+        with self.assertRaisesRegex(project.Invalid, "has no valid `max-prompt-bytes`"):
+            project.load({}, root=self.root)
+
     def test_a_missing_or_broken_record_says_what_to_do(self):
         (self.root / ".genai-scaffold.toml").write_text('name = "p"\n')
         with self.assertRaisesRegex(project.Invalid, "has no iac: regenerate the project"):

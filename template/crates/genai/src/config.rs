@@ -26,12 +26,14 @@ pub struct Limits {
     pub default_temperature: f32,
 }
 
+/// The limits this crate's Cargo.toml declares (`[package.metadata.genai-scaffold.limits]`,
+/// which the deployed configuration starts with too), and the default temperature.
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_prompt_bytes: 16 * 1024,
-            max_tokens: 4096,
-            default_max_tokens: 512,
+            max_prompt_bytes: crate::declared_limits::MAX_PROMPT_BYTES,
+            max_tokens: crate::declared_limits::MAX_TOKENS,
+            default_max_tokens: crate::declared_limits::DEFAULT_MAX_TOKENS,
             default_temperature: 0.7,
         }
     }

@@ -13,14 +13,13 @@ import { stageAlarmsArn } from './alarms.js';
 import { configPath, Project, resourceName } from './project.js';
 import { publish } from './publish.js';
 
-/** The services' settings, named as the services read them (crates/genai/src/config.rs). */
+/**
+ * The services' settings, named as the services read them (crates/genai/src/config.rs): the
+ * model, and the request limits crates/genai declares (`project.limits`).
+ */
 export function settings(project: Project): Record<string, string> {
-  return {
-    'model-id': project.model.id,
-    'max-prompt-bytes': '16384',
-    'max-tokens': '4096',
-    'default-max-tokens': '512',
-  };
+  const limits = Object.entries(project.limits).map(([name, value]) => [name, String(value)]);
+  return { 'model-id': project.model.id, ...Object.fromEntries(limits) };
 }
 
 export class ConfigStack extends Stack {

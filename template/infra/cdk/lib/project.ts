@@ -75,6 +75,8 @@ export interface Project {
    * CloudFront sends it in (crates/genai's `origin-secret-env` and `origin-secret-header`).
    */
   originSecret: { env: string; header: string };
+  /** The request limits by SSM name (crates/genai's `[package.metadata.genai-scaffold.limits]`). */
+  limits: Record<'max-prompt-bytes' | 'max-tokens' | 'default-max-tokens', number>;
   /** SSM paths: the services' settings (`config`), what stacks hand each other (`deploy`). */
   paths: { config: string; deploy: string; settings: string };
   /** Each service folder's declaration. */

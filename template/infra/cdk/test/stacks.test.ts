@@ -228,6 +228,16 @@ describe('cdn', () => {
     });
   });
 
+  it('starts the configuration with the model and the limits crates/genai declares', () => {
+    // The services apply the same limits when the stage names none (crates/genai's build.rs).
+    const config = synth.template('config');
+    const expected = { 'model-id': synth.project.model.id, ...Object.fromEntries(Object.entries(synth.project.limits).map(([k, v]) => [k, String(v)])) };
+    for (const [name, value] of Object.entries(expected)) {
+      config.hasResourceProperties('AWS::SSM::Parameter', { Name: `/${synth.project.name}/test/config/${name}`, Value: value });
+    }
+    expect(Object.keys(synth.project.limits).sort()).toEqual(['default-max-tokens', 'max-prompt-bytes', 'max-tokens']);
+  });
+
   it('fails the synth with the deploy model\'s message on a setting that breaks its rule', () => {
     // The rules are infra/project.py's, the same in both flavors (infra/tests/test_project.py).
     const env = { PATH: process.env.PATH };

@@ -589,6 +589,18 @@ class Templates(unittest.TestCase):
             elsewhere = "210987654321"
             self.assertFalse(decide(**{"aws:SourceArn": arn(name, elsewhere), "aws:SourceAccount": elsewhere})["allowed"], f"{what}, from {elsewhere}")
 
+    def test_the_configuration_starts_with_the_model_and_the_limits_genai_declares(self):
+        # The services apply crates/genai's limits when the stage names none; the stage starts
+        # with the same ones (infra/project.py reads them from that crate's Cargo.toml).
+        template = self.templates["config"]
+        settings = {
+            deployed(r["Properties"]["Name"], "config", template).rsplit("/", 1)[-1]: deployed(r["Properties"]["Value"], "config", template)
+            for r in resources(template, "AWS::SSM::Parameter")
+            if "/config/" in json.dumps(r["Properties"]["Name"])
+        }
+        expected = {"model-id": transform.PROJECT["model"]["id"]} | {k: str(v) for k, v in transform.PROJECT["limits"].items()}
+        self.assertEqual(settings, expected)
+
     def test_services_accept_the_cdn_origin_and_the_listed_ones_only(self):
         (allowed,) = [
             r["Properties"]

@@ -93,7 +93,7 @@ labs: ## Run every lab of the generated workshop guide and its checkpoint, in or
 		timeout 30m cargo test --test labs -- --nocapture
 
 # The workshop's room without network, for real (scripts/workshop-offline-check.sh): root for
-# unshare, about 3 minutes cold, so not part of make test.
+# unshare, about 8 minutes on 2 cores (the bundle compiles make dev twice), so not part of make test.
 workshop-offline-check: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
 workshop-offline-check: ## Bundle the workshop project, install it and answer in a namespace with no network
 	cargo build --quiet

@@ -5,8 +5,10 @@
 # unreachable) unpacks it as an attendee would, with an empty CARGO_HOME and target folder, runs
 # `make workshop-install`, checks the stack it starts with `make smoke`, then adds the
 # strategies the workshop leaves out with the bundle's generator and builds them.
-# Needs root (or user namespaces) for unshare; takes about 3 minutes on 2 cores, most of it the
-# cold build, which is why `make test` leaves it out (DEVELOPERS: README.md says when to run it).
+# The bundle carries make dev's compiled dependencies, so the attendee's side fails if it compiles
+# an AWS SDK crate. Needs root (or user namespaces) for unshare; takes about 8 minutes on 2 cores,
+# most of it the bundle's two cold builds, which is why `make test` leaves it out (DEVELOPERS:
+# README.md says when to run it).
 set -euo pipefail
 
 GENERATOR=${GENERATOR:?GENERATOR names the genai-scaffold binary}
@@ -38,11 +40,25 @@ if [ "$inside" = --inside ]; then
         sleep 1
     done
     grep -q '^ready:' "$work/install.log" || { echo "offline check: no ready: line within 15 minutes" >&2; tail -20 "$work/install.log" >&2; exit 1; }
-    echo "offline check: make workshop-install answered ready after $(( $(date +%s) - start )) s, no network"
-    grep -E 'Finished|added [0-9]+ packages' "$work/install.log" | sed 's/^/  /'
+    echo "offline check: make workshop-install answered ready after $(( $(date +%s) - start )) s, no network," \
+        "compiling $(grep -c '^ *Compiling ' "$work/install.log") crates"
+    grep -E 'Finished|added [0-9]+ packages|compiled dependencies' "$work/install.log" | sed 's/^/  /'
+    # The bundle carries make dev's compiled dependencies: the attendee compiles the project's
+    # own crates, never an AWS SDK crate (a minute each, most of a cold make dev).
+    if grep -E '^ *Compiling (aws-|tokio |hyper )' "$work/install.log"; then
+        echo "offline check: make workshop-install compiled the dependencies above again: the bundle's compiled ones were not used" >&2
+        exit 1
+    fi
     # Every strategy the project has, through the one origin, as make smoke would (its build
     # is offline too: the bundle has the bench's crates).
-    make --no-print-directory smoke URL=http://127.0.0.1:$port SMOKE_FLAGS=--skip-long 2>&1 | tail -20
+    make --no-print-directory smoke URL=http://127.0.0.1:$port SMOKE_FLAGS=--skip-long > "$work/smoke.log" 2>&1 \
+        || { tail -30 "$work/smoke.log" >&2; exit 1; }
+    grep -E '^(smoke|\[)' "$work/smoke.log"
+    echo "offline check: make smoke's build compiled $(grep -c '^ *Compiling ' "$work/smoke.log") crates"
+    if grep -E '^ *Compiling (aws-|tokio |hyper |reqwest )' "$work/smoke.log"; then
+        echo "offline check: make smoke compiled the dependencies above again: the bundle's compiled ones were not used" >&2
+        exit 1
+    fi
     # The lab that adds a strategy, offline: the bundle's generator and the crates it vendored
     # for every strategy, the new service built as make dev builds it.
     generator=.workshop/bin/genai-scaffold
@@ -51,7 +67,12 @@ if [ "$inside" = --inside ]; then
         "$generator" add "$key" >/dev/null
         echo "offline check: added $key"
     done
-    cargo build --profile dev-local --workspace --bins 2>&1 | tail -1
+    make --no-print-directory dev-build > "$work/add.log" 2>&1 || { tail -20 "$work/add.log" >&2; exit 1; }
+    echo "offline check: make dev's build with every strategy compiled $(grep -c '^ *Compiling ' "$work/add.log") crates"
+    if grep -E '^ *Compiling (aws-|tokio |hyper )' "$work/add.log"; then
+        echo "offline check: the build after lab 4's addition compiled the dependencies above again: the bundle's compiled ones for every strategy were not used" >&2
+        exit 1
+    fi
     exit 0
 fi
 

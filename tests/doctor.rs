@@ -131,6 +131,32 @@ fn doctor_checks_a_workshop_bundle_when_the_project_came_from_one() {
         "no ok bundle line:\n{report}"
     );
 
+    // make dev's compiled dependencies: usable with the Rust that made them, else the fix that
+    // makes them usable.
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .expect("rustc runs");
+    std::fs::write(project.join(".workshop/rustc"), &rustc.stdout).expect("rustc");
+    let (_, report) = doctor(&project, &path);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("ok") && l.contains("compiled dependencies")),
+        "no ok line for the compiled dependencies:\n{report}"
+    );
+    std::fs::write(
+        project.join(".workshop/rustc"),
+        "rustc 1.80.1 (3f5fd8dd4 2024-08-06)\n",
+    )
+    .expect("rustc");
+    let (_, report) = doctor(&project, &path);
+    assert!(
+        report.contains("made by rustc 1.80.1")
+            && report.contains("fix: on the same platform, use that Rust in this folder: rustup override set 1.80.1"),
+        "no fix for compiled dependencies of another Rust:\n{report}"
+    );
+
     std::fs::remove_dir(project.join(".workshop/npm-cache")).expect("remove");
     let (ok, report) = doctor(&project, &path);
     assert!(!ok, "doctor passed with a broken bundle:\n{report}");

@@ -97,8 +97,10 @@ fi
 # A workshop bundle (make workshop-bundle), when this project came from one: the crates, the
 # cargo setting that uses them, the npm packages, and the platform it was made on.
 if [ -d .workshop ]; then
-    if [ -d .workshop/vendor ] && grep -q 'directory = ".workshop/vendor"' .cargo/config.toml 2>/dev/null \
-        && [ -d .workshop/npm-cache ]; then
+    # The crates cargo reads (.cargo/config.toml's directory, a link the Makefile keeps) are these.
+    crates=$(sed -n 's/^directory = "\(.*\)"$/\1/p' .cargo/config.toml 2>/dev/null)
+    if [ -d .workshop/vendor ] && [ -n "$crates" ] && [ -d .workshop/npm-cache ] \
+        && [ "$(cd "$crates" 2>/dev/null && pwd -P)" = "$(cd .workshop/vendor && pwd -P)" ]; then
         made=$(cat .workshop/platform 2>/dev/null || echo unknown)
         if [ "$made" = "$(uname -s) $(uname -m)" ]; then
             line ok "workshop bundle" "$(ls .workshop/vendor | wc -l | tr -d ' ') crates, npm packages, made on $made"
@@ -107,8 +109,18 @@ if [ -d .workshop ]; then
                 "install genai-scaffold yourself for the lab that adds a strategy; the crates work on any platform"
         fi
     else
-        need broken "workshop bundle" ".workshop/ lacks its vendor/, npm-cache/ or .cargo/config.toml" \
+        need broken "workshop bundle" ".workshop/ lacks its vendor/ or npm-cache/, or .cargo/config.toml does not lead to .workshop/vendor" \
             "unpack the instructor's archive again into an empty folder (tar -xzf <archive>)"
+    fi
+    # make dev's compiled dependencies, usable only by the Rust and the platform that made them.
+    if [ -f .workshop/rustc ]; then
+        built=$(cat .workshop/rustc)
+        if [ "$built" = "$(rustc -V 2>/dev/null)" ] && [ "$(cat .workshop/platform 2>/dev/null)" = "$(uname -s) $(uname -m)" ]; then
+            line ok "compiled dependencies" "make dev's, by $built"
+        else
+            line optional "compiled dependencies" "made by $built on $(cat .workshop/platform 2>/dev/null); make dev compiles them here (minutes, once)" \
+                "on the same platform, use that Rust in this folder: rustup override set $(echo "$built" | cut -d' ' -f2)"
+        fi
     fi
 fi
 

@@ -5,17 +5,22 @@
 #   - the project's files (what git tracks or would track: no target/, no node_modules/) and
 #     its .git (lab 4's checkpoint compares services/ with the first commit);
 #   - .workshop/vendor: the crates of every strategy (`cargo vendor`), so that the lab that
-#     adds a strategy builds offline too, and .cargo/config.toml, which makes cargo use them
-#     and never the network;
+#     adds a strategy builds offline too, and .cargo/config.toml, which makes cargo use them,
+#     through the link WORKSHOP_CRATES (the Makefile says why), and never the network;
 #   - .workshop/npm-cache: the web app's npm packages (and the CDK app's), for `npm ci --offline`;
 #   - .workshop/bin/genai-scaffold: this machine's generator, for `genai-scaffold add`, when it
 #     is on PATH (attendees on another platform install their own);
-#   - .workshop/wheels: the deploy tools' Python wheels, with DEPLOY_LABS=on.
+#   - .workshop/wheels: the deploy tools' Python wheels, with DEPLOY_LABS=on;
+#   - .workshop/target: make dev's compiled dependencies, for this machine's platform and Rust
+#     (unless PREBUILT=off), so that an attendee's first make dev compiles the project's own
+#     crates only: compiling the dependencies is most of a cold make dev's minutes.
 # Attendees run: tar -xzf <archive> && cd <project> && make workshop-install
 set -euo pipefail
 
 BUNDLE=${BUNDLE:?BUNDLE names the archive to write}
+WORKSHOP_CRATES=${WORKSHOP_CRATES:?WORKSHOP_CRATES names the link to the vendored crates (the Makefile sets it)}
 DEPLOY_LABS=${DEPLOY_LABS:-off}
+PREBUILT=${PREBUILT:-on}
 GENERATOR=${GENAI_SCAFFOLD:-$(command -v genai-scaffold || true)}
 project=$(basename "$PWD")
 
@@ -31,7 +36,8 @@ if [ -z "$GENERATOR" ]; then
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The link points into $work while the bundle builds: remove it with $work, not one made since.
+trap 'case $(readlink "$WORKSHOP_CRATES" 2>/dev/null) in "$work"/*) rm -f "$WORKSHOP_CRATES" ;; esac; rm -rf "$work"' EXIT
 stage=$work/$project
 mkdir -p "$stage/.workshop/bin" "$stage/.cargo"
 
@@ -47,14 +53,16 @@ strategies=$("$GENERATOR" list | awk '/^Strategies/ { on = 1; next } /^$/ { on =
     --yes --no-git >/dev/null
 (cd "$stage" && cargo vendor --quiet --locked --versioned-dirs \
     --sync "$work/every-strategy/Cargo.toml" .workshop/vendor >/dev/null)
-cat > "$stage/.cargo/config.toml" <<'CONFIG'
+ln -sfn "$stage/.workshop/vendor" "$WORKSHOP_CRATES"
+cat > "$stage/.cargo/config.toml" <<CONFIG
 # Written by make workshop-bundle: crates come from .workshop/vendor, never the network
-# (https://doc.rust-lang.org/cargo/reference/source-replacement.html).
+# (https://doc.rust-lang.org/cargo/reference/source-replacement.html), read through a link
+# that the Makefile keeps on this folder (it says why).
 [source.crates-io]
 replace-with = "workshop-bundle"
 
 [source.workshop-bundle]
-directory = ".workshop/vendor"
+directory = "$WORKSHOP_CRATES"
 
 [net]
 offline = true
@@ -71,6 +79,29 @@ done
 
 cp "$GENERATOR" "$stage/.workshop/bin/genai-scaffold"
 echo "$(uname -s) $(uname -m)" > "$stage/.workshop/platform"
+
+# make dev's build and make smoke's (lab-check runs it), done as the attendee's will be: the
+# crates read through the same link and the same packages named (cargo unifies the features of
+# the packages one command names, so these are the units those targets ask for). In this
+# project, and in one with every strategy for lab 4's addition. cargo finds them fresh in any target folder (it keeps a build script's output
+# paths relative to where it ran), for the same rustc and platform.
+if [ "$PREBUILT" != off ]; then
+    echo "workshop-bundle: make dev's compiled dependencies ($(rustc -V))"
+    cp -r "$stage/.cargo" "$work/every-strategy/"
+    for project_dir in "$stage" "$work/every-strategy"; do
+        (cd "$project_dir" && CARGO_TARGET_DIR=$work/prebuilt "${MAKE:-make}" --no-print-directory dev-build smoke-build \
+            > "$work/prebuilt.log" 2>&1) || {
+            tail -20 "$work/prebuilt.log" >&2
+            echo "workshop-bundle: make dev-build or make smoke-build failed above (in a copy of this project, or of one with every strategy); PREBUILT=off leaves the compiled dependencies out." >&2
+            exit 1; }
+    done
+    # Not the binaries (tens of MB each): the attendee's make dev links them again.
+    mkdir -p "$stage/.workshop/target"
+    tar -C "$work/prebuilt" --exclude=dev-local/incremental -cf - dev-local/deps dev-local/build dev-local/.fingerprint \
+        | tar -C "$stage/.workshop/target" -xf -
+    find "$stage/.workshop/target/dev-local/deps" -type f -perm -u+x ! -name '*.so' ! -name '*.dylib' -delete
+    rustc -V > "$stage/.workshop/rustc"
+fi
 
 if [ "$DEPLOY_LABS" = on ]; then
     echo "workshop-bundle: the deploy tools' wheels"

@@ -12,6 +12,13 @@ if [ ! -f .workshop/platform ] || [ ! -d .workshop/vendor ]; then
     exit 2
 fi
 
+# The Makefile that runs this script pointed WORKSHOP_CRATES at .workshop/vendor (it says why).
+if [ ! -d "${WORKSHOP_CRATES:?run make workshop-install, which sets WORKSHOP_CRATES}/" ]; then
+    echo "workshop-install: cargo reads the crates through $WORKSHOP_CRATES, which make could not" \
+        "point at $PWD/.workshop/vendor: make it writable (it is under /var/tmp), then make workshop-install again." >&2
+    exit 2
+fi
+
 here="$(uname -s) $(uname -m)"
 made="$(cat .workshop/platform)"
 if [ "$here" = "$made" ]; then
@@ -20,6 +27,22 @@ else
     echo "workshop-install: the bundle was made on $made and this machine is $here: install" \
         "genai-scaffold yourself for the lab that adds a strategy (cargo install genai-scaffold, where" \
         "there is a network), and expect npm to miss the web tools' binaries for this platform." >&2
+fi
+
+# make dev's compiled dependencies from the bundle, when it was made on this platform with this
+# Rust (cargo would compile them again otherwise: it checks the compiler of every unit), into
+# a target folder that has no make dev build yet.
+target=${CARGO_TARGET_DIR:-target}
+if [ -d .workshop/target/dev-local ] && [ ! -e "$target/dev-local" ]; then
+    rust_here=$(rustc -V 2>/dev/null || echo "no rustc")
+    if [ "$here" = "$made" ] && [ "$rust_here" = "$(cat .workshop/rustc)" ]; then
+        mkdir -p "$target"
+        cp -a .workshop/target/dev-local "$target/"
+        echo "workshop-install: make dev's compiled dependencies from the bundle ($rust_here, $here)"
+    else
+        echo "workshop-install: the bundle's compiled dependencies are for $(cat .workshop/rustc) on $made;" \
+            "this machine has $rust_here on $here, so make dev compiles them (minutes, once)." >&2
+    fi
 fi
 
 # The web app's packages from the bundle's cache; make dev serves the API without the web app

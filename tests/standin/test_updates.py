@@ -116,6 +116,29 @@ class Updates(unittest.TestCase):
         origin = self.client("cloudfront").get_distribution_config(Id=after["Cdn"])["DistributionConfig"]["Origins"]["Items"][0]
         self.assertEqual(origin["CustomHeaders"]["Items"], [{"HeaderName": "x-origin-verify", "HeaderValue": "two"}])
 
+    def test_an_ssm_parameter_type_resolves_again_when_the_same_template_is_redeployed(self):
+        # make rotate-origin-secret: the secret changes in Parameter Store, then the strategies'
+        # unchanged templates are deployed again (a change set, as the CDK CLI and sam deploy
+        # make one), and each function must hold the new value.
+        ssm = self.client("ssm")
+        ssm.put_parameter(Name="/updates/secret", Value="first", Type="String")
+        resources = self.function("ssm-typed")
+        resources["Fn"]["Properties"]["Environment"] = {"Variables": {"SECRET": {"Ref": "Secret"}, "KEPT": "as is"}}
+        parameters = {"Secret": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/updates/secret"}}
+        body = json.dumps({"Parameters": parameters, "Resources": resources})
+        self.cfn.create_stack(StackName="updates-ssm", TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+        lambda_ = self.client("lambda")
+        env = lambda: lambda_.get_function_configuration(FunctionName="ssm-typed")["Environment"]["Variables"]  # noqa: E731
+        self.assertEqual(env(), {"SECRET": "first", "KEPT": "as is"})
+        ssm.put_parameter(Name="/updates/secret", Value="second", Type="String", Overwrite=True)
+        self.cfn.create_change_set(StackName="updates-ssm", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+        # The CLIs execute only a change set that is ready and has changes.
+        made = self.cfn.describe_change_set(StackName="updates-ssm", ChangeSetName="again")
+        self.assertEqual((made["Status"], made["ExecutionStatus"]), ("CREATE_COMPLETE", "AVAILABLE"), made.get("StatusReason"))
+        self.assertEqual([c["ResourceChange"]["LogicalResourceId"] for c in made["Changes"]], ["Fn"])
+        self.cfn.execute_change_set(StackName="updates-ssm", ChangeSetName="again")
+        self.assertEqual(env(), {"SECRET": "second", "KEPT": "as is"})
+
     def test_a_function_url_is_updated_in_place_and_replaced_for_another_function(self):
         second = self.function("url-two")
         resources = {

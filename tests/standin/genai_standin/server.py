@@ -43,6 +43,12 @@ What is patched, each against moto 5.2.x:
     which moto lacks, answer as for a fresh account with model access.
 12. A role's inline policies from a template are answered as JSON (moto gave a Python repr).
 13. A role's update changes its inline policies and trust policy (moto's kept the old ones).
+14. GetFunction's Code.Location, a presigned URL of the deployed package in AWS, names a
+    bucket of AWS's in moto: it points at this server, which serves the package the stack
+    deployed, so that the stage twin (infra/twin.py) runs the deployed code.
+15. An update resolves Systems Manager parameter types again, as CloudFormation does: a
+    resource that refers to one whose value changed is modified though its template is not
+    (make rotate-origin-secret redeploys the same templates for the new secret).
 
 What a stage's calls are authorized by is kept as AWS keeps it, for the project's `make
 check-access` (infra/access.py): topic policies, alarms with their actions, and function
@@ -64,7 +70,7 @@ from types import SimpleNamespace
 
 from moto.apigateway.models import Deployment, Method, Resource, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
-from moto.awslambda.models import lambda_backends
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
@@ -759,9 +765,30 @@ def install():
     def diff_in_dependency_order(self, other_template, parameters=None):
         diff = build_resource_diff(self, other_template, parameters)
         diff["Add"] = _depends_on_order(other_template["Resources"], diff["Add"])
+        # 15. A resource the template leaves as it was, but which refers to an SSM parameter
+        # type whose value in Parameter Store changed, is modified.
+        changed = _ssm_values_changed(self, other_template, parameters)
+        old = self._resource_json_map
+        for name, resource in other_template["Resources"].items():
+            unchanged = name in old and resource == old[name] and name not in diff["Modify"]
+            if unchanged and changed.intersection(parsing.get_references_from_template(resource)):
+                diff["Modify"].append(name)
         return diff
 
     parsing.ResourceMap.build_resource_diff = diff_in_dependency_order
+
+    # 15, continued: moto fails a change set of the stack's own template and parameters ("didn't
+    # contain changes") without looking at its changes; one with changes is ready to execute.
+    create_change_set_in_backend = CloudFormationBackend.create_change_set
+
+    def create_change_set_with_changes(self, *args, **kwargs):
+        change_set_id, stack_id = create_change_set_in_backend(self, *args, **kwargs)
+        made = self.change_sets[change_set_id]
+        if made.status == "FAILED" and made.changes:
+            made.status, made.execution_status, made.status_reason = "CREATE_COMPLETE", "AVAILABLE", None
+        return change_set_id, stack_id
+
+    CloudFormationBackend.create_change_set = create_change_set_with_changes
 
     # 4. The SAM transform, where moto parses a stack's or a change set's template: the
     # processed template is what moto runs, the original text stays what GetTemplate returns
@@ -906,6 +933,10 @@ def install():
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(answer).encode()]
         with one_at_a_time:
+            # 14: the host the clients reach this server by, for the code locations it answers.
+            _HOST[0] = environ.get("HTTP_HOST", _HOST[0])
+            if environ.get("PATH_INFO", "").startswith(_CODE_PATH):
+                return _deployed_package(environ, start_response)
             return dispatch(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = dispatch_serialized
@@ -940,8 +971,63 @@ def install():
         return role
 
     Role.update_from_cloudformation_json = classmethod(update_role_with_policies)
+
+    # 14. GetFunction answers where to download the deployed package: "a presigned URL that you
+    # can use to download the deployment package", valid for 10 minutes (Lambda API Reference,
+    # FunctionCodeLocation: https://docs.aws.amazon.com/lambda/latest/api/API_FunctionCodeLocation.html).
+    # moto's names AWS's own bucket; this server serves the package instead (_deployed_package).
+    get_code = LambdaFunction.get_code
+
+    def get_code_here(self):
+        answer = get_code(self)
+        if "Location" in answer.get("Code", {}) and self.code_bytes:
+            answer["Code"]["Location"] = f"http://{_HOST[0]}{_CODE_PATH}{self.account_id}/{self.region}/{self.function_name}"
+        return answer
+
+    LambdaFunction.get_code = get_code_here
     _INSTALLED.append(sorted(missing))
     return _INSTALLED[0]
+
+
+def _ssm_values_changed(resource_map, template, parameters):
+    """15. The template's Systems Manager parameter types whose value in Parameter Store is not
+    the one the stack resolved: on an update CloudFormation "uses whatever values exist in
+    Parameter Store at the time the operation is run" ("Specify existing resources at runtime
+    with CloudFormation-supplied parameter types":
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html),
+    and the CDK CLI never skips a stack that has one; moto compares only the names given."""
+    changed = set()
+    for name, slot in template.get("Parameters", {}).items():
+        kind = slot.get("Type", "")
+        if not kind.startswith("AWS::SSM::Parameter::Value<") or name not in resource_map.resolved_parameters:
+            continue
+        key = (parameters or {}).get(name) or resource_map.input_parameters.get(name) or slot.get("Default")
+        try:
+            now = resource_map.parse_ssm_parameter(key, kind)
+        except Exception:  # noqa: BLE001 - a parameter gone fails the update where moto resolves it (6.)
+            continue
+        if now != resource_map.resolved_parameters[name]:
+            changed.add(name)
+    return changed
+
+
+# 14. Where the deployed packages are served, and the host (HTTP Host) this server was last
+# reached by: the code locations it answers name it, as a presigned URL names S3.
+_CODE_PATH = "/_standin/lambda-code/"
+_HOST = ["localhost:5000"]
+
+
+def _deployed_package(environ, start_response):
+    """14. GET /_standin/lambda-code/<account>/<region>/<function>: the zip the function was
+    deployed with, as its presigned URL would serve it (no credentials: the URL is the grant)."""
+    try:
+        account, region, name = environ["PATH_INFO"][len(_CODE_PATH) :].split("/")
+        package = lambda_backends[account][region].get_function(name).code_bytes
+    except Exception as error:  # noqa: BLE001 - any unknown function is S3's NoSuchKey
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [f"NoSuchKey: no deployed package at {environ['PATH_INFO']} ({type(error).__name__})".encode()]
+    start_response("200 OK", [("Content-Type", "application/zip"), ("Content-Length", str(len(package)))])
+    return [package]
 
 
 def _preflight_answer(method, path):

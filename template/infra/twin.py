@@ -12,20 +12,29 @@ it forwards (CloudFront's GetDistributionConfig), such as the origin secret; and
 API's methods (API Gateway's GetResources), which the local gateway answers as API Gateway does
 a method it lacks; and, for each function, the calls its deployed role refuses, as
 infra/access.py decides them with infra/policy.py (its configuration from SSM, the model, its
-worker, its ledger, its connections), which the local stack refuses as AWS would. The local stack
-(dev/local, `--stage-file`) then runs this folder's build of each function with them and adds
-those headers as CloudFront would, so that a variable the code reads and the stack does not
-set, a worker's name, a timeout or an origin header that differ from what the code expects
-fail on the laptop as they would on AWS.
+worker, its ledger, its connections), which the local stack refuses as AWS would; and each
+function's deployed code (GetFunction's package, its `bootstrap`) when the function runs on
+this machine's architecture, downloaded next to FILE. The local stack (dev/local,
+`--stage-file`) then runs that code, or this folder's build of a function deployed for another
+architecture (each line printed says which), with them and adds those headers as CloudFront
+would, so that a variable the code reads and the stack does not set, a worker's name, a
+timeout or an origin header that differ from what the code expects fail on the laptop as they
+would on AWS.
 
 FILE holds what the functions' environment and the CDN's origins hold, the origin secret
 among them: keep it where cargo's outputs are (make dev writes it under the target folder).
 """
 
+import base64
+import hashlib
 import io
 import json
 import os
+import platform
+import shutil
 import sys
+import urllib.request
+import zipfile
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,6 +64,67 @@ def functions(stage):
                 "reserved_concurrency": reserved.get("ReservedConcurrentExecutions"),
             }
     return found, missing
+
+
+# Lambda's names for the architectures a function runs on, by what Python calls this machine's.
+ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def this_machine():
+    """This machine as Lambda names architectures (x86_64 or arm64), `Linux` first: the deployed
+    code is a Linux executable, which macOS or Windows cannot run on any architecture."""
+    machine = platform.machine()
+    return f"{platform.system()} {ARCHITECTURES.get(machine.lower(), machine)}"
+
+
+def fetch_code(stage, found, folder, machine=None):
+    """Sets each found function's `code`: the deployed package's `bootstrap`, downloaded into
+    folder, when the function runs on this machine (machine: `Linux x86_64`, `Linux arm64`, as
+    this_machine names it) and from a .zip package;
+    else None, with `code_note` saying why the local stack runs this folder's build instead.
+
+    The package comes from GetFunction's Code.Location, a presigned URL valid for 10 minutes
+    (https://docs.aws.amazon.com/lambda/latest/api/API_FunctionCodeLocation.html), and must
+    hash to the function's CodeSha256 (the base64 SHA-256 of the package:
+    https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html). Kept by that
+    hash, so a second make dev of the same deployment downloads nothing; the packages of
+    earlier deployments are removed."""
+    machine = machine or this_machine()
+    for function in found.values():
+        answer = stage.lambda_.get_function(FunctionName=function["name"])
+        config, code = answer["Configuration"], answer.get("Code", {})
+        architecture = f"Linux {(config.get('Architectures') or ['x86_64'])[0]}"
+        function["code"] = None
+        if config.get("PackageType", "Zip") != "Zip" or "Location" not in code:
+            function["code_note"] = "deployed as a container image, which the local stack cannot run"
+            continue
+        if architecture != machine:
+            function["code_note"] = f"deployed for {architecture}, and this machine is {machine}"
+            continue
+        sha = config["CodeSha256"]
+        bootstrap = folder / base64.b64decode(sha).hex() / "bootstrap"
+        if not bootstrap.is_file():
+            with urllib.request.urlopen(code["Location"], timeout=120) as response:
+                package = response.read()
+            got = base64.b64encode(hashlib.sha256(package).digest()).decode()
+            if got != sha:
+                raise RuntimeError(f"the package downloaded for {function['name']} hashes to {got}, not its CodeSha256 {sha}: run make dev STAGE=... again")
+            with zipfile.ZipFile(io.BytesIO(package)) as archive:
+                if "bootstrap" not in archive.namelist():
+                    function["code_note"] = "its package has no bootstrap (not a provided.* runtime's)"
+                    continue
+                data = archive.read("bootstrap")
+            bootstrap.parent.mkdir(parents=True, exist_ok=True)
+            partial = bootstrap.with_suffix(".partial")
+            partial.write_bytes(data)
+            partial.chmod(0o755)
+            partial.replace(bootstrap)
+        function["code"] = str(bootstrap.resolve())
+    # The packages of earlier deployments, which nothing runs any more.
+    kept = {Path(f["code"]).parent.name for f in found.values() if f["code"]}
+    for old in folder.iterdir() if folder.is_dir() else ():
+        if old.name not in kept:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 class Refusals(access.Report):
@@ -129,18 +199,27 @@ def main():
         refused = refused_calls(stage)
         for function in found.values():
             function["refused"] = refused.get(function["name"], [])
+        if missing:
+            print(f"error: {where} lacks the functions {', '.join(missing)}: deploy them, or run make dev without STAGE", file=sys.stderr)
+            sys.exit(2)
+        out = Path(sys.argv[1])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fetch_code(stage, found, out.parent / f"{out.stem}-code")
     except (BotoCoreError, ClientError) as error:
         access.cannot_read(error, project)
-    if missing:
-        print(f"error: {where} lacks the functions {', '.join(missing)}: deploy them, or run make dev without STAGE", file=sys.stderr)
-        sys.exit(2)
-    out = Path(sys.argv[1])
-    out.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError, zipfile.BadZipFile) as error:
+        print(f"error: cannot fetch {where}'s deployed code: {error}", file=sys.stderr)
+        sys.exit(1)
     # Readable by you alone: it holds the origin secret.
     with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
         os.fchmod(file.fileno(), 0o600)
         file.write(json.dumps({"stage": project["stage"], "region": project["region"], "functions": found, "behaviours": cdn, "rest_methods": methods}, indent=2) + "\n")
     print(f"{where}: {', '.join(f['name'] for f in found.values())} → {out}")
+    for function in found.values():
+        if function["code"]:
+            print(f"  {function['name']} runs its deployed code ({function['code']})")
+        else:
+            print(f"  {function['name']} runs this folder's build: {function['code_note']}")
     for function in found.values():
         for call in function["refused"]:
             print(f"refused as deployed: {function['name']} → {call['action']} on {call['resource']} (make check-access says which statement)")

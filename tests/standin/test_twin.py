@@ -1,7 +1,7 @@
 """A generated project's stage twin reader (template/infra/twin.py, `make dev STAGE=<stage>`)
 against a stage deployed on the stand-in: each function of the deploy model under the name its
 code declares it by, with what the stage deployed (name, environment, timeout, memory, reserved
-concurrency); the CDN's behaviours in CloudFront's order with the headers each origin adds; and
+concurrency) and its deployed code where this machine's architecture runs it; the CDN's behaviours in CloudFront's order with the headers each origin adds; and
 a function the code runs as but the stage lacks, named with what to deploy.
 
     python -m unittest discover -s tests/standin      (the repo's `make check` runs it)
@@ -10,7 +10,9 @@ a function the code runs as but the stage lacks, named with what to deploy.
 import json
 import logging
 import os
+import tempfile
 import unittest
+from pathlib import Path
 
 from genai_standin import local
 
@@ -146,6 +148,25 @@ class Twin(unittest.TestCase):
         )
         self.assertEqual(found["chat-ws"]["reserved_concurrency"], 7)
         self.assertEqual(found["chat-ws"]["env"], {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"})
+
+    def test_the_deployed_code_is_fetched_where_this_machines_architecture_runs_it(self):
+        found, _ = twin.functions(self.stage)
+        with tempfile.TemporaryDirectory() as folder:
+            earlier = Path(folder) / "an-earlier-deployment"
+            earlier.mkdir()
+            # moto deploys for x86_64 (Lambda's default), the packages the stand-in serves.
+            twin.fetch_code(self.stage, found, Path(folder), machine="Linux x86_64")
+            self.assertFalse(earlier.exists(), "an earlier deployment's package is left")
+            bootstrap = Path(found["chat-api"]["code"])
+            self.assertEqual(bootstrap.read_bytes(), b"#!/bin/sh\nexit 1\n")
+            self.assertTrue(os.access(bootstrap, os.X_OK), bootstrap)
+            # One package, one download: kept by its hash.
+            self.assertEqual(found["chat-ws"]["code"], str(bootstrap))
+            self.assertEqual(len(list(Path(folder).iterdir())), 1)
+            found, _ = twin.functions(self.stage)
+            twin.fetch_code(self.stage, found, Path(folder), machine="Linux arm64")
+            self.assertIsNone(found["chat-api"]["code"])
+            self.assertEqual(found["chat-api"]["code_note"], "deployed for Linux x86_64, and this machine is Linux arm64")
 
     def test_a_function_the_code_runs_as_but_not_deployed_is_named_with_its_deploy(self):
         found, missing = twin.functions(self.stage)

@@ -87,7 +87,7 @@ pub struct Options {
     /// Queue every asynchronous invocation twice, as Lambda may deliver an event twice.
     pub deliver_events_twice: bool,
     /// A deployed stage to run as it was deployed (`make dev STAGE=<stage>`): each function's
-    /// environment, timeout, reserved concurrency and name from it, in its region; `None`
+    /// environment, timeout, reserved concurrency, name and code from it, in its region; `None`
     /// runs the declarations' defaults.
     pub stage: Option<Deployed>,
 }
@@ -176,8 +176,9 @@ impl Stack {
             }
             // Without a stage, a function is named as declared and runs with the declared
             // timeout, the stack's instance cap and the values it would be deployed with.
-            // With one, it is as deployed: its name, timeout, reserved concurrency and every
-            // variable of its environment, the stack's own over them.
+            // With one, it is as deployed: its name, timeout, reserved concurrency, code (when
+            // infra/twin.py could fetch it) and every variable of its environment, the stack's
+            // own over them.
             let spec = |declared: &str,
                         timeout: Duration,
                         declared_env: Vec<(String, String)>|
@@ -195,6 +196,9 @@ impl Stack {
                     Some(stage) => {
                         let deployed = stage.function(declared, &service.name)?;
                         spec.name = deployed.name.clone();
+                        if let Some(code) = &deployed.code {
+                            spec.binary = code.clone();
+                        }
                         spec.timeout = deployed.timeout();
                         if let Some(reserved) = deployed.reserved_concurrency {
                             spec.max_instances = usize::try_from(reserved)

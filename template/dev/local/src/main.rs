@@ -98,7 +98,7 @@ async fn main() {
     match &options_stage {
         Some((stage, region)) => println!(
             "Stage {stage} as deployed in {region} (each function's environment, timeout, \
-             reserved concurrency and name; the code of this folder's build), on {url}, \
+             reserved concurrency, name and code, as infra/twin.py listed), on {url}, \
              answers from the {backend}"
         ),
         None => println!("Local stack on {url}, answers from the {backend}"),

@@ -1,13 +1,14 @@
 //! A deployed stage's functions, as `infra/twin.py` reads them from AWS for `make dev
-//! STAGE=<stage>` (the stage twin): each function's name, environment, timeout, memory and
-//! reserved concurrency, under the name the code declares it by (a service's package name, or
-//! its worker's `function`); and the CDN's cache behaviours with the headers each one's origin
-//! adds. The stack then runs each function the way the stage deployed it and adds those headers
-//! as CloudFront would, so code and deployment that disagree (a variable renamed, a worker's
-//! name, a timeout, an origin secret) fail here as they would on AWS.
+//! STAGE=<stage>` (the stage twin): each function's name, environment, timeout, memory,
+//! reserved concurrency and, where this machine can run it, deployed code, under the name the
+//! code declares it by (a service's package name, or its worker's `function`); and the CDN's
+//! cache behaviours with the headers each one's origin adds. The stack then runs each function
+//! the way the stage deployed it and adds those headers as CloudFront would, so code and
+//! deployment that disagree (a variable renamed, a worker's name, a timeout, an origin secret)
+//! fail here as they would on AWS.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -60,6 +61,10 @@ pub struct DeployedFunction {
     /// The calls its deployed role refuses, as `infra/access.py` decides them.
     #[serde(default)]
     pub refused: Vec<Refused>,
+    /// Its deployed code's `bootstrap`, downloaded by `infra/twin.py` when the function runs
+    /// on this machine's architecture; `None` runs this folder's build of it instead.
+    #[serde(default)]
+    pub code: Option<PathBuf>,
 }
 
 /// A call a function's deployed role refuses.

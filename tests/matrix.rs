@@ -23,6 +23,11 @@
 //!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
 //!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
 //!   scripts/install-test-deps.sh).
+//! - **The deploy rehearsal, per flavor of the all-strategies subset** (`rehearse`): `make
+//!   build` (cargo-lambda, for this machine's architecture), the README's deploy commands
+//!   against the AWS stand-in (tests/standin), the stage twin running the deployed zips under
+//!   `make smoke`, a change of strategies on the deployed stage, the destroys. The release
+//!   build runs first on the Rust thread (`lambda_build`), the rehearsals last on the other.
 //!
 //! - **A strategy added as a folder** (tests/scratch): a copy of the SSE strategy under a new
 //!   key, in a scratch template, checked as a subset is (and for parity, `add` and `remove`),
@@ -239,6 +244,22 @@ fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
     root
 }
 
+/// Generates project `name` into `dir/name` for this machine's architecture, so that the
+/// deploy rehearsal runs `make build` as a user on this machine would (no cross compiler, no
+/// other rustup target) and the stage twin runs the very code it deployed.
+/// Kept between runs as [`generate_kept`] keeps its projects, so that a second run's `make
+/// build` finds the release build of unchanged crates done.
+fn generate_for_this_machine(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
+    use genai_scaffold::answers::Arch;
+    let mut answers = common::answers(strategies, iac, name);
+    answers.arch = match std::env::consts::ARCH {
+        "x86_64" => Arch::X86_64,
+        "aarch64" => Arch::Arm64,
+        other => panic!("Lambda has no {other} functions: the rehearsal runs on x86_64 or aarch64"),
+    };
+    write_kept(&dir.join(name), &answers)
+}
+
 /// Generates project `name` into `dir/name`, kept between runs: the tree ends up exactly as a
 /// fresh generation writes it (whatever generation would not write, build outputs included,
 /// is removed), but a file whose bytes did not change keeps its time, so cargo's fingerprints
@@ -250,10 +271,15 @@ fn generate(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
 /// project's path (`a_workspace_crate_is_the_same_in_every_project_that_has_it` in
 /// tests/snapshots.rs).
 fn generate_kept(dir: &Path, name: &str, strategies: &str, iac: &str) -> PathBuf {
+    write_kept(&dir.join(name), &common::answers(strategies, iac, name))
+}
+
+/// Writes the project of `answers` into `root` as [`generate_kept`] says.
+fn write_kept(root: &Path, answers: &genai_scaffold::answers::Answers) -> PathBuf {
     use std::collections::HashSet;
     use std::os::unix::fs::PermissionsExt;
-    let root = dir.join(name);
-    let files = genai_scaffold::render(&common::answers(strategies, iac, name)).expect("renders");
+    let root = root.to_path_buf();
+    let files = genai_scaffold::render(answers).expect("renders");
     let wanted: HashSet<PathBuf> = files.iter().map(|f| root.join(&f.path)).collect();
     let wanted_dirs: HashSet<&Path> = wanted.iter().flat_map(|p| p.ancestors()).collect();
     fn prune(dir: &Path, wanted: &HashSet<PathBuf>, wanted_dirs: &HashSet<&Path>) {
@@ -610,9 +636,9 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 ///
 /// These checks drive the running services and the page, built as `make dev` builds them (the
 /// project's `dev-local` profile: `panic = "abort"` as in Lambda, no size optimisation), by
-/// `make dev` itself, so the first cell of each project includes that build. The deployed
-/// binaries are cross-built by `make build` (cargo-lambda), which no check here runs (the
-/// rehearsal deploys stand-in zips). The projects share a target folder of their own (sound
+/// `make dev` itself, so the first cell of each project includes that build (unless the
+/// stage twin's, in the same folder, came first). The deployed binaries are `make build`'s
+/// (cargo-lambda), which the rehearsal runs. The projects share a target folder of their own (sound
 /// for the reason `generate_kept` gives), apart from the debug builds' so that neither thread
 /// waits for the other's cargo lock: the one-strategy project, built second, compiles its own
 /// workspace crates and no dependency, and switching back and forth rebuilds nothing.
@@ -687,8 +713,13 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
 /// `destroy-services` and `destroy-all`, which is `destroy`), through the real Makefile with
 /// its parallel jobs, the real CDK or SAM CLI and the scripts in `infra/`, against moto's
 /// server patched where it lacks what the stacks use (tests/standin), in a
-/// region other than the project's. Only the Lambda zips are stand-ins (`LAMBDA_BUILD`): the
-/// cross build (`make build`) runs in no check yet. Afterwards nothing of the stage may be left.
+/// region other than the project's. The functions are `make build`'s, built for this machine
+/// (the project is generated for its architecture), and the twin runs the code the stand-in
+/// keeps for each: what was deployed. Afterwards nothing of the stage may be left.
+///
+/// `make build`'s release profile (fat LTO, one codegen unit) costs minutes cold: both
+/// rehearsals build in `kept/lambda.target`, where [`lambda_build`] built the same crates
+/// first, so `make deploy-all`'s own `make build` finds them built and only zips them.
 /// Not the region the projects record (us-east-1), so that nothing of the deploy may take the
 /// record's region for the stage's; one of the model's regions, as a user would choose.
 const REHEARSAL_REGION: &str = "us-west-2";
@@ -730,12 +761,10 @@ fn rehearse(env: &Env, project: &Path) -> Vec<Cell> {
             // rotation, which redeploys the strategies and the CDN, names none of them, and the
             // stage keeps them: its allowed origins, the rotated origin secret and the web ACL
             // are read back.
+            let lambda_env = lambda_env(env);
             let make = |args: &[&str]| {
-                let mut cmd = aws(env.command("make", project));
-                cmd.args(args).env(
-                    "LAMBDA_BUILD",
-                    "python3 -m genai_standin.zips $(LAMBDA_DIR) $(SERVICES)",
-                );
+                let mut cmd = aws(lambda_env.command("make", project));
+                cmd.args(args);
                 cmd
             };
             let standin = |module: &str, args: &[&str]| {
@@ -822,6 +851,22 @@ fn rehearse(env: &Env, project: &Path) -> Vec<Cell> {
     }];
     cells.extend(twin);
     cells
+}
+
+/// The environment of `make build` in the rehearsal projects: their own target folder, kept
+/// between runs, which no other check locks.
+fn lambda_env(env: &Env) -> Env {
+    Env {
+        target: env.cache.join("kept/lambda.target"),
+        ..env.clone()
+    }
+}
+
+/// `make build` in a rehearsal project, ahead of the rehearsals (on the Rust thread, while the
+/// infrastructure thread checks the other subsets): the release build of every service, which
+/// the rehearsals' own `make build` then finds done.
+fn lambda_build(env: &Env, project: &Path) -> Cell {
+    make(&lambda_env(env), "build", project, 30 * MINUTE, &["build"])
 }
 
 /// Prints one table: a row per label, a column per check, a total per check.
@@ -938,6 +983,18 @@ fn main() {
             )
         })
         .collect();
+    // The deploy rehearsal's projects, one per flavor of the all-strategies subset: written
+    // here too, so that the second flavor's `make build` finds the first's crates built.
+    let rehearsal_projects: Vec<(String, &str, PathBuf)> = subsets
+        .iter()
+        .filter(|s| all(s))
+        .flat_map(|s| {
+            common::FLAVORS.map(|iac| {
+                let project = generate_for_this_machine(&projects, &name("r", s, iac), s, iac);
+                (s.clone(), iac, project)
+            })
+        })
+        .collect();
     let release_projects: Vec<(String, PathBuf)> = subsets
         .iter()
         .filter(|s| all(s) || *s == "websocket")
@@ -955,8 +1012,13 @@ fn main() {
             .find(|(s, _)| s == strategies)
             .map(|(_, p)| p.as_path())
     };
+    // `make build` of the rehearsals, made on the Rust thread first and handed over (see
+    // lambda_build); the rehearsals wait for it.
+    let (lambda_built, lambda_cell) = std::sync::mpsc::channel::<Cell>();
+    let lambda_cell = std::sync::Mutex::new(lambda_cell);
     let (mut code_rows, infra_rows, release) = std::thread::scope(|scope| {
         let infra = scope.spawn(|| {
+            let label = |strategies: &str, iac: &str| format!("{strategies} / {iac}");
             let mut rows = Vec::new();
             for strategies in &subsets {
                 for iac in common::FLAVORS {
@@ -967,17 +1029,9 @@ fn main() {
                     } else {
                         env.clone()
                     };
-                    let mut cells = infra_checks(&node, &project, iac);
-                    if all(strategies) {
-                        let project =
-                            generate(&projects, &name("r", strategies, iac), strategies, iac);
-                        let dirs = [project.join("client/web"), project.join("infra").join(iac)];
-                        cells.push(install_node_modules(&env, "npm-copy", &dirs));
-                        cells.extend(rehearse(&env, &project));
-                    }
-                    let label = format!("{strategies} / {iac}");
-                    report(&label, &cells);
-                    rows.push((label, cells));
+                    let cells = infra_checks(&node, &project, iac);
+                    report(&label(strategies, iac), &cells);
+                    rows.push((label(strategies, iac), cells));
                 }
             }
             if let Some(scratch) = &scratch {
@@ -985,6 +1039,42 @@ fn main() {
                     report(&label, &cells);
                     rows.push((label, cells));
                 }
+            }
+            // The rehearsals last, so that `make build` (lambda_build) is done by then: this
+            // thread mostly waits on one core while the other builds it.
+            let mut lambda = (!rehearsal_projects.is_empty()).then(|| {
+                let received = lambda_cell
+                    .lock()
+                    .expect("only this thread receives")
+                    .recv_timeout(45 * MINUTE);
+                received.unwrap_or_else(|_| {
+                    eprintln!(
+                        "--- build: the Rust thread gave no make build of the rehearsal projects \
+                         (it ended, or 45 minutes passed)"
+                    );
+                    Cell {
+                        check: "build",
+                        ok: false,
+                        seconds: 0.0,
+                    }
+                })
+            });
+            let built = lambda.as_ref().is_some_and(|cell| cell.ok);
+            for (strategies, iac, project) in &rehearsal_projects {
+                // The build's cell in the first flavor's row, where it was made.
+                let mut cells: Vec<Cell> = lambda.take().into_iter().collect();
+                let dirs = [project.join("client/web"), project.join("infra").join(iac)];
+                cells.push(install_node_modules(&env, "npm-copy", &dirs));
+                if built {
+                    cells.extend(rehearse(&env, project));
+                }
+                let label = label(strategies, iac);
+                report(&label, &cells);
+                let row = rows
+                    .iter_mut()
+                    .find(|(l, _)| *l == label)
+                    .expect("checked above");
+                row.1.extend(cells);
             }
             let release = subsets.iter().find(|s| all(s)).map(|strategies| {
                 let project = release_project_of(strategies).expect("generated above");
@@ -994,6 +1084,11 @@ fn main() {
             });
             (rows, release)
         });
+        if let Some((_, _, project)) = rehearsal_projects.first() {
+            let cell = lambda_build(&env, project);
+            report("make build (rehearsals)", std::slice::from_ref(&cell));
+            let _ = lambda_built.send(cell);
+        }
         // In the first flavor's project: the second's differs only in what these do not read.
         let mut code: Vec<_> = subsets
             .iter()
@@ -1052,7 +1147,7 @@ fn main() {
     table(
         "Infrastructure, per subset and flavor (seconds)",
         &[
-            "npm", "synth", "cfn-lint", "checkov", "npm-copy", "rehearse", "twin",
+            "npm", "synth", "cfn-lint", "checkov", "build", "npm-copy", "rehearse", "twin",
         ],
         &infra_rows,
     );

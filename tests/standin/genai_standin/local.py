@@ -16,7 +16,7 @@ from genai_standin import server
 
 
 def placeholder_zip():
-    """A function's code that never runs: what the rehearsal deploys in place of `make build`."""
+    """A function's code that never runs, for the stacks of the stand-in's own tests."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
         z.writestr("bootstrap", "#!/bin/sh\nexit 1\n")

@@ -5,12 +5,13 @@
 
 It reads the stage's stacks (as infra/access.py does) with your credentials, writes nothing to
 the account, and writes FILE: each function of each deployed service (its own, its worker's)
-under the name its code declares it by, with its name on AWS, environment, timeout, memory and
-reserved concurrency (Lambda's GetFunctionConfiguration and GetFunctionConcurrency); and the
-CDN's cache behaviours in order, each with the custom headers its origin adds to the requests
-it forwards (CloudFront's GetDistributionConfig), such as the origin secret; and each REST
-API's methods (API Gateway's GetResources), which the local gateway answers as API Gateway does
-a method it lacks; and, for each function, the calls its deployed role refuses, as
+under the name its code declares it by, with its name on AWS, environment, timeout, memory,
+reserved concurrency and asynchronous settings (Lambda's GetFunctionConfiguration,
+GetFunctionConcurrency and GetFunctionEventInvokeConfig: retries, event age, the on-failure
+destination); and the CDN's cache behaviours in order, each with the custom headers its origin
+adds to the requests it forwards (CloudFront's GetDistributionConfig), such as the origin
+secret; and each REST API's methods (API Gateway's GetResources), which the local gateway
+answers as API Gateway does a method it lacks; and, for each function, the calls its deployed role refuses, as
 infra/access.py decides them with infra/policy.py (its configuration from SSM, the model, its
 worker, its ledger, its connections), which the local stack refuses as AWS would; and each
 function's deployed code (GetFunction's package, its `bootstrap`) when the function runs on
@@ -62,8 +63,28 @@ def functions(stage):
                 "timeout_seconds": config["Timeout"],
                 "memory_mb": config["MemorySize"],
                 "reserved_concurrency": reserved.get("ReservedConcurrentExecutions"),
+                "asynchronous": asynchronous(stage, config["FunctionName"]),
             }
     return found, missing
+
+
+def asynchronous(stage, name):
+    """How Lambda runs the function's asynchronous invocations as deployed
+    (GetFunctionEventInvokeConfig): its retries, the longest an event waits, and the name of the
+    function a failed one's record goes to (None: no function). Without a configuration,
+    Lambda's defaults: "Lambda retries an asynchronous invocation twice [...] It retains events
+    in a queue for up to six hours" and discards them after
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-eventinvokeconfig.html)."""
+    try:
+        invoke = stage.lambda_.get_function_event_invoke_config(FunctionName=name)
+    except stage.lambda_.exceptions.ResourceNotFoundException:
+        invoke = {}
+    target = ((invoke.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination") or ""
+    return {
+        "retries": invoke.get("MaximumRetryAttempts", 2),
+        "max_event_age_seconds": invoke.get("MaximumEventAgeInSeconds", 6 * 3600),
+        "on_failure": target.split(":function:", 1)[1].split(":")[0] if ":function:" in target else None,
+    }
 
 
 # Lambda's names for the architectures a function runs on, by what Python calls this machine's.

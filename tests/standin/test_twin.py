@@ -113,6 +113,17 @@ class Twin(unittest.TestCase):
             "app-dev-chat-api": {
                 "Role": ROLE,
                 "Fn": function("app-dev-chat-api", CHAT_API_ENV),
+                # Its failures go to another stack's function, by ARN, as a destination names one.
+                "Async": {
+                    "Type": "AWS::Lambda::EventInvokeConfig",
+                    "Properties": {
+                        "FunctionName": {"Ref": "Fn"},
+                        "Qualifier": "$LATEST",
+                        "MaximumRetryAttempts": 0,
+                        "MaximumEventAgeInSeconds": 60,
+                        "DestinationConfig": {"OnFailure": {"Destination": f"arn:aws:lambda:{REGION}:123456789012:function:app-dev-chat-ws"}},
+                    },
+                },
                 **REST_API,
             },
             # The worker's function is missing: deployed by hand without it.
@@ -144,8 +155,11 @@ class Twin(unittest.TestCase):
                 "timeout_seconds": 29,
                 "memory_mb": 256,
                 "reserved_concurrency": None,
+                "asynchronous": {"retries": 0, "max_event_age_seconds": 60, "on_failure": "app-dev-chat-ws"},
             },
         )
+        # No asynchronous configuration deployed: Lambda's defaults, and no destination.
+        self.assertEqual(found["chat-ws"]["asynchronous"], {"retries": 2, "max_event_age_seconds": 21600, "on_failure": None})
         self.assertEqual(found["chat-ws"]["reserved_concurrency"], 7)
         self.assertEqual(found["chat-ws"]["env"], {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"})
 

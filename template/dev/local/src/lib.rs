@@ -258,12 +258,26 @@ impl Stack {
                 let mut declared = worker.clone();
                 // Invoked by the name its service's function is given, as Lambda would.
                 declared.function = worker_spec.name.clone();
+                // Failures go to the service's function, which tells the client; a stage
+                // deployed with other settings runs with those, and without that destination
+                // a failed answer reaches nobody, as on AWS.
+                let mut on_failure = Some(function.clone());
+                let deployed = options.stage.as_ref().and_then(|stage| {
+                    let worker = stage.functions.get(&worker.function)?;
+                    worker.asynchronous.as_ref()
+                });
+                if let Some(deployed) = deployed {
+                    declared.retries = deployed.retries;
+                    declared.max_event_age = Duration::from_secs(deployed.max_event_age_seconds);
+                    on_failure = on_failure
+                        .filter(|service| deployed.on_failure.as_deref() == Some(service.name()));
+                }
                 let worker_function = Function::new(worker_spec);
                 functions.push(worker_function.clone());
                 workers.push(WorkerFunction {
                     spec: declared,
                     function: worker_function,
-                    on_failure: function.clone(),
+                    on_failure,
                 });
             }
             served.push((service.clone(), function));

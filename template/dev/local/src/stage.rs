@@ -65,6 +65,24 @@ pub struct DeployedFunction {
     /// on this machine's architecture; `None` runs this folder's build of it instead.
     #[serde(default)]
     pub code: Option<PathBuf>,
+    /// How Lambda runs its asynchronous invocations, as deployed; `None` in a stage file
+    /// written before `infra/twin.py` read them (the declared settings apply).
+    #[serde(default)]
+    pub asynchronous: Option<Asynchronous>,
+}
+
+/// A function's asynchronous settings (`GetFunctionEventInvokeConfig`, Lambda's defaults
+/// without one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Asynchronous {
+    /// Retries of a failed invocation (`MaximumRetryAttempts`).
+    pub retries: u32,
+    /// Longest an event waits in the queue (`MaximumEventAgeInSeconds`).
+    pub max_event_age_seconds: u64,
+    /// The function, by its name on AWS, that a failed invocation's record goes to; `None`
+    /// when it goes to no function, and Lambda discards it.
+    #[serde(default)]
+    pub on_failure: Option<String>,
 }
 
 /// A call a function's deployed role refuses.

@@ -1266,6 +1266,72 @@ async fn a_stage_twin_whose_worker_name_disagrees_fails_the_answer() {
     let _ = std::fs::remove_file(file);
 }
 
+/// A worker's failures reach its client only through the on-failure destination the stage
+/// deployed: with the service's function as its destination, a generation that dies ends in
+/// the protocol's INTERNAL_ERROR; deployed without one, Lambda discards the record, and the
+/// client hears nothing more, which the twin shows as AWS would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_twin_sends_a_workers_failures_where_the_stage_deployed_them() {
+    let Some(service) = services().into_iter().find(|s| s.worker.is_some()) else {
+        return;
+    };
+    let worker = generating_function(&service);
+    let deployed = format!("twin-dev-{worker}");
+    for (destination, told) in [
+        (json!(format!("twin-dev-{}", service.name)), true),
+        (Value::Null, false),
+    ] {
+        let file = stage_file("twin-destination", str::to_string);
+        let mut stage: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+        stage["functions"][&worker]["asynchronous"] =
+            json!({ "retries": 0, "max_event_age_seconds": 60, "on_failure": destination });
+        std::fs::write(&file, stage.to_string()).expect("write");
+        let stack = Stack::start_twin(&file);
+        let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
+            .await
+            .expect("open");
+        let message = json!({ "action": "generate", "requestId": "lost",
+                              "payload": { "prompt": "a slow answer [tokens=400] [tps=20]" } });
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+        stack
+            .wait_for(&format!("{deployed} busy with a model call"), |s| {
+                s["functions"][&deployed]["busy"].as_u64() >= Some(1)
+                    && s["bedrock"]["calls"].as_u64() >= Some(1)
+            })
+            .await;
+        for pid in stack.instance_pids() {
+            if function_of(pid).as_deref() == Some(deployed.as_str()) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        // Chunks may come before the kill; after it, the destination's error or nothing (the
+        // local Lambda gives up on an invocation at once, with no retries deployed).
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_secs(5), socket.next()).await
+        {
+            if let Message::Text(text) = message {
+                frames.push(serde_json::from_str::<Value>(text.as_str()).expect("JSON frame"));
+            }
+        }
+        let errors: Vec<&Value> = frames.iter().filter(|f| f["type"] == "error").collect();
+        if told {
+            assert_eq!(errors.len(), 1, "{frames:?}");
+            assert_eq!(errors[0]["payload"]["code"], "INTERNAL_ERROR", "{frames:?}");
+        } else {
+            assert!(
+                errors.is_empty(),
+                "an error without a destination: {frames:?}"
+            );
+        }
+        let _ = std::fs::remove_file(file);
+    }
+}
+
 /// A REST API deployed without the method the CDN's router asks it for answers as API Gateway
 /// does (403, Missing Authentication Token), and the function is not called.
 #[tokio::test(flavor = "multi_thread")]

@@ -103,14 +103,14 @@ pub(super) async fn lambda_invoke(
 struct Queued {
     spec: crate::discover::Worker,
     function: Arc<Function>,
-    on_failure: Arc<Function>,
+    on_failure: Option<Arc<Function>>,
     latency: Duration,
 }
 
 impl Queued {
     /// Runs the event as Lambda does: it waits for an instance no longer than the maximum
     /// event age, a failure is retried as configured, and the last failure's record goes to
-    /// the on-failure destination
+    /// the on-failure destination, if there is one
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
     async fn run(self, event: Bytes) {
         let queued = std::time::Instant::now();
@@ -145,6 +145,9 @@ impl Queued {
             "responsePayload": error.map(|e| json!({ "errorType": e.kind, "errorMessage": e.message })),
         });
         // The destination is invoked asynchronously too; what it does is its own business.
-        let _ = call(&self.on_failure, to_json(&record)).await;
+        // Without one, Lambda discards the event.
+        if let Some(destination) = &self.on_failure {
+            let _ = call(destination, to_json(&record)).await;
+        }
     }
 }

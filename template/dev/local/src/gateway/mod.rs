@@ -90,8 +90,9 @@ pub struct WorkerFunction {
     pub spec: crate::discover::Worker,
     /// The worker's own function.
     pub function: Arc<Function>,
-    /// Where the record of a failed asynchronous invocation goes: the service's function.
-    pub on_failure: Arc<Function>,
+    /// Where the record of a failed asynchronous invocation goes: the service's function, or
+    /// nowhere (a stage twin whose worker was deployed without that destination).
+    pub on_failure: Option<Arc<Function>>,
 }
 
 /// What the gateway serves.

@@ -979,10 +979,10 @@ fn main() {
         format!("{prefix}-{}-{iac}", strategies.replace(',', "-"))
     };
     // Two threads, each about half of a cold run: the rehearsals' `make build`, then the Rust
-    // and web checks (one target folder, so one at a time), then the `make dev` checks; and
-    // beside them the infrastructure checks, which mostly wait on one core (node, python, the
-    // stand-in), followed by the deploy rehearsals, whose stage twins build what `make dev`
-    // builds.
+    // and web checks (one target folder, so one at a time), then the one-strategy `make dev`
+    // checks; and beside them the infrastructure checks, which mostly wait on one core (node,
+    // python, the stand-in), followed by the deploy rehearsals, whose stage twins build what
+    // `make dev` builds, and the all-strategies `make dev` checks.
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
     let all = |strategies: &str| strategies.split(',').count() == common::strategies().len();
@@ -1033,7 +1033,7 @@ fn main() {
     // lambda_build); the rehearsals wait for it.
     let (lambda_built, lambda_cell) = std::sync::mpsc::channel::<Cell>();
     let lambda_cell = std::sync::Mutex::new(lambda_cell);
-    let (code_rows, infra_rows) = std::thread::scope(|scope| {
+    let (mut code_rows, infra_rows, release) = std::thread::scope(|scope| {
         let infra = scope.spawn(|| {
             let label = |strategies: &str, iac: &str| format!("{strategies} / {iac}");
             let mut rows = Vec::new();
@@ -1093,7 +1093,14 @@ fn main() {
                     .expect("checked above");
                 row.1.extend(cells);
             }
-            rows
+            // After the rehearsals, whose stage twins built what `make dev` builds.
+            let release = subsets.iter().find(|s| all(s)).map(|strategies| {
+                let project = release_project_of(strategies).expect("generated above");
+                let cells = release_checks(&env, project, strategies);
+                report(&format!("{strategies} (make dev)"), &cells);
+                (strategies.clone(), cells)
+            });
+            (rows, release)
         });
         if let Some((_, _, project)) = rehearsal_projects.first() {
             let cell = lambda_build(&env, project);
@@ -1116,18 +1123,22 @@ fn main() {
             report(&scratch::label(), &cells);
             code.push((scratch::label(), cells));
         }
-        // Last on this thread, which the release build made no longer than the other: by then
-        // the stage twin has built what `make dev` builds (the same target folder).
-        for (strategies, row) in code.iter_mut() {
-            if let Some(project) = release_project_of(strategies) {
-                let cells = release_checks(&env, project, strategies);
-                report(&format!("{strategies} (make dev)"), &cells);
-                row.extend(cells);
-            }
+        if let (Some((_, row)), Some(project)) = (
+            code.iter_mut().find(|(s, _)| s == "websocket"),
+            release_project_of("websocket"),
+        ) {
+            let cells = release_checks(&env, project, "websocket");
+            report("websocket (make dev)", &cells);
+            row.extend(cells);
         }
-        let infra = infra.join().expect("the infrastructure checks ran");
-        (code, infra)
+        let (infra, release) = infra.join().expect("the infrastructure checks ran");
+        (code, infra, release)
     });
+    if let Some((strategies, cells)) = release
+        && let Some((_, row)) = code_rows.iter_mut().find(|(s, _)| *s == strategies)
+    {
+        row.extend(cells);
+    }
     table(
         "Rust and web, once per strategy subset (seconds)",
         &[

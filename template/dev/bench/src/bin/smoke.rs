@@ -141,10 +141,17 @@ impl Smoke {
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", self.base);
-        tokio::time::timeout(TIMEOUT, self.http.get(&url).send())
-            .await
-            .map_err(|_| format!("GET {url}: no answer in {TIMEOUT:?}"))?
-            .map_err(|e| format!("GET {url}: {e}"))
+        let mut failed = String::new();
+        // Twice: a GET may go out on a pooled connection the server has just closed (as one
+        // does after refusing an oversized body it did not read), and a GET is safe to repeat.
+        for _ in 0..2 {
+            match tokio::time::timeout(TIMEOUT, self.http.get(&url).send()).await {
+                Err(_) => return Err(format!("GET {url}: no answer in {TIMEOUT:?}")),
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(e)) => failed = format!("GET {url}: {e}"),
+            }
+        }
+        Err(failed)
     }
 }
 

@@ -11,11 +11,11 @@ GetFunctionConcurrency and GetFunctionEventInvokeConfig: retries, event age, the
 destination); and the CDN's cache behaviours in order, each with the custom headers its origin
 adds to the requests it forwards (CloudFront's GetDistributionConfig), such as the origin
 secret; and each REST API's methods (API Gateway's GetResources), which the local gateway
-answers as API Gateway does a method it lacks; and, for each function, the calls its deployed role refuses, as
-infra/access.py decides them with infra/policy.py (its configuration from SSM, the model, its
-worker, its ledger, its connections), which the local stack refuses as AWS would; and each
-function's deployed code (GetFunction's package, its `bootstrap`) when the function runs on
-this machine's architecture, downloaded next to FILE. The local stack (dev/local,
+answers as API Gateway does a method it lacks; and, for each function, the calls its deployed
+role refuses, as infra/access.py decides them with infra/policy.py (its configuration from SSM,
+the model, its worker, its ledger, its connections), which the local stack refuses as AWS
+would; and each function's deployed code (GetFunction's package, its `bootstrap`) when the
+function runs on this machine's architecture, downloaded next to FILE. The local stack (dev/local,
 `--stage-file`) then runs that code, or this folder's build of a function deployed for another
 architecture (each line printed says which), with them and adds those headers as CloudFront
 would, so that a variable the code reads and the stack does not set, a worker's name, a
@@ -101,8 +101,8 @@ def this_machine():
 def fetch_code(stage, found, folder, machine=None):
     """Sets each found function's `code`: the deployed package's `bootstrap`, downloaded into
     folder, when the function runs on this machine (machine: `Linux x86_64`, `Linux arm64`, as
-    this_machine names it) and from a .zip package;
-    else None, with `code_note` saying why the local stack runs this folder's build instead.
+    this_machine names it) and from a .zip package; else None, with `code_note` saying why the
+    local stack runs this folder's build instead.
 
     The package comes from GetFunction's Code.Location, a presigned URL valid for 10 minutes
     (https://docs.aws.amazon.com/lambda/latest/api/API_FunctionCodeLocation.html), and must
@@ -116,8 +116,11 @@ def fetch_code(stage, found, folder, machine=None):
         config, code = answer["Configuration"], answer.get("Code", {})
         architecture = f"Linux {(config.get('Architectures') or ['x86_64'])[0]}"
         function["code"] = None
-        if config.get("PackageType", "Zip") != "Zip" or "Location" not in code:
+        if config.get("PackageType", "Zip") != "Zip":
             function["code_note"] = "deployed as a container image, which the local stack cannot run"
+            continue
+        if "Location" not in code:
+            function["code_note"] = "GetFunction gave no location to download its package from"
             continue
         if architecture != machine:
             function["code_note"] = f"deployed for {architecture}, and this machine is {machine}"

@@ -15,6 +15,12 @@ MATRIX_INFRA_VENV ?= $(CACHE)/infra-venv
 # runs on it besides the machine's Node.js.
 MATRIX_NODE22 ?= $(CACHE)/node22
 export MATRIX_CACHE MATRIX_TARGET_DIR MATRIX_INFRA_VENV MATRIX_NODE22
+# A CI run on a fresh machine builds each crate once: incremental compilation's caches cost it
+# time and disk and save nothing there, so CI turns them off for every cargo it starts (the
+# matrix's and the generated projects' too); a developer's repeated runs keep them.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL ?= 0
+endif
 
 .PHONY: demo test install-test-deps check matrix after-matrix update-builds labs bench workshop-offline-check
 

@@ -19,10 +19,12 @@
 //!     (websocket) gets Playwright and infra-test-frontend too. These run in copies of the
 //!     projects sharing one target folder, built by `make dev` with the projects' own
 //!     `dev-local` profile (`release_checks` says why).
-//! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: tsc, unit
-//!   tests, `cdk synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform,
-//!   unit tests), `cfn-lint`, `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by
-//!   scripts/install-test-deps.sh).
+//! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: `cdk
+//!   synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform), `cfn-lint`,
+//!   `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by scripts/install-test-deps.sh);
+//!   and `unit` (CDK: tsc, vitest; SAM: unittest, the router's node tests) where the Rust
+//!   suites run complete, for the same reason: a strategy's infrastructure tests are files
+//!   of its own folders, and what the mix composes is what the synth and the linters read.
 //! - **The deploy rehearsal, per flavor of the all-strategies subset** (`rehearse`): `make
 //!   build` (cargo-lambda, for this machine's architecture), the README's deploy commands
 //!   against the AWS stand-in (tests/standin), the stage twin running the deployed zips under
@@ -559,7 +561,7 @@ fn properties(env: &Env, project: &Path) -> Cell {
 /// The Rust and web checks of one strategy subset, in its CDK project.
 fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     let count = strategies.split(',').count();
-    let full = count == 1 || count == common::strategies().len();
+    let full = complete_suites(strategies);
     let web = project.join("client/web");
     let mut cells = vec![
         cargo(env, "fmt", project, MINUTE, &["fmt", "--all", "--check"]),
@@ -682,8 +684,20 @@ fn release_project(env: &Env, strategies: &str) -> PathBuf {
     generate_kept(&env.cache.join("kept"), &name, strategies, iac)
 }
 
-/// The infrastructure checks of one project.
-fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
+/// Whether a subset runs the complete test suites (Rust, web, and the infrastructure's unit
+/// tests): the all-strategies subset and each one-strategy subset. A strategy's tests live in
+/// its own folders and do not change with what else is present, so the two-strategy subsets
+/// run only what depends on the mix (see the module doc).
+fn complete_suites(strategies: &str) -> bool {
+    let count = strategies.split(',').count();
+    count == 1 || count == common::strategies().len()
+}
+
+/// The infrastructure checks of one project; `unit`: its unit tests too (`check-unit`: CDK's
+/// tsc and vitest, SAM's unittest and the router's node tests), where they can tell something
+/// new. The synth with cdk-nag or `sam validate`, cfn-lint and checkov read what the mix
+/// composes (the CDN, the stacks' parameters), so they run everywhere.
+fn infra_checks(env: &Env, project: &Path, iac: &str, unit: bool) -> Vec<Cell> {
     let infra = project.join("infra").join(iac);
     let mut cells = Vec::new();
     if infra.join("package-lock.json").exists() {
@@ -692,6 +706,9 @@ fn infra_checks(env: &Env, project: &Path, iac: &str) -> Vec<Cell> {
             "npm",
             std::slice::from_ref(&infra),
         ));
+    }
+    if unit {
+        cells.push(make(env, "unit", &infra, 15 * MINUTE, &["check-unit"]));
     }
     cells.push(make(env, "synth", &infra, 15 * MINUTE, &["check-synth"]));
     cells.push(make(
@@ -1046,7 +1063,7 @@ fn main() {
                     } else {
                         env.clone()
                     };
-                    let cells = infra_checks(&node, &project, iac);
+                    let cells = infra_checks(&node, &project, iac, complete_suites(strategies));
                     report(&label(strategies, iac), &cells);
                     rows.push((label(strategies, iac), cells));
                 }
@@ -1165,7 +1182,7 @@ fn main() {
     table(
         "Infrastructure, per subset and flavor (seconds)",
         &[
-            "npm", "synth", "cfn-lint", "checkov", "build", "npm-copy", "rehearse", "twin",
+            "npm", "unit", "synth", "cfn-lint", "checkov", "build", "npm-copy", "rehearse", "twin",
         ],
         &infra_rows,
     );

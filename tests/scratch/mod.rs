@@ -488,7 +488,7 @@ impl Scratch {
             .map(|(iac, project)| {
                 (
                     format!("{} / {iac}", label()),
-                    super::infra_checks(env, project, iac),
+                    super::infra_checks(env, project, iac, true),
                 )
             })
             .collect()

@@ -996,10 +996,13 @@ fn main() {
         format!("{prefix}-{}-{iac}", strategies.replace(',', "-"))
     };
     // Two threads, each about half of a cold run: the rehearsals' `make build`, then the Rust
-    // and web checks (one target folder, so one at a time), then the one-strategy `make dev`
-    // checks; and beside them the infrastructure checks, which mostly wait on one core (node,
-    // python, the stand-in), followed by the deploy rehearsals, whose stage twins build what
-    // `make dev` builds, and the all-strategies `make dev` checks.
+    // and web checks (one target folder, so one at a time), then the `make dev` checks of the
+    // one-strategy and the all-strategies projects; and beside them the infrastructure checks,
+    // which mostly wait on one core (node, python, the stand-in), followed by the deploy
+    // rehearsals. The first stage twin and the `make dev` checks build in one target folder:
+    // whichever comes first builds what `make dev` builds, the other waits on cargo's lock and
+    // finds it built. (With the all-strategies checks after the rehearsals, a cold run's
+    // second rehearsal ran alone on the machine for minutes.)
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
     let all = |strategies: &str| strategies.split(',').count() == common::strategies().len();
@@ -1029,6 +1032,8 @@ fn main() {
             })
         })
         .collect();
+    // The projects of the `make dev` checks (release_checks), all strategies first: with the
+    // longest checks, and the one-strategy project then builds only its own crates.
     let release_projects: Vec<(String, PathBuf)> = subsets
         .iter()
         .filter(|s| all(s) || *s == "websocket")
@@ -1040,17 +1045,11 @@ fn main() {
         .as_ref()
         .is_none_or(|o| o.iter().any(|s| s == "scratch"))
         .then(|| scratch::Scratch::prepare(&env, &projects));
-    let release_project_of = |strategies: &str| {
-        release_projects
-            .iter()
-            .find(|(s, _)| s == strategies)
-            .map(|(_, p)| p.as_path())
-    };
     // `make build` of the rehearsals, made on the Rust thread first and handed over (see
     // lambda_build); the rehearsals wait for it.
     let (lambda_built, lambda_cell) = std::sync::mpsc::channel::<Cell>();
     let lambda_cell = std::sync::Mutex::new(lambda_cell);
-    let (mut code_rows, infra_rows, release) = std::thread::scope(|scope| {
+    let (code_rows, infra_rows) = std::thread::scope(|scope| {
         let infra = scope.spawn(|| {
             let label = |strategies: &str, iac: &str| format!("{strategies} / {iac}");
             let mut rows = Vec::new();
@@ -1110,14 +1109,7 @@ fn main() {
                     .expect("checked above");
                 row.1.extend(cells);
             }
-            // After the rehearsals, whose stage twins built what `make dev` builds.
-            let release = subsets.iter().find(|s| all(s)).map(|strategies| {
-                let project = release_project_of(strategies).expect("generated above");
-                let cells = release_checks(&env, project, strategies);
-                report(&format!("{strategies} (make dev)"), &cells);
-                (strategies.clone(), cells)
-            });
-            (rows, release)
+            rows
         });
         if let Some((_, _, project)) = rehearsal_projects.first() {
             let cell = lambda_build(&env, project);
@@ -1140,22 +1132,16 @@ fn main() {
             report(&scratch::label(), &cells);
             code.push((scratch::label(), cells));
         }
-        if let (Some((_, row)), Some(project)) = (
-            code.iter_mut().find(|(s, _)| s == "websocket"),
-            release_project_of("websocket"),
-        ) {
-            let cells = release_checks(&env, project, "websocket");
-            report("websocket (make dev)", &cells);
-            row.extend(cells);
+        for (strategies, project) in &release_projects {
+            if let Some((_, row)) = code.iter_mut().find(|(s, _)| s == strategies) {
+                let cells = release_checks(&env, project, strategies);
+                report(&format!("{strategies} (make dev)"), &cells);
+                row.extend(cells);
+            }
         }
-        let (infra, release) = infra.join().expect("the infrastructure checks ran");
-        (code, infra, release)
+        let infra = infra.join().expect("the infrastructure checks ran");
+        (code, infra)
     });
-    if let Some((strategies, cells)) = release
-        && let Some((_, row)) = code_rows.iter_mut().find(|(s, _)| *s == strategies)
-    {
-        row.extend(cells);
-    }
     table(
         "Rust and web, once per strategy subset (seconds)",
         &[

@@ -588,7 +588,7 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
             30 * MINUTE,
             &["test", "--workspace"],
         ));
-        if count == common::strategies().len() {
+        if all_strategies(strategies) {
             cells.push(properties(env, project));
         }
     } else {
@@ -645,7 +645,7 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
 /// waits for the other's cargo lock: the one-strategy project, built second, compiles its own
 /// workspace crates and no dependency, and switching back and forth rebuilds nothing.
 fn release_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
-    let all = strategies.split(',').count() == common::strategies().len();
+    let all = all_strategies(strategies);
     let env = Env {
         target: env.cache.join("kept/dev-local.target"),
         ..env.clone()
@@ -689,8 +689,12 @@ fn release_project(env: &Env, strategies: &str) -> PathBuf {
 /// its own folders and do not change with what else is present, so the two-strategy subsets
 /// run only what depends on the mix (see the module doc).
 fn complete_suites(strategies: &str) -> bool {
-    let count = strategies.split(',').count();
-    count == 1 || count == common::strategies().len()
+    strategies.split(',').count() == 1 || all_strategies(strategies)
+}
+
+/// Whether a subset is every strategy of the template.
+fn all_strategies(strategies: &str) -> bool {
+    strategies.split(',').count() == common::strategies().len()
 }
 
 /// The infrastructure checks of one project; `unit`: its unit tests too (`check-unit`: CDK's
@@ -1005,7 +1009,6 @@ fn main() {
     // second rehearsal ran alone on the machine for minutes.)
     // Each part has projects of its own. The generated tests that race the machine wait on
     // the local stack's status page, not on sleeps, so this load cannot reorder them.
-    let all = |strategies: &str| strategies.split(',').count() == common::strategies().len();
     // Every project cargo builds in is written before the first build: with unchanged files
     // keeping their times, no source is newer than anything this run builds, so a crate two
     // projects share (the same bytes and dependencies) compiles once, not once per project.
@@ -1024,7 +1027,7 @@ fn main() {
     // here too, so that the second flavor's `make build` finds the first's crates built.
     let rehearsal_projects: Vec<(String, &str, PathBuf)> = subsets
         .iter()
-        .filter(|s| all(s))
+        .filter(|s| all_strategies(s))
         .flat_map(|s| {
             common::FLAVORS.map(|iac| {
                 let project = generate_for_this_machine(&projects, &name("r", s, iac), s, iac);
@@ -1036,7 +1039,7 @@ fn main() {
     // longest checks, and the one-strategy project then builds only its own crates.
     let release_projects: Vec<(String, PathBuf)> = subsets
         .iter()
-        .filter(|s| all(s) || *s == "websocket")
+        .filter(|s| all_strategies(s) || *s == "websocket")
         .map(|s| (s.clone(), release_project(&env, s)))
         .collect();
     // The proof that a strategy is a folder (tests/scratch): a strategy copied under a new key,
@@ -1057,7 +1060,7 @@ fn main() {
                 for iac in common::FLAVORS {
                     let project = generate(&projects, &name("i", strategies, iac), strategies, iac);
                     // The all-strategies projects' checks on Node.js 22 (see Env).
-                    let node = if all(strategies) {
+                    let node = if all_strategies(strategies) {
                         env.on_node22()
                     } else {
                         env.clone()

@@ -315,7 +315,7 @@ impl Answers {
         set("project-name", self.name.as_str().into());
         set("crate_name", self.name.crate_name().into());
         for s in Strategy::all().unwrap_or_default() {
-            set(s.key(), self.strategies.contains(&s).into());
+            set(&s.placeholder(), self.strategies.contains(&s).into());
         }
         set("iac", self.iac.key().into());
         set("region", self.region.clone().into());

@@ -191,7 +191,7 @@ pub fn plan(root: &Path, change: Change, strategies: &[Strategy], force: bool) -
     }
     if change == Change::Remove {
         for s in strategies {
-            for owned in &config.conditional[&format!("!{}", s.key())].ignore {
+            for owned in &config.conditional[&format!("!{}", s.placeholder())].ignore {
                 for file in files_below(root, Path::new(owned)) {
                     if old.contains_key(file.as_path()) {
                         continue;

@@ -5,7 +5,9 @@
 //! `description`) and the Lambda functions it deploys (the service's own, named after its
 //! folder, and the worker's `function` when `[package.metadata.genai-scaffold.worker]`
 //! declares one), and `template/cargo-generate.toml` has the bool placeholder of
-//! that key and the `[conditional.'!<key>']` list of the files it owns. The generator names
+//! that key and the `[conditional.'!<placeholder>']` list of the files it owns (the
+//! placeholder is the key with `-` written `_`: cargo-generate evaluates a condition as a Rhai
+//! expression, where `!rest-stream` would be a subtraction). The generator names
 //! no strategy: flags, prompts, the answers file, `list` and `add`/`remove` all read this
 //! table, so a new strategy folder needs no change here.
 
@@ -19,7 +21,7 @@ use crate::template::TEMPLATE;
 /// One strategy, as its service folder declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrategyInfo {
-    /// The name in flags, answers files and template placeholders (`websocket`).
+    /// The name in flags and answers files (`websocket`, `rest-stream`).
     pub key: String,
     /// Its service crate's folder under `services/` (`realtime-ws`).
     pub service: String,
@@ -28,6 +30,14 @@ pub struct StrategyInfo {
     /// The Lambda functions it deploys, by name within a stage: the service's own (its
     /// folder's name), then its worker's, when it declares one (`realtime-ws-generate`).
     pub functions: Vec<String>,
+}
+
+impl StrategyInfo {
+    /// Its bool placeholder: the key with `-` written `_`, since cargo-generate reads the
+    /// `[conditional]` keys as Rhai expressions, whose names cannot hold a `-`.
+    pub fn placeholder(&self) -> String {
+        self.key.replace('-', "_")
+    }
 }
 
 /// The table, read once from the embedded template, in the order of the service folders.
@@ -71,9 +81,15 @@ impl Strategy {
             .expect("a Strategy exists only once the table loaded")[self.0]
     }
 
-    /// The name used in flags, answers files and template placeholders.
+    /// The name used in flags and answers files (`rest-stream`).
     pub fn key(self) -> &'static str {
         &self.info().key
+    }
+
+    /// Its bool placeholder in `template/cargo-generate.toml` (`rest_stream`), whose
+    /// negation, `[conditional.'!<placeholder>']`, lists the files it owns.
+    pub fn placeholder(self) -> String {
+        self.info().placeholder()
     }
 
     /// The service crate the strategy brings (its folder under `services/`).
@@ -223,9 +239,9 @@ mod tests {
         let config = TemplateConfig::embedded().unwrap();
         let table = table().unwrap();
         for s in table {
-            let placeholder = &config.placeholders[&s.key];
+            let placeholder = &config.placeholders[&s.placeholder()];
             assert_eq!(placeholder.kind, "bool", "{}", s.key);
-            let owned = &config.conditional[&format!("!{}", s.key)].ignore;
+            let owned = &config.conditional[&format!("!{}", s.placeholder())].ignore;
             assert!(
                 owned.contains(&format!("services/{}", s.service)),
                 "{}: {owned:?}",
@@ -239,9 +255,16 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(bools.len(), table.len(), "{bools:?}");
+        // Folders are read in name order; the original sample's three keep its order.
+        let sample: Vec<&str> = Strategy::all()
+            .unwrap()
+            .into_iter()
+            .map(Strategy::key)
+            .filter(|k| ["websocket", "sse", "rest"].contains(k))
+            .collect();
         assert_eq!(
-            keys(&Strategy::all().unwrap()),
-            "websocket,sse,rest",
+            sample,
+            ["websocket", "sse", "rest"],
             "the original sample's order"
         );
     }

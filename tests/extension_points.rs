@@ -65,7 +65,7 @@ fn couplings() -> BTreeMap<String, Vec<String>> {
     files(&repo, &repo.join("scripts"), &mut all);
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in strategy::table().unwrap() {
-        let owned: Vec<String> = config.conditional[&format!("!{}", s.key)]
+        let owned: Vec<String> = config.conditional[&format!("!{}", s.placeholder())]
             .ignore
             .iter()
             .map(|p| format!("template/{p}"))

@@ -5,6 +5,7 @@
 pub mod bedrock;
 pub mod config;
 pub mod log;
+pub mod sse;
 
 pub use bedrock::{Completion, Event, Events, GenAi, Generation, Usage};
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use genai::GenAi;
+use genai::sse::KeepAlive;
 use lambda_http::{Error, Request, service_fn};
-use stream_sse::KeepAlive;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::GenAi;
 use genai::config::Config;
+use genai::sse::{KeepAlive, Parsed as Sse};
 use lambda_http::{Body, Request, RequestExt};
-use stream_sse::KeepAlive;
 use tokio_stream::StreamExt;
 
 fn settings() -> Settings {
@@ -38,36 +38,9 @@ fn post(body: &str) -> Request {
     request
 }
 
-/// One parsed SSE event: (id, event name, data), or a comment line.
-#[derive(Debug, PartialEq)]
-enum Sse {
-    Event {
-        id: Option<u64>,
-        name: String,
-        data: serde_json::Value,
-    },
-    Comment(String),
-}
-
+/// The events of a whole stream.
 fn parse(text: &str) -> Vec<Sse> {
-    text.split("\n\n")
-        .filter(|block| !block.is_empty())
-        .map(|block| {
-            if let Some(comment) = block.strip_prefix(": ") {
-                return Sse::Comment(comment.to_string());
-            }
-            let mut fields: HashMap<&str, &str> = HashMap::new();
-            for line in block.lines() {
-                let (k, v) = line.split_once(": ").expect("field: value");
-                fields.insert(k, v);
-            }
-            Sse::Event {
-                id: fields.get("id").map(|v| v.parse().expect("numeric id")),
-                name: fields["event"].to_string(),
-                data: serde_json::from_str(fields["data"]).expect("JSON data"),
-            }
-        })
-        .collect()
+    genai::sse::parse(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 async fn read_all(genai: Arc<GenAi>, keep_alive: KeepAlive, request: Request) -> (u16, String) {

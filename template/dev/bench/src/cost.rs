@@ -149,7 +149,10 @@ impl Usage {
                 dynamodb_writes,
                 ..Usage::default()
             },
-            Trigger::Rest => Usage {
+            // A streamed response counts as one request per 10 MB, rounded up, and no answer
+            // comes near that ("Response streaming",
+            // https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
+            Trigger::Rest | Trigger::RestStreaming => Usage {
                 rest_requests: 1.0,
                 lambda_requests: 1.0,
                 lambda_gb_seconds: gb_seconds(service.memory_mb),

@@ -12,7 +12,7 @@ use fake_bedrock::{FakeBedrock, Settings};
 use futures_util::{SinkExt, StreamExt};
 use genai::config::Config;
 use genai::{Event, GenAi, ValidRequest};
-use local::discover::Trigger;
+use local::discover::Transport;
 use local::{Bedrock, Options, Stack};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -121,25 +121,25 @@ async fn main() {
     .expect("stack");
     let addr = stack.url.trim_start_matches("http://").to_string();
 
-    let mut rows: Vec<(&str, Vec<f64>)> = Vec::new();
+    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
     // Warm connections and instances before measuring.
     direct(&genai, 0).await;
-    rows.push(("model, direct SDK call", Vec::new()));
+    rows.push(("model, direct SDK call".to_string(), Vec::new()));
     for i in 0..SAMPLES {
         let sample = ms(direct(&genai, i).await);
         rows[0].1.push(sample);
     }
     for service in &stack.services {
-        match service.trigger {
-            Trigger::FunctionUrlStreaming => {
+        match service.transport {
+            Transport::ServerSentEvents => {
                 sse(&addr, &service.route, 0).await;
                 let mut samples = Vec::new();
                 for i in 0..SAMPLES {
                     samples.push(ms(sse(&addr, &service.route, i).await));
                 }
-                rows.push(("SSE through the stack", samples));
+                rows.push((format!("{} through the stack", service.strategy), samples));
             }
-            Trigger::WebSocket => {
+            Transport::WebSocketFrames => {
                 let url = format!("ws://{addr}{}", service.route);
                 let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("open");
                 let mut samples = Vec::new();
@@ -164,9 +164,9 @@ async fn main() {
                         samples.push(ms(first.expect("a frame")));
                     }
                 }
-                rows.push(("WebSocket through the stack", samples));
+                rows.push((format!("{} through the stack", service.strategy), samples));
             }
-            Trigger::Rest => {}
+            Transport::JsonResponse => {}
         }
     }
     stack.stop().await;

@@ -14,6 +14,9 @@ pub enum Trigger {
     FunctionUrlStreaming,
     /// API Gateway REST API, Lambda proxy integration.
     Rest,
+    /// API Gateway REST API, Lambda proxy integration with response streaming
+    /// (`ResponseTransferMode: STREAM`).
+    RestStreaming,
 }
 
 impl Trigger {
@@ -22,6 +25,7 @@ impl Trigger {
             "apigateway-websocket" => Some(Trigger::WebSocket),
             "function-url-streaming" => Some(Trigger::FunctionUrlStreaming),
             "apigateway-rest" => Some(Trigger::Rest),
+            "apigateway-rest-streaming" => Some(Trigger::RestStreaming),
             _ => None,
         }
     }
@@ -196,7 +200,7 @@ fn read(manifest: &Path) -> Result<Service, String> {
         name: name.to_string(),
         strategy: field("strategy")?.to_string(),
         trigger: Trigger::parse(trigger).ok_or_else(|| {
-            format!("{shown}: unknown trigger `{trigger}`; use apigateway-websocket, function-url-streaming or apigateway-rest")
+            format!("{shown}: unknown trigger `{trigger}`; use apigateway-websocket, function-url-streaming, apigateway-rest or apigateway-rest-streaming")
         })?,
         transport: Transport::parse(transport).ok_or_else(|| {
             format!("{shown}: unknown transport `{transport}`; use websocket-frames, server-sent-events or json-response")

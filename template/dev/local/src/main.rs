@@ -119,14 +119,14 @@ async fn main() {
     println!("  status       {url}/_local/status");
     for service in &stack.services {
         let route = &service.route;
-        match service.trigger {
-            local::discover::Trigger::FunctionUrlStreaming => {
+        match service.transport {
+            local::discover::Transport::ServerSentEvents => {
                 println!("try: curl -N -X POST {url}{route} -d '{EXAMPLE}'")
             }
-            local::discover::Trigger::Rest => {
+            local::discover::Transport::JsonResponse => {
                 println!("try: curl -X POST {url}{route} -d '{EXAMPLE}'")
             }
-            local::discover::Trigger::WebSocket => {}
+            local::discover::Transport::WebSocketFrames => {}
         }
     }
     // The handlers are in place before `ready:` is printed: a signal sent right after it must

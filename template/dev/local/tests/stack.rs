@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fake_bedrock::Settings;
 use futures_util::{SinkExt, StreamExt};
-use local::discover::{self, Service, Trigger};
+use local::discover::{self, Service, Transport, Trigger};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -358,12 +358,12 @@ fn check_ws(frames: &[Value], request_id: &str, prompt: &str) -> Result<(), Stri
 /// Sends `prompt` through `service` from outside and checks the answer per PROTOCOL.md.
 async fn ask(url: &str, service: &Service, prompt: &str, request_id: &str) -> Result<(), String> {
     let body = json!({ "prompt": prompt }).to_string();
-    match service.trigger {
-        Trigger::FunctionUrlStreaming => {
+    match service.transport {
+        Transport::ServerSentEvents => {
             let (_, text) = http(url, "POST", &service.route, &body).await;
             check_sse(&text, prompt)
         }
-        Trigger::Rest => {
+        Transport::JsonResponse => {
             let (_, text) = http(url, "POST", &service.route, &body).await;
             let answer: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
             let metrics = json!({ "firstTokenMs": answer["meta"]["firstTokenMs"], "totalMs": answer["meta"]["latency"] });
@@ -375,7 +375,7 @@ async fn ask(url: &str, service: &Service, prompt: &str, request_id: &str) -> Re
                 prompt,
             )
         }
-        Trigger::WebSocket => {
+        Transport::WebSocketFrames => {
             let ws = format!("{}{}", url.replacen("http", "ws", 1), service.route);
             let (mut socket, _) = tokio_tungstenite::connect_async(ws)
                 .await
@@ -407,6 +407,19 @@ fn present(trigger: Trigger) -> Option<Service> {
     services().into_iter().find(|s| s.trigger == trigger)
 }
 
+/// The services a client asks over plain HTTP (a POST answered by a stream or a document).
+fn http_services() -> Vec<Service> {
+    services()
+        .into_iter()
+        .filter(|s| s.transport != Transport::WebSocketFrames)
+        .collect()
+}
+
+/// Whether an API Gateway REST API fronts the service (buffered or streamed).
+fn behind_rest_api(service: &Service) -> bool {
+    matches!(service.trigger, Trigger::Rest | Trigger::RestStreaming)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_strategy_answers_external_clients_per_the_protocol() {
     let stack = Stack::start(&[]);
@@ -414,8 +427,8 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
     for service in services() {
         let url = format!("{}{}", stack.url, service.route);
         let body = json!({ "prompt": prompt }).to_string();
-        match service.trigger {
-            Trigger::FunctionUrlStreaming => {
+        match service.transport {
+            Transport::ServerSentEvents => {
                 let streamed = curl(&[
                     "-N",
                     "-X",
@@ -428,7 +441,11 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
                 ]);
                 check_sse(&streamed, prompt)
                     .unwrap_or_else(|e| panic!("POST {url}: {e}\n{streamed}"));
-                // The original sample's client: GET with ?prompt= on the trailing-slash path.
+                // The original sample's client: GET with ?prompt= on the trailing-slash path,
+                // which a Function URL takes (a REST API has only the methods it declares).
+                if service.trigger != Trigger::FunctionUrlStreaming {
+                    continue;
+                }
                 let get = curl(&[
                     "-N",
                     "-G",
@@ -438,7 +455,7 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
                 ]);
                 check_sse(&get, prompt).unwrap_or_else(|e| panic!("GET {url}/: {e}\n{get}"));
             }
-            Trigger::Rest => {
+            Transport::JsonResponse => {
                 let answer = curl(&[
                     "-X",
                     "POST",
@@ -459,7 +476,7 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
                 )
                 .unwrap_or_else(|e| panic!("POST {url}: {e}\n{answer}"));
             }
-            Trigger::WebSocket => {
+            Transport::WebSocketFrames => {
                 let (mut socket, _) =
                     tokio_tungstenite::connect_async(stack.ws_url(&service.route))
                         .await
@@ -498,26 +515,19 @@ async fn every_strategy_answers_external_clients_per_the_protocol() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_the_protocols_error_through_the_stack() {
     let stack = Stack::start(&[]);
-    // An empty prompt (SSE) and a body that is not JSON (REST): 400 and the protocol's code.
-    for (trigger, body) in [
-        (Trigger::FunctionUrlStreaming, "{\"prompt\":\"\"}"),
-        (Trigger::Rest, "not json"),
-    ] {
-        let Some(service) = present(trigger) else {
-            continue;
-        };
-        let (status, answer) = http(&stack.url, "POST", &service.route, body).await;
-        assert_eq!(status, 400, "{answer}");
-        let answer: Value = serde_json::from_str(&answer).expect("JSON");
-        assert_eq!(answer["error"]["code"], "BAD_REQUEST");
+    // An empty prompt and a body that is not JSON: 400 and the protocol's code.
+    for service in http_services() {
+        for body in ["{\"prompt\":\"\"}", "not json"] {
+            let (status, answer) = http(&stack.url, "POST", &service.route, body).await;
+            assert_eq!(status, 400, "{}: {answer}", service.name);
+            let answer: Value = serde_json::from_str(&answer).expect("JSON");
+            assert_eq!(answer["error"]["code"], "BAD_REQUEST");
+        }
     }
     // Over Lambda's 6 MB invocation payload: 413 from the gateway, no function runs.
     let big = std::env::temp_dir().join(format!("stack-7mb-{}.json", std::process::id()));
     std::fs::write(&big, vec![b' '; 7 * 1024 * 1024]).expect("writes the body");
-    for trigger in [Trigger::FunctionUrlStreaming, Trigger::Rest] {
-        let Some(service) = present(trigger) else {
-            continue;
-        };
+    for service in http_services() {
         let url = format!("{}{}", stack.url, service.route);
         let answer = curl(&[
             "--write-out",
@@ -648,8 +658,8 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
         let body = json!({ "prompt": slow }).to_string();
         let started = Instant::now();
         let ask_doomed = async {
-            match service.trigger {
-                Trigger::FunctionUrlStreaming => {
+            match service.transport {
+                Transport::ServerSentEvents => {
                     let (status, text) = http(&stack.url, "POST", &service.route, &body).await;
                     // The model call can start before the function's response prelude has
                     // reached the gateway: a kill in that window fails the request before the
@@ -667,13 +677,13 @@ async fn a_function_that_dies_mid_stream_gives_internal_error_and_is_replaced() 
                     };
                     assert_eq!(error["error"]["code"], "INTERNAL_ERROR", "{text}");
                 }
-                Trigger::Rest => {
+                Transport::JsonResponse => {
                     let (status, text) = http(&stack.url, "POST", &service.route, &body).await;
                     assert_eq!(status, 500, "{text}");
                     let answer: Value = serde_json::from_str(&text).expect("JSON");
                     assert_eq!(answer["error"]["code"], "INTERNAL_ERROR");
                 }
-                Trigger::WebSocket => {
+                Transport::WebSocketFrames => {
                     let (mut socket, _) =
                         tokio_tungstenite::connect_async(stack.ws_url(&service.route))
                             .await
@@ -730,8 +740,8 @@ async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model(
     let slow = json!({ "prompt": "long [tokens=400] [tps=40]" });
     let mut hangups = 0;
     for service in services() {
-        match service.trigger {
-            Trigger::FunctionUrlStreaming => {
+        match service.transport {
+            Transport::ServerSentEvents => {
                 // curl gives up after a second, in the middle of the stream.
                 let url = format!("{}{}", stack.url, service.route);
                 curl(&[
@@ -745,7 +755,7 @@ async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model(
                     &slow.to_string(),
                 ]);
             }
-            Trigger::WebSocket => {
+            Transport::WebSocketFrames => {
                 let (mut socket, _) =
                     tokio_tungstenite::connect_async(stack.ws_url(&service.route))
                         .await
@@ -759,8 +769,8 @@ async fn a_client_that_leaves_mid_stream_frees_its_instance_and_stops_the_model(
                 assert!(matches!(first, Some(Ok(Message::Text(_)))), "{first:?}");
                 drop(socket);
             }
-            // REST has no stream to leave.
-            Trigger::Rest => continue,
+            // A whole answer has no stream to leave.
+            Transport::JsonResponse => continue,
         }
         hangups += 1;
         let name = generating_function(&service);
@@ -955,24 +965,87 @@ async fn a_45_second_websocket_answer_completes_past_the_29_second_route_limit()
     );
 }
 
+/// A 45-second event stream arrives whole through the CDN's 30 s origin response timeout,
+/// which the local gateway applies between two packets as CloudFront does: the model takes
+/// 35 s to its first token, then 10 s more, and keep-alives fill every silence. All the
+/// project's event-stream services are asked at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_45_second_event_stream_with_a_35_second_silence_arrives_whole_with_keep_alives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let streams: Vec<Service> = services()
+        .into_iter()
+        .filter(|s| s.transport == Transport::ServerSentEvents)
+        .collect();
+    if streams.is_empty() {
+        return;
+    }
+    let stack = Stack::start(&[]);
+    let prompt = "a slow start [ttft=35000] [tokens=20] [tps=2]";
+    let asks = streams.iter().map(|service| {
+        let addr = stack.url.trim_start_matches("http://").to_string();
+        async move {
+            let body = json!({ "prompt": prompt }).to_string();
+            let request = format!(
+                "POST {} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                service.route,
+                body.len()
+            );
+            let mut socket = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            socket.write_all(request.as_bytes()).await.expect("send");
+            let started = Instant::now();
+            let (mut last, mut longest) = (started, Duration::ZERO);
+            let mut response = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            loop {
+                let read = tokio::time::timeout(Duration::from_secs(40), socket.read(&mut buffer))
+                    .await
+                    .unwrap_or_else(|_| panic!("{}: nothing for 40 s", service.name))
+                    .expect("read");
+                if read == 0 {
+                    break;
+                }
+                longest = longest.max(last.elapsed());
+                last = Instant::now();
+                response.extend_from_slice(&buffer[..read]);
+            }
+            let response = String::from_utf8(response).expect("utf-8");
+            (service, started.elapsed(), longest, response)
+        }
+    });
+    for (service, took, longest, response) in futures_util::future::join_all(asks).await {
+        let (_, body) = response.split_once("\r\n\r\n").expect("head");
+        check_sse(body, prompt).unwrap_or_else(|e| panic!("{}: {e}\n{body}", service.name));
+        assert!(
+            took >= Duration::from_secs(44),
+            "{}: took {took:?}",
+            service.name
+        );
+        assert!(
+            body.contains(": ping") && longest < Duration::from_secs(15),
+            "{}: keep-alives every {longest:?} at most, expected the 10 s keep-alive:\n{body}",
+            service.name
+        );
+    }
+}
+
 /// The metrics of one answer through `service`: WebSocket's success frame and SSE's complete
 /// event carry `metrics`, REST's body `meta`.
 async fn answer_metrics(stack: &Stack, service: &Service, prompt: &str) -> Value {
     let body = json!({ "prompt": prompt }).to_string();
-    match service.trigger {
-        Trigger::FunctionUrlStreaming => {
+    match service.transport {
+        Transport::ServerSentEvents => {
             let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
             let events = sse_events(&text);
             let (_, name, data) = events.last().expect("events");
             assert_eq!(name, "complete", "{text}");
             data["metrics"].clone()
         }
-        Trigger::Rest => {
+        Transport::JsonResponse => {
             let (_, text) = http(&stack.url, "POST", &service.route, &body).await;
             let answer: Value = serde_json::from_str(&text).expect("JSON");
             answer["meta"].clone()
         }
-        Trigger::WebSocket => {
+        Transport::WebSocketFrames => {
             let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_url(&service.route))
                 .await
                 .expect("open");
@@ -1171,7 +1244,7 @@ fn stage_file(name: &str, worker_name: impl Fn(&str) -> String) -> PathBuf {
     let mut functions = serde_json::Map::new();
     let mut rest_methods = serde_json::Map::new();
     for service in services() {
-        if service.trigger == Trigger::Rest {
+        if behind_rest_api(&service) {
             rest_methods.insert(
                 service.name.clone(),
                 json!([format!("POST {}", service.origin_path)]),
@@ -1336,7 +1409,7 @@ async fn a_stage_twin_sends_a_workers_failures_where_the_stage_deployed_them() {
 /// does (403, Missing Authentication Token), and the function is not called.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stage_twin_whose_rest_path_moved_answers_as_api_gateway_does() {
-    let Some(service) = present(Trigger::Rest) else {
+    let Some(service) = services().into_iter().find(behind_rest_api) else {
         return;
     };
     let file = stage_file("twin-moved", str::to_string);

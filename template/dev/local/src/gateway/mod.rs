@@ -66,8 +66,18 @@ pub mod limits {
     pub const WS_MESSAGE_BYTES: usize = 128 * 1024;
     /// A WebSocket connection with no traffic for this long is closed.
     pub const WS_IDLE: Duration = Duration::from_secs(10 * 60);
-    /// The integration timeout of REST and WebSocket APIs.
+    /// The integration timeout of REST and WebSocket APIs (a REST API's streamed
+    /// integration waits as long as the function may run: the stacks set its timeout to the
+    /// function's).
     pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+    /// The longest a streamed response may stay silent: CloudFront's origin response timeout
+    /// (30 s by default, which both flavors' CDN keeps), which also bounds the gap between two
+    /// packets of one response ("Response timeout",
+    /// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesOrigin.html#DownloadDistValuesOriginResponseTimeout>).
+    /// Shorter than what AWS allows behind it: a Function URL, or a REST API's streamed
+    /// integration, whose idle timeout is 5 minutes on a REGIONAL endpoint
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html>).
+    pub const CDN_ORIGIN_RESPONSE: Duration = Duration::from_secs(30);
 }
 
 /// Lambda's synchronous invocation payload: a request over this never reaches the function,
@@ -190,7 +200,7 @@ pub fn router(gateway: Gateway) -> Router {
         let serve = match trigger {
             Trigger::WebSocket => get(websocket::websocket),
             Trigger::FunctionUrlStreaming => any(function_url::function_url),
-            Trigger::Rest => any(rest::rest),
+            Trigger::Rest | Trigger::RestStreaming => any(rest::rest),
         }
         .layer(Extension(At(index)))
         .layer(axum::middleware::map_request(move |request| {

@@ -1,6 +1,7 @@
 //! The API Gateway REST API in front of a REST strategy: the proxy event of its one resource
 //! (the path the CDN's router asks the API for, `discover::Service::origin_path`), and the
-//! 29 s integration timeout.
+//! integration's response: buffered within the 29 s integration timeout, or streamed
+//! (`ResponseTransferMode: STREAM`) as the function writes it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use axum::Extension;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use genai::{ApiError, ErrorCode};
+
+use crate::discover::Trigger;
 
 use super::{
     At, Shared, call, delay, epoch_ms, error_response, event_body, internal_error, limits, proxy,
@@ -55,6 +58,20 @@ pub(super) async fn rest(
     context.identity.source_ip = Some(peer.ip().to_string());
     context.apiid = Some("local".into());
     context.request_id = Some(format!("local-{}", shared.next_id()));
+    if service.trigger == Trigger::RestStreaming {
+        delay(shared.gateway.latencies.invoke).await;
+        return match function.invoke(to_json(&event)).await {
+            Ok(invocation) if invocation.streaming => proxy::streamed(invocation).await,
+            // A streamed integration reads the prelude of InvokeWithResponseStream; a buffered
+            // answer has none, and API Gateway answers 500
+            // (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html).
+            Ok(_) => error_response(&ApiError::new(
+                ErrorCode::InternalError,
+                "the function answered a streamed integration without streaming (lambda_http::run_with_streaming_response)",
+            )),
+            Err(error) => error_response(&internal_error(&error)),
+        };
+    }
     let invocation = async {
         delay(shared.gateway.latencies.invoke).await;
         call(function, to_json(&event)).await

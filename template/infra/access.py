@@ -10,8 +10,8 @@ infra/policy.py, as AWS would, whether each call the stage relies on is allowed:
 - each CloudWatch alarm → each SNS topic of its actions (sns:Publish by
   cloudwatch.amazonaws.com, on behalf of the alarm): the topic's policy;
 - each API Gateway route (WebSocket) or method (REST) → its Lambda integration
-  (lambda:InvokeFunction by apigateway.amazonaws.com, on behalf of the route): the function's
-  policy;
+  (lambda:InvokeFunction by apigateway.amazonaws.com, on behalf of the route, also for an
+  integration that streams): the function's policy;
 - CloudFront → each Lambda Function URL origin signed by origin access control
   (lambda:InvokeFunctionUrl and lambda:InvokeFunction by cloudfront.amazonaws.com, on behalf
   of the distribution): the function's policy;
@@ -206,14 +206,30 @@ def alarms_to_topics(stage, report):
                 report.check(request, f"alarm {alarm['AlarmName']} → topic", resource=[(f"the policy of topic {topic.split(':')[-1]}", policy)])
 
 
-def lambda_target(uri):
-    """The function an API Gateway integration invokes, from its URI
+# How API Gateway invokes a Lambda integration, by its URI's path after `:lambda:path`: Invoke,
+# which hands it the function's whole answer, or InvokeWithResponseStream, which hands it the
+# answer as the function writes it. "Set up a Lambda proxy integration with payload response
+# streaming in API Gateway"
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html).
+INVOKE = ("/2015-03-31/functions/", "/invocations")
+INVOKE_STREAMING = ("/2021-11-15/functions/", "/response-streaming-invocations")
+
+
+def lambda_invocation(uri):
+    """(the function's ARN, INVOKE or INVOKE_STREAMING) of an API Gateway integration's URI
     (arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations),
-    or None for an integration of another kind."""
-    marker = ":lambda:path/2015-03-31/functions/"
-    if not uri or marker not in uri:
-        return None
-    return uri.split(marker, 1)[1].rsplit("/invocations", 1)[0]
+    (None, None) for an integration of another kind."""
+    for how in (INVOKE, INVOKE_STREAMING):
+        marker, end = ":lambda:path" + how[0], how[1]
+        if uri and marker in uri and uri.endswith(end):
+            return uri.split(marker, 1)[1][: -len(end)], how
+    return None, None
+
+
+def lambda_target(uri):
+    """The function an API Gateway integration invokes, from its URI, or None for an
+    integration of another kind."""
+    return lambda_invocation(uri)[0]
 
 
 def invoked_by_api(stage, report, function, source_arn, edge):
@@ -221,7 +237,10 @@ def invoked_by_api(stage, report, function, source_arn, edge):
     route's execute-api ARN: "Control access to a REST API with IAM permissions", "Lambda
     resource-based policy" (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html)
     and the execute-api ARN format
-    (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html)."""
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html).
+    An integration that streams calls InvokeWithResponseStream, which "requires permission for
+    the lambda:InvokeFunction action" too
+    (https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html)."""
     context = {"aws:SourceArn": source_arn, "aws:SourceAccount": account_of(function)}
     request = Request({"Service": "apigateway.amazonaws.com"}, "lambda:InvokeFunction", function, context)
     report.check(request, edge, resource=stage.function_policy(function))
@@ -429,7 +448,8 @@ def as_declared(stage, report, functions):
     every request), a table under its `ledger-env` on the worker. Each service's trigger
     answers where the app's origin sends its route: a WebSocket API with $connect, $disconnect
     and each declared route on the service's function; a REST API with a POST method on the
-    route as the CDN's router rewrites it (the declaration's `cdn` rule); a Function URL that
+    route as the CDN's router rewrites it (the declaration's `cdn` rule), whose integration
+    streams when the trigger is a streaming REST API's; a Function URL that
     streams its response (RESPONSE_STREAM) and, without an origin secret, takes only signed
     requests (AWS_IAM, which CloudFront's origin access control signs). A variable renamed, a
     path changed or a limit edited in one place is a call that fails on AWS: each is named
@@ -499,10 +519,9 @@ def trigger(stage, report, stack, service, declared, function, fix):
                     report.mismatch(f"WebSocket route {key} of {api} does not invoke {function['FunctionName']}: {fix}")
                 else:
                     report.matches(f"WebSocket route {key} of {api} → {function['FunctionName']}")
-    elif kind == "apigateway-rest":
-        rule = declared.get("cdn")
+    elif deploy_model.behind_rest_api(declared):
         # The path the CDN's router asks the API's stage for (cdn.py, functions/router.js).
-        path = ("/" if rule["exact"] else declared["route"][len(rule["prefix"]) :] or "/") if rule else declared["route"]
+        path = deploy_model.api_path(declared)
         apis = stage.of("AWS::ApiGateway::RestApi", stack)
         if not apis:
             report.mismatch(f"{stack} has no REST API, which serves {declared['route']}: {fix}")
@@ -517,8 +536,10 @@ def trigger(stage, report, stack, service, declared, function, fix):
             integration = stage.apigateway.get_method(restApiId=api, resourceId=resources[path]["id"], httpMethod=methods[0]).get("methodIntegration", {})
             if not invokes(integration.get("uri")):
                 report.mismatch(f"REST {methods[0]} {path} of {api} does not invoke {function['FunctionName']}: {fix}")
-            else:
-                report.matches(f"REST {methods[0]} {path} of {api} → {function['FunctionName']}")
+                continue
+            report.matches(f"REST {methods[0]} {path} of {api} → {function['FunctionName']}")
+            if kind == deploy_model.REST_STREAMING:
+                streams(report, integration, f"REST {methods[0]} {path} of {api}", function, fix)
     elif kind == "function-url-streaming":
         try:
             url = stage.lambda_.get_function_url_config(FunctionName=function["FunctionName"])
@@ -536,6 +557,36 @@ def trigger(stage, report, stack, service, declared, function, fix):
     else:
         print(f"CANNOT CHECK the trigger of {service}: {kind} is not a trigger this check knows", file=report.out)
         report.refused += 1
+
+
+def streams(report, integration, method, function, fix):
+    """A streaming REST trigger's integration hands the client the function's answer as it is
+    written: a Lambda proxy integration (AWS_PROXY) that calls InvokeWithResponseStream (its
+    URI's path /2021-11-15/functions/<ARN>/response-streaming-invocations) in response transfer
+    mode STREAM. The function writes the streaming format (a JSON prelude, eight null bytes, the
+    body), which a buffered integration (/2015-03-31/.../invocations, BUFFERED) answers with
+    "the HTTP headers and status code but not the response body"; and API Gateway refuses a URI
+    and a mode that do not go together (response-transfer-mode-lambda.html, above; "Stream the
+    integration response for your proxy integrations in API Gateway":
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html)."""
+    _, how = lambda_invocation(integration.get("uri"))
+    # BUFFERED is API Gateway's default, which an integration that names no mode has.
+    mode = integration.get("responseTransferMode") or "BUFFERED"
+    shown = lambda invoke: f"...{invoke[0]}<function ARN>{invoke[1]}"  # noqa: E731
+    wrong = []
+    if integration.get("type") != "AWS_PROXY":
+        wrong.append(f"type {integration.get('type')}, not AWS_PROXY")
+    if how != INVOKE_STREAMING:
+        wrong.append(f"URI {shown(how) if how else integration.get('uri')}, not {shown(INVOKE_STREAMING)}")
+    if mode != "STREAM":
+        wrong.append(f"responseTransferMode {mode}, not STREAM")
+    if wrong:
+        report.mismatch(
+            f"{method} does not stream what {function['FunctionName']} writes ({'; '.join(wrong)}): a buffered integration answers its headers and status"
+            f" without the body; it must be a Lambda proxy integration in response transfer mode STREAM, which calls InvokeWithResponseStream: {fix}"
+        )
+    else:
+        report.matches(f"{method} streams {function['FunctionName']} (AWS_PROXY, {shown(INVOKE_STREAMING)}, STREAM)")
 
 
 def foundation_models(stage, model):

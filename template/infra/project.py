@@ -33,6 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The triggers that put a service behind an API Gateway REST API: the app's origin sends its
+# route to a method of the API's stage, which invokes the function with a v1 proxy event. With
+# `apigateway-rest-streaming` that method's Lambda proxy integration streams the function's
+# answer instead of buffering it ("Stream the integration response for your proxy integrations
+# in API Gateway": https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
+REST_STREAMING = "apigateway-rest-streaming"
+REST_TRIGGERS = ("apigateway-rest", REST_STREAMING)
 # Lambda function names are at most 64 characters (Lambda API reference, CreateFunction,
 # FunctionName: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
 FUNCTION_NAME_LIMIT = 64
@@ -151,6 +158,21 @@ def functions(service, declared):
     the worker it declares."""
     worker = declared.get("worker")
     return [service] + ([worker["function"]] if worker else [])
+
+
+def behind_rest_api(declared):
+    """Whether a service's declared trigger is a REST API's method, buffered or streamed."""
+    return declared["trigger"] in REST_TRIGGERS
+
+
+def api_path(declared):
+    """The path on its API's stage that a service's route reaches, as the CDN's router rewrites
+    it (the declaration's `cdn` rule, with the stage as origin path): with `exact`, the stage's
+    root; else the route without the rule's prefix. Without a rule, the route itself."""
+    rule = declared.get("cdn")
+    if not rule:
+        return declared["route"]
+    return "/" if rule["exact"] else declared["route"][len(rule["prefix"]) :] or "/"
 
 
 def partition(region):

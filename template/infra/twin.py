@@ -41,6 +41,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 import access
+import project as deploy_model
 
 
 def functions(stage):
@@ -180,12 +181,14 @@ def refused_calls(stage):
 
 
 def rest_methods(stage):
-    """Each REST service's deployed methods, `METHOD /path`, from the API in its own stack."""
+    """Each REST service's deployed methods, `METHOD /path`, from the API in its own stack,
+    whether its integration buffers or streams: the local gateway refuses a method the API
+    lacks either way."""
     project = stage.project
     prefix = f"{project['name']}-{project['stage']}-"
     found = {}
     for service, declared in sorted(project["services"].items()):
-        if declared["trigger"] != "apigateway-rest":
+        if not deploy_model.behind_rest_api(declared):
             continue
         found[service] = sorted(
             f"{method} {resource['path']}"

@@ -28,6 +28,7 @@ PROJECT = local.project(
     REGION,
     {
         "chat-api": {"trigger": "apigateway-rest", "route": "/v1/generate", "origin-secret": True},
+        "chat-stream": {"trigger": "apigateway-rest-streaming", "route": "/talk", "origin-secret": True},
         "chat-ws": {"trigger": "apigateway-websocket", "route": "/live", "worker": {"function": "chat-ws-generate"}},
     },
 )
@@ -81,6 +82,26 @@ REST_API = {
     },
 }
 
+# The streaming chat's API: POST / (where the CDN sends /talk) streams the function's answer.
+STREAMING_REST_API = {
+    "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "app-dev-chat-stream"}},
+    "Post": {
+        "Type": "AWS::ApiGateway::Method",
+        "Properties": {
+            "RestApiId": {"Ref": "Api"},
+            "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+            "HttpMethod": "POST",
+            "AuthorizationType": "NONE",
+            "Integration": {
+                "Type": "AWS_PROXY",
+                "IntegrationHttpMethod": "POST",
+                "Uri": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${Fn.Arn}/response-streaming-invocations"},
+                "ResponseTransferMode": "STREAM",
+            },
+        },
+    },
+}
+
 CDN = {
     "Cdn": {
         "Type": "AWS::CloudFront::Distribution",
@@ -126,6 +147,7 @@ class Twin(unittest.TestCase):
                 },
                 **REST_API,
             },
+            "app-dev-chat-stream": {"Role": ROLE, "Fn": function("app-dev-chat-stream", CHAT_API_ENV), **STREAMING_REST_API},
             # The worker's function is missing: deployed by hand without it.
             "app-dev-chat-ws": {"Role": ROLE, "Fn": function("app-dev-chat-ws", {"GENERATE_FUNCTION": "app-dev-chat-ws-generate"}, reserved=7)},
             "app-dev-cdn": CDN,
@@ -200,7 +222,8 @@ class Twin(unittest.TestCase):
         self.assertTrue(refused[0]["message"].startswith("User: arn:aws:iam::123456789012:role/"), refused[0])
 
     def test_each_rest_apis_methods_are_read_for_its_service(self):
-        self.assertEqual(twin.rest_methods(self.stage), {"chat-api": ["POST /generate"]})
+        # A streaming REST API's too: the local gateway refuses a method it lacks the same way.
+        self.assertEqual(twin.rest_methods(self.stage), {"chat-api": ["POST /generate"], "chat-stream": ["POST /"]})
 
     def test_the_cdn_behaviours_come_in_cloudfronts_order_with_their_origin_headers(self):
         self.assertEqual(

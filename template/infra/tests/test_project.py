@@ -50,6 +50,16 @@ class Model(unittest.TestCase):
         arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc"
         self.assertEqual((project.model(arn, "us-east-1")["arn"], project.model(arn, "us-east-1")["foundationModel"]), (arn, None))
 
+    def test_a_rest_apis_path_is_where_the_cdn_sends_its_route(self):
+        # The router's rewrite (infra/cdk/functions/router.js; SAM's CDN runs the same code):
+        # an exact rule sends its route to the stage's root, another the route below its prefix.
+        buffered = {"trigger": "apigateway-rest", "route": "/v1/generate", "cdn": {"prefix": "/v1", "origin-path": "/{stage}", "exact": False}}
+        streamed = {"trigger": "apigateway-rest-streaming", "route": "/talk", "cdn": {"prefix": "/talk", "origin-path": "/{stage}", "exact": True}}
+        url = {"trigger": "function-url-streaming", "route": "/live"}
+        self.assertEqual([project.api_path(d) for d in (buffered, streamed, url)], ["/generate", "/", "/live"])
+        # Both REST triggers are a method of a REST API, which the stage twin and check-access read.
+        self.assertEqual([project.behind_rest_api(d) for d in (buffered, streamed, url)], [True, True, False])
+
 
 class Rules(unittest.TestCase):
     """One rule per setting, one message: what `make deploy-*` says in either flavor."""

@@ -49,6 +49,12 @@ What is patched, each against moto 5.2.x:
 15. An update resolves Systems Manager parameter types again, as CloudFormation does: a
     resource that refers to one whose value changed is modified though its template is not
     (make rotate-origin-secret redeploys the same templates for the new secret).
+16. A REST API integration's response transfer mode (BUFFERED or STREAM), which moto drops
+    from CloudFormation's AWS::ApiGateway::Method (CDK's) and from an OpenAPI body (SAM's), is
+    kept and answered by GetIntegration and GetMethod, so `make check-access` tells an
+    integration that streams from one that buffers (PutIntegration, which no deploy calls,
+    still drops it). An imported integration's type is answered in capitals, as API
+    Gateway's IntegrationType is (moto kept the OpenAPI's `aws_proxy`).
 
 What a stage's calls are authorized by is kept as AWS keeps it, for the project's `make
 check-access` (infra/access.py): topic policies, alarms with their actions, and function
@@ -68,7 +74,7 @@ import threading
 import uuid
 from types import SimpleNamespace
 
-from moto.apigateway.models import Deployment, Method, Resource, RestAPI, apigateway_backends
+from moto.apigateway.models import APIGatewayBackend, Deployment, Integration, Method, Resource, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudformation import parsing
@@ -985,6 +991,52 @@ def install():
         return answer
 
     LambdaFunction.get_code = get_code_here
+
+    # 16. An integration's responseTransferMode ("Stream the integration response for your
+    # proxy integrations in API Gateway":
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
+    # moto's Integration has no such field: the stack's ways in set it after moto's
+    # put_integration, and the answer carries it when one was given (none: AWS's default,
+    # BUFFERED).
+    to_json = Integration.to_json
+
+    def to_json_with_mode(self):
+        answer = to_json(self)
+        if getattr(self, "response_transfer_mode", None):
+            answer["responseTransferMode"] = self.response_transfer_mode
+        return answer
+
+    Integration.to_json = to_json_with_mode
+    put_integration = APIGatewayBackend.put_integration
+
+    def put_integration_with_mode(self, *args, response_transfer_mode=None, **kwargs):
+        integration = put_integration(self, *args, **kwargs)
+        integration.response_transfer_mode = response_transfer_mode
+        return integration
+
+    APIGatewayBackend.put_integration = put_integration_with_mode
+    # An OpenAPI body's x-amazon-apigateway-integration (put_rest_api, import_rest_api). Its
+    # `type` may be lowercase (SAM writes aws_proxy); GetIntegration answers one of HTTP, AWS,
+    # MOCK, HTTP_PROXY, AWS_PROXY (https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html).
+    integration_args = APIGatewayBackend._build_integration_args
+
+    def integration_args_with_mode(self, integration):
+        args = integration_args(self, integration)
+        kind = args.get("integration_type")
+        return {**args, "integration_type": kind.upper() if kind else kind, "response_transfer_mode": integration.get("responseTransferMode")}
+
+    APIGatewayBackend._build_integration_args = integration_args_with_mode
+    # AWS::ApiGateway::Method's Integration.ResponseTransferMode (the stack updates of 5. make
+    # a changed method through this too).
+    create_method = Method.create_from_cloudformation_json.__func__
+
+    def create_method_with_mode(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        method = create_method(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if method.method_integration is not None:
+            method.method_integration.response_transfer_mode = cloudformation_json["Properties"]["Integration"].get("ResponseTransferMode")
+        return method
+
+    Method.create_from_cloudformation_json = classmethod(create_method_with_mode)
     _INSTALLED.append(sorted(missing))
     return _INSTALLED[0]
 

@@ -114,9 +114,11 @@ test('works from the keyboard on a phone-width screen, in the dark scheme', asyn
   await page.goto('/');
   const prompt = page.getByRole('textbox', { name: 'Prompt', exact: true });
   await prompt.fill('From the keyboard [tokens=8]');
-  // Tab order reaches the Run button; Enter on it runs.
+  // Tab order reaches the Run button, past every control before it (a box per strategy among
+  // them); Enter on it runs.
   const run = page.getByRole('button', { name: /^Run / });
-  for (let i = 0; i < 12 && !(await run.evaluate((el) => el === document.activeElement)); i += 1) {
+  const controls = await page.locator('textarea, input, select, button').count();
+  for (let i = 0; i < controls && !(await run.evaluate((el) => el === document.activeElement)); i += 1) {
     await page.keyboard.press('Tab');
   }
   await expect(run).toBeFocused();

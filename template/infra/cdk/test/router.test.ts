@@ -20,9 +20,9 @@ function router(rules: RouterRule[]): Handler {
 }
 
 const socket: RouterRule = { prefix: '/sock', originPath: '/{stage}', exact: true };
-const stream: RouterRule = { prefix: '/stream', originPath: '/stream', exact: false };
+const feed: RouterRule = { prefix: '/feed', originPath: '/feed', exact: false };
 const rpc: RouterRule = { prefix: '/rpc', originPath: '/{stage}', exact: false };
-const all = router([socket, stream, rpc]);
+const all = router([socket, feed, rpc]);
 const route = (handler: Handler, uri: string) => handler({ request: { uri } });
 
 describe('router', () => {
@@ -33,13 +33,13 @@ describe('router', () => {
   });
 
   it('keeps what comes after a prefix that is not exact, which owns only the paths below it', () => {
-    expect(route(all, '/stream')).toMatchObject({ statusCode: 404 });
-    expect(route(all, '/stream/')).toEqual({ uri: '/stream/' });
+    expect(route(all, '/feed')).toMatchObject({ statusCode: 404 });
+    expect(route(all, '/feed/')).toEqual({ uri: '/feed/' });
     expect(route(all, '/rpc/ask')).toEqual({ uri: '/prod/ask' });
   });
 
   it('matches whole path segments only', () => {
-    expect(route(all, '/streams')).toMatchObject({ statusCode: 404 });
+    expect(route(all, '/feeds')).toMatchObject({ statusCode: 404 });
     expect(route(all, '/rpcs/ask')).toMatchObject({ statusCode: 404 });
   });
 
@@ -51,10 +51,10 @@ describe('router', () => {
   });
 
   it('answers 404 on the path of a strategy the project lacks', () => {
-    const streamOnly = router([stream]);
-    expect(route(streamOnly, '/sock')).toMatchObject({ statusCode: 404 });
-    expect(route(streamOnly, '/rpc/ask')).toMatchObject({ statusCode: 404 });
-    expect(route(streamOnly, '/stream/x')).toEqual({ uri: '/stream/x' });
+    const feedOnly = router([feed]);
+    expect(route(feedOnly, '/sock')).toMatchObject({ statusCode: 404 });
+    expect(route(feedOnly, '/rpc/ask')).toMatchObject({ statusCode: 404 });
+    expect(route(feedOnly, '/feed/x')).toEqual({ uri: '/feed/x' });
   });
 });
 

@@ -19,7 +19,7 @@ function router(routes) {
   return { code, handler: new Function(`${code}\nreturn handler;`)() };
 }
 
-const all = router('/sock:/prod:exact,/stream:/stream:,/rpc:/prod:').handler;
+const all = router('/sock:/prod:exact,/feed:/feed:,/rpc:/prod:').handler;
 const route = (handler, uri) => handler({ request: { uri } });
 
 test('sends an exact prefix, with or without its slash, to the origin path, and 404s below it', () => {
@@ -29,10 +29,10 @@ test('sends an exact prefix, with or without its slash, to the origin path, and 
 });
 
 test('keeps what comes after a prefix that is not exact, which owns only the paths below it', () => {
-  assert.deepEqual(route(all, '/stream/'), { uri: '/stream/' });
-  assert.equal(route(all, '/stream').statusCode, 404);
+  assert.deepEqual(route(all, '/feed/'), { uri: '/feed/' });
+  assert.equal(route(all, '/feed').statusCode, 404);
   assert.deepEqual(route(all, '/rpc/ask'), { uri: '/prod/ask' });
-  assert.equal(route(all, '/streams').statusCode, 404);
+  assert.equal(route(all, '/feeds').statusCode, 404);
 });
 
 test('serves files by name, index.html for /, and 404 on any other path that is not a file', () => {
@@ -42,10 +42,10 @@ test('serves files by name, index.html for /, and 404 on any other path that is 
 });
 
 test('answers 404 on the path of a strategy the project lacks', () => {
-  const streamOnly = router('/stream:/stream:').handler;
-  assert.equal(route(streamOnly, '/sock').statusCode, 404);
-  assert.equal(route(streamOnly, '/rpc/ask').statusCode, 404);
-  assert.deepEqual(route(streamOnly, '/stream/x'), { uri: '/stream/x' });
+  const feedOnly = router('/feed:/feed:').handler;
+  assert.equal(route(feedOnly, '/sock').statusCode, 404);
+  assert.equal(route(feedOnly, '/rpc/ask').statusCode, 404);
+  assert.deepEqual(route(feedOnly, '/feed/x'), { uri: '/feed/x' });
 });
 
 test('has no rule for none, what parameters.py passes when no strategy has one', () => {

@@ -372,20 +372,25 @@ class Templates(unittest.TestCase):
     def test_each_rest_api_answers_its_route_where_the_cdn_sends_it(self):
         # SAM resolves no intrinsic function in an Api event's Path (serverless-application-model
         # #687, #2157), so the REST templates write their resource path; it must be the route as
-        # the CDN's rule rewrites it (the declaration's `cdn`: `prefix` off, the stage as origin
-        # path), or every request through the CDN answers 403 Missing Authentication Token.
+        # the CDN's rule rewrites it (the declaration's `cdn`: the stage as origin path, then the
+        # route without `prefix`, or nothing for an exact rule; infra/project.py's api_path), or
+        # every request through the CDN answers 403 Missing Authentication Token.
         checked = 0
         for service, declared in self.declared.items():
-            if declared["trigger"] != "apigateway-rest":
+            if not parameters.deploy_model.behind_rest_api(declared):
                 continue
             rule = declared["cdn"]
-            self.assertTrue(declared["route"].startswith(rule["prefix"] + "/"), service)
-            resource = declared["route"][len(rule["prefix"]) :]
+            # An exact rule owns its route alone; any other, the paths below its prefix.
+            if rule["exact"]:
+                self.assertEqual(declared["route"], rule["prefix"], service)
+            else:
+                self.assertTrue(declared["route"].startswith(rule["prefix"] + "/"), service)
+            resource = parameters.deploy_model.api_path(declared)
             (api,) = resources(self.templates[service], "AWS::ApiGateway::RestApi")
             paths = api["Properties"]["Body"]["paths"]
             self.assertIn("post", paths.get(resource, {}), f"{service}: the API has {sorted(paths)}, the CDN sends {declared['route']} to {resource}")
             checked += 1
-        if not any(d["trigger"] == "apigateway-rest" for d in self.declared.values()):
+        if not any(map(parameters.deploy_model.behind_rest_api, self.declared.values())):
             self.skipTest("no service of this project has a REST API")
         self.assertGreater(checked, 0)
 

@@ -12,19 +12,11 @@ import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
 import { originSecretHeader } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
+import { protocolErrors, validatedBody } from '../rest-api.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
 
 const service = 'sync-api';
-
-/** Gateway errors in PROTOCOL.md's shape: { "error": { message, code, statusCode } }. */
-const GATEWAY_ERRORS: [apigw.ResponseType, string, string][] = [
-  [apigw.ResponseType.BAD_REQUEST_BODY, '400', 'BAD_REQUEST'],
-  [apigw.ResponseType.REQUEST_TOO_LARGE, '413', 'PAYLOAD_TOO_LARGE'],
-  [apigw.ResponseType.THROTTLED, '429', 'THROTTLED'],
-  [apigw.ResponseType.INTEGRATION_TIMEOUT, '504', 'TIMEOUT'],
-  [apigw.ResponseType.DEFAULT_5XX, '500', 'INTERNAL_ERROR'],
-];
 
 class SyncApiStack extends Stack {
   constructor(app: App, project: Project) {
@@ -52,35 +44,10 @@ class SyncApiStack extends Stack {
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
     });
-    for (const [type, statusCode, code] of GATEWAY_ERRORS) {
-      api.addGatewayResponse(`Error${code}`, {
-        type,
-        statusCode,
-        templates: {
-          'application/json': `{ "error": { "message": $context.error.messageString, "code": "${code}", "statusCode": ${statusCode} } }`,
-        },
-      });
-    }
-    const body = api.addModel('GenerateRequest', {
-      contentType: 'application/json',
-      schema: {
-        schema: apigw.JsonSchemaVersion.DRAFT4,
-        type: apigw.JsonSchemaType.OBJECT,
-        required: ['prompt'],
-        properties: {
-          prompt: { type: apigw.JsonSchemaType.STRING, minLength: 1 },
-          system: { type: apigw.JsonSchemaType.STRING },
-          maxTokens: { type: apigw.JsonSchemaType.INTEGER, minimum: 1 },
-          temperature: { type: apigw.JsonSchemaType.NUMBER, minimum: 0, maximum: 1 },
-        },
-      },
-    });
+    protocolErrors(api);
     const resource = api.root.addResource('generate');
     const integration = new apigw.LambdaIntegration(fn);
-    const generate = resource.addMethod('POST', integration, {
-      requestValidator: api.addRequestValidator('Body', { validateRequestBody: true, validateRequestParameters: true }),
-      requestModels: { 'application/json': body },
-    });
+    const generate = resource.addMethod('POST', integration, validatedBody(api));
     // CORS preflights for the origins in allowed-origins: the function answers them, from the
     // same list it checks every request against (PROTOCOL.md, "Browsers on other origins").
     resource.addMethod('OPTIONS', integration);

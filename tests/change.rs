@@ -81,8 +81,9 @@ fn add_gives_the_tree_of_new_with_the_union_and_remove_takes_it_back() {
             );
         }
     }
-    // Each of the 3 one-strategy subsets misses 2, each two-strategy one misses 1; both flavors.
-    assert_eq!(cases, 18);
+    // Each subset of k of the n strategies misses n - k: n * 2^(n-1) - n cases per flavor.
+    let n = common::strategies().len();
+    assert_eq!(cases, 2 * (n * (1 << (n - 1)) - n));
 }
 
 #[test]

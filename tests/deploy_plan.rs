@@ -56,7 +56,12 @@ fn in_order<S: AsRef<str>>(plan: &str, steps: &[S]) -> Vec<usize> {
 #[test]
 fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
     let tmp = tempfile::tempdir().unwrap();
-    let project = generate(tmp.path(), "plan-cdk", "websocket,sse,rest", "cdk");
+    let project = generate(
+        tmp.path(),
+        "plan-cdk",
+        &common::strategies().join(","),
+        "cdk",
+    );
     let plan = plan(&project, "deploy-all");
     let positions = in_order(
         &plan,
@@ -77,7 +82,12 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
     );
     // The strategies go between the build and the CDN's web ACL, in any order (they run in
     // parallel).
-    for service in ["realtime-ws", "stream-sse", "sync-api"] {
+    let services: Vec<&str> = genai_scaffold::strategy::Strategy::all()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.service())
+        .collect();
+    for service in &services {
         let step = at(&plan, &format!("cdk deploy plan-cdk-prod-{service}"));
         assert!(
             positions[2] < step && step < positions[3],
@@ -98,7 +108,9 @@ fn deploy_all_with_cdk_runs_config_then_strategies_then_cdn_then_frontend() {
         );
     }
     // Strategies deploy in parallel, as in the original sample.
-    assert!(plan.contains("make -j 3 deploy-realtime-ws deploy-stream-sse deploy-sync-api"));
+    let deploys: Vec<String> = services.iter().map(|s| format!("deploy-{s}")).collect();
+    let parallel = format!("make -j {} {}", services.len(), deploys.join(" "));
+    assert!(plan.contains(&parallel), "{parallel}:\n{plan}");
     assert!(!plan.contains("Skipping"), "{plan}");
     // The build packages the services only, not the local tools.
     assert!(!plan.contains("--package local"), "{plan}");

@@ -28,7 +28,7 @@ fn file_list_of_every_combination() {
 fn full_contents_of_the_all_strategies_projects() {
     for iac in ["cdk", "sam"] {
         let mut all = String::new();
-        for f in render("websocket,sse,rest", iac) {
+        for f in render(&common::strategies().join(","), iac) {
             // Lock files are copied verbatim and pinned by their own review; list their size.
             if f.path.ends_with("Cargo.lock") || f.path.ends_with("package-lock.json") {
                 all.push_str(&format!(

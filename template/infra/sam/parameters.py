@@ -67,8 +67,6 @@ def parameters(stack, env, account=None, published=None, remembered=None):
         "Strategy": declared["strategy"],
         "Route": declared["route"],
         "Timeout": declared["timeout-seconds"],
-        # The same, for an API integration that waits as long as its function may run.
-        "TimeoutMillis": declared["timeout-seconds"] * 1000,
         "MemorySize": declared["memory-mb"],
         "WorkerFunction": worker.get("function"),
         "WorkerTimeout": worker.get("timeout-seconds"),

@@ -1,0 +1,22 @@
+//! Lambda entry point: wires the streaming runtime to [`stream_rest::handle`], nothing else.
+
+use std::sync::Arc;
+
+use genai::GenAi;
+use genai::sse::KeepAlive;
+use lambda_http::{Error, Request, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    // Clients and configuration are made once per container, not per request.
+    let genai = Arc::new(GenAi::from_env().await?);
+    let keep_alive = KeepAlive::from_env();
+    // API Gateway calls a streamed integration with InvokeWithResponseStream and expects the
+    // HTTP integration prelude this runtime writes (JSON status and headers, eight NUL bytes,
+    // then the body): https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html
+    lambda_http::run_with_streaming_response(service_fn(|request: Request| {
+        stream_rest::handle(genai.clone(), keep_alive, request)
+    }))
+    .await
+}

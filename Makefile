@@ -71,7 +71,7 @@ MATRIX_TARGET_MAX_GB ?= 40
 # The test profile, as `check` built it: the matrix only starts commands.
 matrix: export CARGO_TARGET_DIR ?= $(TEST_TARGET_DIR)
 matrix: export CARGO_PROFILE_DEV_DEBUG ?= $(TEST_DEBUG)
-matrix: ## Generate all 14 combinations; check each at the dimension it depends on
+matrix: ## Generate all 30 combinations; check each at the dimension it depends on
 	@used=$$(du -s --block-size=1G $(MATRIX_TARGET_DIR) 2>/dev/null | cut -f1); \
 	if [ "$${used:-0}" -gt $(MATRIX_TARGET_MAX_GB) ]; then \
 		echo "matrix: $(MATRIX_TARGET_DIR) holds $$used GB, over MATRIX_TARGET_MAX_GB=$(MATRIX_TARGET_MAX_GB): emptying it"; \

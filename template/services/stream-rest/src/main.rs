@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use genai::GenAi;
-use genai::sse::KeepAlive;
+use genai::event_stream::KeepAlive;
 use lambda_http::{Error, Request, service_fn};
 
 #[tokio::main]

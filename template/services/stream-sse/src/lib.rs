@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use genai::sse::KeepAlive;
+use genai::event_stream::KeepAlive;
 use genai::{ApiError, GenAi};
 use lambda_http::http::Method;
 use lambda_http::http::header::{
@@ -60,7 +60,7 @@ pub async fn handle(
         }
         Ok(valid) => {
             let (mut sender, body) = channel();
-            let mut events = genai::sse::events(genai, valid, received, keep_alive, "sse");
+            let mut events = genai::event_stream::events(genai, valid, received, keep_alive, "sse");
             tokio::spawn(async move {
                 // A failed write means the client left: dropping `events` stops the model.
                 while let Some(event) = events.recv().await {

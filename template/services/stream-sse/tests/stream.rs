@@ -8,7 +8,7 @@ use std::time::Duration;
 use fake_bedrock::{FakeBedrock, Settings};
 use genai::GenAi;
 use genai::config::Config;
-use genai::sse::{KeepAlive, Parsed as Sse};
+use genai::event_stream::{KeepAlive, Parsed as Sse};
 use lambda_http::{Body, Request, RequestExt};
 use tokio_stream::StreamExt;
 
@@ -40,7 +40,7 @@ fn post(body: &str) -> Request {
 
 /// The events of a whole stream.
 fn parse(text: &str) -> Vec<Sse> {
-    genai::sse::parse(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    genai::event_stream::parse(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 async fn read_all(genai: Arc<GenAi>, keep_alive: KeepAlive, request: Request) -> (u16, String) {

@@ -1,6 +1,6 @@
 // SSE strategy: POST the request to a Lambda Function URL and read its event stream
-// (PROTOCOL.md, "Server-Sent Events"; read in src/sse.ts, as every event-stream strategy is).
-import { postEvents } from '../../sse';
+// (PROTOCOL.md, "Server-Sent Events"; read in src/event-stream.ts, as every event-stream strategy is).
+import { postEvents } from '../../event-stream';
 import type { StrategyClient } from '../types';
 
 /**

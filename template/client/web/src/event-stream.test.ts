@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProtocolError } from './protocol';
-import { ATTEMPTS, postEvents, readEvents, type PostOptions } from './sse';
+import { ATTEMPTS, postEvents, readEvents, type PostOptions } from './event-stream';
 
 const STREAM =
   'id: 0\nevent: chunk\ndata: {"text":"Grüße, "}\n\n' +

@@ -19,6 +19,9 @@ use lambda_http::lambda_runtime::streaming::{Body, channel};
 use lambda_http::{Error, Request, Response};
 use serde_json::json;
 
+/// The strategy's name in its log lines.
+const STRATEGY: &str = "rest-stream";
+
 /// Handles one request of the REST API's streamed integration.
 pub async fn handle(
     genai: Arc<GenAi>,
@@ -54,7 +57,7 @@ pub async fn handle(
     }
     match parsed {
         Err(error) => {
-            genai::log::failed("rest-stream", &error);
+            genai::log::failed(STRATEGY, &error);
             Ok(response
                 .status(error.status_code)
                 .header(CONTENT_TYPE, "application/json")
@@ -63,7 +66,7 @@ pub async fn handle(
         Ok(valid) => {
             let (mut sender, body) = channel();
             let mut events =
-                genai::event_stream::events(genai, valid, received, keep_alive, "rest-stream");
+                genai::event_stream::events(genai, valid, received, keep_alive, STRATEGY);
             tokio::spawn(async move {
                 // A failed write means the client left: dropping `events` stops the model.
                 while let Some(event) = events.recv().await {

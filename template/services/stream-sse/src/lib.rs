@@ -16,6 +16,9 @@ use lambda_http::lambda_runtime::streaming::{Body, channel};
 use lambda_http::{Error, Request, RequestExt, Response};
 use serde_json::json;
 
+/// The strategy's name in its log lines.
+const STRATEGY: &str = "sse";
+
 /// Handles one Function URL request. A request that breaks a rule is answered with the
 /// protocol's error and status before any stream starts; a valid one gets a 200 event stream.
 pub async fn handle(
@@ -52,7 +55,7 @@ pub async fn handle(
     }
     match parsed {
         Err(error) => {
-            genai::log::failed("sse", &error);
+            genai::log::failed(STRATEGY, &error);
             Ok(response
                 .status(error.status_code)
                 .header(CONTENT_TYPE, "application/json")
@@ -60,7 +63,8 @@ pub async fn handle(
         }
         Ok(valid) => {
             let (mut sender, body) = channel();
-            let mut events = genai::event_stream::events(genai, valid, received, keep_alive, "sse");
+            let mut events =
+                genai::event_stream::events(genai, valid, received, keep_alive, STRATEGY);
             tokio::spawn(async move {
                 // A failed write means the client left: dropping `events` stops the model.
                 while let Some(event) = events.recv().await {
